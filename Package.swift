@@ -1,0 +1,120 @@
+// swift-tools-version: 6.3
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Stratus",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "stratus", targets: ["stratus"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swiftwasm/WasmKit", exact: "0.4.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+    ],
+    targets: [
+        // Shared domain types: function specs, names, digests, OpenFaaS wire types.
+        .target(name: "StratusModel", swiftSettings: strict),
+        // Function registry and content-addressed artifacts (SQLite through GRDB).
+        .target(
+            name: "StratusStore",
+            dependencies: [
+                "StratusModel",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // WebAssembly runtime (WasmKit): module cache, instance pool, WASI preview1 host.
+        .target(
+            name: "StratusWasm",
+            dependencies: [
+                "StratusModel",
+                .product(name: "WasmKit", package: "WasmKit"),
+                .product(name: "WasmParser", package: "WasmKit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // Routes invocations to runtimes; deployed-function table, limits, stats.
+        .target(
+            name: "StratusInvoker",
+            dependencies: [
+                "StratusModel",
+                "StratusWasm",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        // HTTP gateway (Hummingbird 2): OpenFaaS API, /function, auth.
+        .target(
+            name: "StratusGateway",
+            dependencies: [
+                "StratusModel",
+                "StratusInvoker",
+                "StratusStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
+        // stack.yml (OpenFaaS format) parsing with file/line errors.
+        .target(
+            name: "StratusStack",
+            dependencies: ["StratusModel", .product(name: "Yams", package: "Yams")],
+            swiftSettings: strict
+        ),
+        // Built-in function templates and the Wasm build recipes.
+        .target(name: "StratusTemplates", dependencies: ["StratusModel"], swiftSettings: strict),
+        // The command-line client and the `serve` command.
+        .target(
+            name: "StratusCLI",
+            dependencies: [
+                "StratusModel",
+                "StratusStack",
+                "StratusTemplates",
+                "StratusGateway",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "stratus", dependencies: ["StratusCLI"], swiftSettings: strict),
+
+        .testTarget(name: "StratusModelTests", dependencies: ["StratusModel"]),
+        .testTarget(name: "StratusStoreTests", dependencies: ["StratusStore"]),
+        .testTarget(name: "StratusWasmTests", dependencies: ["StratusWasm"]),
+        .testTarget(name: "StratusStackTests", dependencies: ["StratusStack"]),
+        .testTarget(name: "StratusTemplatesTests", dependencies: ["StratusTemplates"]),
+        .testTarget(
+            name: "StratusGatewayTests",
+            dependencies: [
+                "StratusGateway",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
+            name: "StratusIntegrationTests",
+            dependencies: [
+                "StratusModel",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
+    ]
+)

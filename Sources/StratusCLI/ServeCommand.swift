@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Hummingbird
+import Logging
+import StratusGateway
+import StratusModel
+
+/// `stratus serve`: runs the gateway and the runtime.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the Stratus server: the OpenFaaS-compatible gateway and the WebAssembly runtime.",
+        discussion: """
+            Data (functions, artifacts, credentials) lives in --data-dir, else $STRATUS_HOME, else ~/.stratus, \
+            and survives restarts. On first start, basic-auth credentials for /system/* are generated into \
+            <data-dir>/credentials (mode 0600) and printed once. SIGINT/SIGTERM stop the server after in-flight calls finish.
+            """)
+
+    @Option(name: .long, help: "Port to listen on (0 picks a free one).")
+    var port: Int = 8080
+
+    @Option(name: [.customLong("bind"), .customLong("host")], help: "Address to bind.")
+    var host: String = "127.0.0.1"
+
+    @Option(name: .customLong("data-dir"), help: "Data directory (default: $STRATUS_HOME or ~/.stratus).")
+    var dataDirectory: String?
+
+    @Option(name: .customLong("max-body-size"), help: "Largest request body accepted, e.g. 16Mi (413 above it).")
+    var maxBodySize: String = "16Mi"
+
+    @Flag(name: .customLong("no-auth"), help: "Serve /system/* without authentication (local experiments only).")
+    var noAuth = false
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() async throws {
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
+        let maxBytes: Int
+        do { maxBytes = try Quantities.memory(maxBodySize) } catch { throw ValidationError("--max-body-size: \(error)") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "stratus")
+        let data = dataDirectory.map { URL(fileURLWithPath: $0) } ?? Paths.home
+        var credentials: Credentials?
+        if noAuth {
+            logger.warning("authentication is off (--no-auth): anyone who can reach this port can deploy code")
+        } else {
+            let (loaded, created) = try Credentials.loadOrCreate(in: data)
+            credentials = loaded
+            if created {
+                say("""
+                    Generated gateway credentials (saved to \(Credentials.file(in: data).path)):
+                      user:     \(loaded.user)
+                      password: \(loaded.password)
+                    Log in from another machine with: stratus login --username \(loaded.user) --password-stdin
+                    """)
+            }
+        }
+        let configuration = GatewayConfiguration(host: host, port: port, dataDirectory: data, maxRequestBytes: maxBytes,
+                                                 authEnabled: !noAuth, version: StratusVersion.current)
+        let gateway = try Gateway(configuration: configuration, credentials: credentials, logger: logger)
+        try await gateway.restoreFunctions()
+        let app = gateway.buildApplication { host, port in
+            say("Stratus \(StratusVersion.current) listening on http://\(host):\(port) (data: \(data.path))")
+        }
+        try await app.runService()
+    }
+}
+
+/// The version this binary reports.
+enum StratusVersion {
+    static let current = "0.1.0"
+}
+
+/// Writes a line to stdout at once (print is buffered when stdout is a pipe).
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Hummingbird
+import Logging
+import StratusInvoker
+import StratusModel
+import StratusStore
+
+/// What the handlers share: the store, the invoker, the settings.
+struct Dependencies: Sendable {
+    let registry: any FunctionRegistry
+    let artifacts: any ArtifactStore
+    let invoker: Invoker
+    let configuration: GatewayConfiguration
+    let logger: Logger
+}
+
+/// JSON in and out the way OpenFaaS clients expect (RFC 3339 dates).
+enum JSON {
+    static func response<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, from buffer: ByteBuffer, what: String) throws -> T {
+        guard buffer.readableBytes > 0 else { throw GatewayError.badRequest("empty body: expected a JSON \(what)") }
+        do {
+            return try JSONDecoder().decode(type, from: Data(buffer.readableBytesView))
+        } catch let DecodingError.keyNotFound(key, _) {
+            throw GatewayError.badRequest("invalid \(what): missing field '\(key.stringValue)'")
+        } catch let DecodingError.typeMismatch(_, context) {
+            throw GatewayError.badRequest("invalid \(what): wrong type at '\(context.codingPath.map(\.stringValue).joined(separator: "."))'")
+        } catch {
+            throw GatewayError.badRequest("invalid \(what): the body is not valid JSON")
+        }
+    }
+}
+
+extension Request {
+    /// Collects the body, answering 413 past the gateway's limit.
+    func collectBody(limit: Int) async throws -> ByteBuffer {
+        if let length = headers[.contentLength].flatMap(Int.init), length > limit {
+            throw GatewayError(.contentTooLarge, "request body of \(length) bytes is over the limit of \(limit) bytes")
+        }
+        do {
+            return try await body.collect(upTo: limit)
+        } catch let error as any HTTPResponseError where error.status == .contentTooLarge {
+            throw GatewayError(.contentTooLarge, "request body is over the limit of \(limit) bytes")
+        }
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import Hummingbird
+import StratusInvoker
+import StratusModel
+import StratusStore
+
+/// `GET/POST/PUT/DELETE /system/functions` and `GET /system/function/{name}` (OpenFaaS provider API).
+struct FunctionHandlers {
+    let dependencies: Dependencies
+
+    func register(on group: RouterGroup<BasicRequestContext>) {
+        group.get("functions") { _, _ in try await list() }
+        group.post("functions") { request, _ in try await deploy(request, mustExist: false) }
+        group.put("functions") { request, _ in try await deploy(request, mustExist: true) }
+        group.delete("functions") { request, _ in try await delete(request) }
+        group.get("function/{name}") { _, context in try await describe(context.parameters.get("name") ?? "") }
+    }
+
+    func list() async throws -> Response {
+        let specs: [FunctionSpec]
+        do { specs = try await dependencies.registry.functions() } catch { throw GatewayError.from(error) }
+        return try JSON.response(specs.map(status))
+    }
+
+    func describe(_ rawName: String) async throws -> Response {
+        let name = try parseName(rawName)
+        guard let spec = try await lookup(name) else { throw GatewayError.notFound("function '\(rawName)' not found") }
+        return try JSON.response(status(spec))
+    }
+
+    /// check body → decode → default → validate → look up → act → log.
+    func deploy(_ request: Request, mustExist: Bool) async throws -> Response {
+        let buffer = try await request.collectBody(limit: 1024 * 1024)
+        let deployment = try JSON.decode(FunctionDeployment.self, from: buffer, what: "FunctionDeployment")
+        let reference: FunctionReference
+        do throws(ModelError) {
+            reference = try FunctionReference(parsing: deployment.service)
+            if let namespace = deployment.namespace, !namespace.isEmpty, namespace != FunctionReference.defaultNamespace {
+                throw ModelError.unknownNamespace(namespace)
+            }
+        } catch {
+            throw GatewayError.from(error)
+        }
+        let existing = try await lookup(reference.name)
+        if mustExist, existing == nil {
+            throw GatewayError.notFound("function '\(reference.name)' not found: create it with POST")
+        }
+        let artifact: ArtifactRecord?
+        do { artifact = try await dependencies.artifacts.resolveArtifact(deployment.image) } catch { throw GatewayError.from(error) }
+        guard let artifact else {
+            throw GatewayError.badRequest(
+                "image '\(deployment.image)' names no uploaded artifact: upload the .wasm first (POST /system/artifacts?name=\(deployment.image), or `stratus up`)"
+            )
+        }
+        let now = Date()
+        let spec = FunctionSpec(
+            name: reference.name, namespace: reference.namespace, image: deployment.image, artifact: artifact.digest,
+            envProcess: deployment.envProcess, envVars: deployment.envVars ?? [:], labels: deployment.labels ?? [:],
+            annotations: deployment.annotations ?? [:], constraints: deployment.constraints ?? [],
+            secrets: deployment.secrets ?? [], limits: deployment.limits, requests: deployment.requests,
+            readOnlyRootFilesystem: deployment.readOnlyRootFilesystem ?? false,
+            createdAt: existing?.createdAt ?? now, updatedAt: now)
+        let bytes: [UInt8]
+        do { bytes = try await dependencies.artifacts.artifactBytes(artifact.digest) } catch { throw GatewayError.from(error) }
+        do {
+            try await dependencies.invoker.deploy(spec, artifact: bytes)
+        } catch {
+            throw GatewayError.from(error)
+        }
+        do {
+            try await dependencies.registry.saveFunction(spec)
+        } catch {
+            dependencies.invoker.undeploy(spec.name)
+            throw GatewayError.from(error)
+        }
+        dependencies.logger.info(existing == nil ? "function created" : "function updated", metadata: ["function": "\(spec.name)", "image": "\(spec.image)"])
+        return Response(status: .accepted)
+    }
+
+    func delete(_ request: Request) async throws -> Response {
+        let buffer = try await request.collectBody(limit: 64 * 1024)
+        let body = try JSON.decode(DeleteFunctionRequest.self, from: buffer, what: "delete request ({\"functionName\": \"…\"})")
+        let name = try parseName(body.functionName)
+        let removed: Bool
+        do { removed = try await dependencies.registry.removeFunction(named: name) } catch { throw GatewayError.from(error) }
+        guard removed else { throw GatewayError.notFound("function '\(body.functionName)' not found") }
+        dependencies.invoker.undeploy(name)
+        dependencies.logger.info("function removed", metadata: ["function": "\(name)"])
+        return Response(status: .ok)
+    }
+
+    private func parseName(_ raw: String) throws -> FunctionName {
+        do { return try FunctionReference(parsing: raw).name } catch { throw GatewayError.notFound("function '\(raw)' not found: \(error)") }
+    }
+
+    private func lookup(_ name: FunctionName) async throws -> FunctionSpec? {
+        do { return try await dependencies.registry.function(named: name) } catch { throw GatewayError.from(error) }
+    }
+
+    private func status(_ spec: FunctionSpec) -> FunctionStatus {
+        spec.status(invocationCount: dependencies.invoker.invocationCount(spec.name),
+                    replicas: dependencies.invoker.isReady(spec.name) ? 1 : 0)
+    }
+}

@@ -1,0 +1,66 @@
+import Foundation
+public import Hummingbird
+public import Logging
+import StratusInvoker
+import StratusModel
+public import StratusStore
+import StratusWasm
+
+/// The composition root: opens the store, restores deployed functions, wires the routes.
+public struct Gateway: Sendable {
+    public let configuration: GatewayConfiguration
+    public let store: SQLiteStore
+    let invoker: Invoker
+    let logger: Logger
+    /// Basic-auth credentials, `nil` when auth is off.
+    public let credentials: Credentials?
+
+    public init(configuration: GatewayConfiguration, credentials: Credentials?, logger: Logger) throws {
+        self.configuration = configuration
+        self.credentials = configuration.authEnabled ? credentials : nil
+        self.logger = logger
+        store = try SQLiteStore(directory: configuration.dataDirectory)
+        invoker = Invoker(runtime: WasmRuntime(), logger: logger)
+    }
+
+    /// Deploys every stored function into the runtime; one that fails is logged and skipped.
+    public func restoreFunctions() async throws {
+        for spec in try await store.functions() {
+            do {
+                let bytes = try await store.artifactBytes(spec.artifact)
+                try await invoker.deploy(spec, artifact: bytes)
+            } catch {
+                logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])
+            }
+        }
+    }
+
+    /// The router with every endpoint; `/system/*` behind basic auth when enabled.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let dependencies = Dependencies(registry: store, artifacts: store, invoker: invoker, configuration: configuration, logger: logger)
+        let router = Router(context: BasicRequestContext.self)
+        let system = SystemHandlers(dependencies: dependencies)
+        system.registerPublic(on: router)
+        InvokeHandler(dependencies: dependencies).register(on: router)
+        let group = router.group("system")
+        if let credentials {
+            group.add(middleware: BasicAuthMiddleware(credentials: credentials))
+        }
+        system.register(on: group)
+        FunctionHandlers(dependencies: dependencies).register(on: group)
+        ArtifactHandlers(dependencies: dependencies).register(on: group)
+        return router
+    }
+
+    /// The HTTP application, ready to `runService()`; `onListening` gets the bound address.
+    public func buildApplication(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratus"),
+            onServerRunning: { channel in
+                let address = channel.localAddress
+                onListening(address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)
+            },
+            logger: logger)
+    }
+}

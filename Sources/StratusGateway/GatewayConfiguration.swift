@@ -1,0 +1,23 @@
+public import Foundation
+
+/// Settings of `stratus serve`.
+public struct GatewayConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    /// Where the database, artifacts and credentials live.
+    public var dataDirectory: URL
+    /// Largest request body accepted, in bytes (413 above it).
+    public var maxRequestBytes: Int
+    /// Basic auth on `/system/*`; `false` only for local experiments.
+    public var authEnabled: Bool
+    public var version: String
+
+    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.1.0") {
+        self.host = host
+        self.port = port
+        self.dataDirectory = dataDirectory
+        self.maxRequestBytes = maxRequestBytes
+        self.authEnabled = authEnabled
+        self.version = version
+    }
+}

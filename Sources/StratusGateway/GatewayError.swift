@@ -1,0 +1,41 @@
+import Hummingbird
+import StratusInvoker
+import StratusModel
+import StratusStore
+
+/// An error with the status code and plain-text message the caller sees (OpenFaaS answers errors as text).
+struct GatewayError: HTTPResponseError {
+    let status: HTTPResponse.Status
+    let message: String
+    var headers: HTTPFields = [:]
+
+    init(_ status: HTTPResponse.Status, _ message: String) {
+        self.status = status
+        self.message = message
+    }
+
+    func response(from request: Request, context: some RequestContext) throws -> Response {
+        var fields = headers
+        fields[.contentType] = "text/plain; charset=utf-8"
+        return Response(status: status, headers: fields, body: .init(byteBuffer: ByteBuffer(string: message + "\n")))
+    }
+
+    static func badRequest(_ message: String) -> GatewayError { GatewayError(.badRequest, message) }
+    static func notFound(_ message: String) -> GatewayError { GatewayError(.notFound, message) }
+
+    /// The one place module errors become status codes.
+    static func from(_ error: InvokerError) -> GatewayError {
+        switch error {
+        case .functionNotFound: GatewayError(.notFound, error.description)
+        case .invalidArtifact, .invalidSettings: GatewayError(.badRequest, error.description)
+        }
+    }
+
+    static func from(_ error: StoreError) -> GatewayError {
+        GatewayError(.internalServerError, error.description)
+    }
+
+    static func from(_ error: ModelError) -> GatewayError {
+        GatewayError(.badRequest, error.description)
+    }
+}

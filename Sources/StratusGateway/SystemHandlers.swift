@@ -1,0 +1,27 @@
+import Foundation
+import Hummingbird
+import StratusModel
+
+/// `GET /system/info`, `GET /system/namespaces`, `GET /healthz`.
+struct SystemHandlers {
+    let dependencies: Dependencies
+
+    func registerPublic(on router: Router<BasicRequestContext>) {
+        router.get("healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "OK"))) }
+    }
+
+    func register(on group: RouterGroup<BasicRequestContext>) {
+        let version = dependencies.configuration.version
+        group.get("info") { _, _ in
+            #if arch(x86_64)
+            let arch = "x86_64"
+            #elseif arch(arm64)
+            let arch = "arm64"
+            #else
+            let arch = "unknown"
+            #endif
+            return try JSON.response(GatewayInfo(release: version, arch: arch))
+        }
+        group.get("namespaces") { _, _ in try JSON.response([FunctionReference.defaultNamespace]) }
+    }
+}

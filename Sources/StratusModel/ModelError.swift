@@ -1,0 +1,20 @@
+/// Errors raised while turning untrusted text into model values.
+public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+    case invalidFunctionName(String, String)
+    case unknownNamespace(String)
+    case invalidDigest(String)
+    case invalidDuration(String)
+    case invalidMemoryQuantity(String)
+    case invalidArtifactName(String)
+
+    public var description: String {
+        switch self {
+        case .invalidFunctionName(let name, let why): "invalid function name '\(name)': \(why)"
+        case .unknownNamespace(let ns): "unknown namespace '\(ns)': only '\(FunctionReference.defaultNamespace)' exists"
+        case .invalidDigest(let text): "invalid digest '\(text)': expected sha256:<64 hex digits>"
+        case .invalidDuration(let text): "invalid duration '\(text)': expected e.g. 500ms, 30s, 2m"
+        case .invalidMemoryQuantity(let text): "invalid memory quantity '\(text)': expected e.g. 64Mi, 1Gi, 128M"
+        case .invalidArtifactName(let text): "invalid artifact name '\(text)': expected name[:tag] with letters, digits, '.', '_', '-', '/'"
+        }
+    }
+}

@@ -1,0 +1,155 @@
+public import Foundation
+import GRDB
+public import StratusModel
+
+/// The embedded store: a SQLite database (`stratus.db`, WAL) plus artifact blobs, under one data directory.
+public final class SQLiteStore: FunctionRegistry, ArtifactStore {
+    private let database: DatabasePool
+    private let blobs: BlobDirectory
+
+    /// Opens (creating and migrating when needed) the store in `directory`.
+    public init(directory: URL) throws(StoreError) {
+        do {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        } catch {
+            throw .io("cannot create data directory \(directory.path): \(error.localizedDescription)")
+        }
+        blobs = try BlobDirectory(root: directory.appendingPathComponent("artifacts"))
+        blobs.sweepTemporaries()
+        do {
+            var config = Configuration()
+            config.busyMode = .timeout(5)
+            database = try DatabasePool(path: directory.appendingPathComponent("stratus.db").path, configuration: config)
+            try Self.migrator.migrate(database)
+        } catch {
+            throw .database("cannot open \(directory.path)/stratus.db: \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: functions and artifacts") { db in
+            try db.create(table: "artifact") { t in
+                t.primaryKey("digest", .text)
+                t.column("size", .integer).notNull()
+                t.column("createdAt", .datetime).notNull()
+            }
+            try db.create(table: "artifactTag") { t in
+                t.primaryKey("name", .text)
+                t.column("digest", .text).notNull().references("artifact")
+            }
+            try db.create(table: "function") { t in
+                t.primaryKey("name", .text)
+                t.column("namespace", .text).notNull()
+                t.column("artifact", .text).notNull().references("artifact")
+                t.column("spec", .jsonText).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+        }
+        return migrator
+    }
+
+    // MARK: FunctionRegistry
+
+    public func saveFunction(_ spec: FunctionSpec) async throws(StoreError) {
+        let json = try Self.encode(spec)
+        try await write { db in
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO function (name, namespace, artifact, spec, updatedAt) VALUES (?, ?, ?, ?, ?)",
+                arguments: [spec.name.rawValue, spec.namespace, spec.artifact.description, json, spec.updatedAt])
+        }
+    }
+
+    public func function(named name: FunctionName) async throws(StoreError) -> FunctionSpec? {
+        let json = try await read { db in
+            try String.fetchOne(db, sql: "SELECT spec FROM function WHERE name = ?", arguments: [name.rawValue])
+        }
+        return try json.map { (text: String) throws(StoreError) in try Self.decode(text) }
+    }
+
+    public func functions() async throws(StoreError) -> [FunctionSpec] {
+        let rows = try await read { db in try String.fetchAll(db, sql: "SELECT spec FROM function ORDER BY name") }
+        var specs: [FunctionSpec] = []
+        for row in rows { specs.append(try Self.decode(row)) }
+        return specs
+    }
+
+    public func removeFunction(named name: FunctionName) async throws(StoreError) -> Bool {
+        try await write { db in
+            try db.execute(sql: "DELETE FROM function WHERE name = ?", arguments: [name.rawValue])
+            return db.changesCount > 0
+        }
+    }
+
+    // MARK: ArtifactStore
+
+    public func putArtifact(_ bytes: [UInt8], name: ArtifactName?) async throws(StoreError) -> ArtifactRecord {
+        let digest = try blobs.write(bytes)
+        let now = Date()
+        let size = bytes.count
+        return try await write { db in
+            try db.execute(
+                sql: "INSERT OR IGNORE INTO artifact (digest, size, createdAt) VALUES (?, ?, ?)",
+                arguments: [digest.description, size, now])
+            if let name {
+                try db.execute(
+                    sql: "INSERT OR REPLACE INTO artifactTag (name, digest) VALUES (?, ?)",
+                    arguments: [name.description, digest.description])
+            }
+            let created = try Date.fetchOne(db, sql: "SELECT createdAt FROM artifact WHERE digest = ?", arguments: [digest.description]) ?? now
+            return ArtifactRecord(digest: digest, size: size, createdAt: created)
+        }
+    }
+
+    public func resolveArtifact(_ reference: String) async throws(StoreError) -> ArtifactRecord? {
+        let key: String
+        if let digest = try? Digest(reference), reference.hasPrefix("sha256:") {
+            key = digest.description
+        } else if let name = try? ArtifactName(reference) {
+            guard let target = try await read({ db in
+                try String.fetchOne(db, sql: "SELECT digest FROM artifactTag WHERE name = ?", arguments: [name.description])
+            }) else { return nil }
+            key = target
+        } else {
+            return nil
+        }
+        let record: ArtifactRecord? = try await read { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT size, createdAt FROM artifact WHERE digest = ?", arguments: [key]),
+                let digest = try? Digest(key)
+            else { return nil }
+            return ArtifactRecord(digest: digest, size: row["size"], createdAt: row["createdAt"])
+        }
+        return record
+    }
+
+    public func artifactBytes(_ digest: Digest) async throws(StoreError) -> [UInt8] {
+        try blobs.read(digest)
+    }
+
+    // MARK: Helpers
+
+    private func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        do { return try await database.read(body) } catch { throw .database("\(error)") }
+    }
+
+    private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        do { return try await database.write(body) } catch { throw .database("\(error)") }
+    }
+
+    private static func encode(_ spec: FunctionSpec) throws(StoreError) -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = .sortedKeys
+        do { return String(decoding: try encoder.encode(spec), as: UTF8.self) } catch {
+            throw .corruptRecord("cannot encode \(spec.name): \(error)")
+        }
+    }
+
+    private static func decode(_ text: String) throws(StoreError) -> FunctionSpec {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        do { return try decoder.decode(FunctionSpec.self, from: Data(text.utf8)) } catch {
+            throw .corruptRecord("\(error)")
+        }
+    }
+}

@@ -1,0 +1,34 @@
+public import StratusModel
+import WasmKit
+
+/// A validated module, parsed once per artifact digest and shared by every instance of it.
+public final class PreparedModule: Sendable {
+    public let digest: Digest
+    let module: Module
+    /// Export names of the mutable globals a reset must restore.
+    let mutableGlobals: [String]
+    /// Size of the uploaded bytes.
+    public let size: Int
+
+    init(digest: Digest, bytes: [UInt8]) throws(WasmError) {
+        let (instrumented, globals) = try GlobalExporter.instrument(bytes)
+        let module: Module
+        do {
+            module = try parseWasm(bytes: instrumented)
+        } catch {
+            throw .invalidModule("\(error)")
+        }
+        guard module.exports.contains(where: { $0.name == "_start" && { if case .function = $0.descriptor { true } else { false } }($0) })
+        else { throw .missingStart }
+        guard module.exports.contains(where: { $0.name == "memory" }) else { throw .missingMemory }
+        for entry in module.imports {
+            guard entry.module == wasiModuleName, case .function = entry.descriptor, preview1Signatures[entry.name] != nil else {
+                throw .unsupportedImport(module: entry.module, name: entry.name)
+            }
+        }
+        self.digest = digest
+        self.module = module
+        self.mutableGlobals = globals
+        self.size = bytes.count
+    }
+}

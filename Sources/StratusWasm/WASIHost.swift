@@ -1,0 +1,185 @@
+import Foundation
+import WasmKit
+
+/// The guest's linear memory, known only after instantiation; host functions read it through this box.
+final class MemoryBox: @unchecked Sendable {
+    var memory: Memory?
+}
+
+/// A WASI preview1 host whose stdio and environment live in memory (`GuestIO`), with no filesystem,
+/// sockets or preopened directories: a function gets nothing it did not declare.
+struct WASIHost {
+    let io: GuestIO
+    let memoryBox: MemoryBox
+
+    /// Defines every `wasi_snapshot_preview1` function that `module` imports.
+    func imports(for module: Module, store: Store) -> Imports {
+        var imports = Imports()
+        for entry in module.imports where entry.module == wasiModuleName {
+            guard case .function = entry.descriptor, let type = preview1Signatures[entry.name] else { continue }
+            let body = implementation(entry.name)
+            imports.define(module: wasiModuleName, name: entry.name,
+                           Function(store: store, parameters: type.parameters, results: type.results, raw: body))
+        }
+        return imports
+    }
+
+    private func implementation(_ name: String) -> Function.RawImplementation {
+        let io = io
+        let box = memoryBox
+        func errno(_ out: UnsafeMutableBufferPointer<Value>, _ code: WASIErrno) { out[0] = .i32(UInt32(bitPattern: code.rawValue)) }
+        switch name {
+        case "fd_read":
+            return { _, a, out in errno(out, box.access { Self.fdRead(io, $0, fd: a[0].i32, iovs: a[1].i32, count: a[2].i32, nread: a[3].i32) }) }
+        case "fd_write":
+            return { _, a, out in errno(out, box.access { Self.fdWrite(io, $0, fd: a[0].i32, iovs: a[1].i32, count: a[2].i32, nwritten: a[3].i32) }) }
+        case "environ_sizes_get":
+            return { _, a, out in errno(out, box.access { Self.sizes($0, io.environOffsets.count, io.environ.count, a[0].i32, a[1].i32) }) }
+        case "environ_get":
+            return { _, a, out in errno(out, box.access { Self.strings($0, io.environ, io.environOffsets, a[0].i32, a[1].i32) }) }
+        case "args_sizes_get":
+            return { _, a, out in errno(out, box.access { Self.sizes($0, io.argOffsets.count, io.args.count, a[0].i32, a[1].i32) }) }
+        case "args_get":
+            return { _, a, out in errno(out, box.access { Self.strings($0, io.args, io.argOffsets, a[0].i32, a[1].i32) }) }
+        case "proc_exit":
+            return { _, a, _ in throw GuestExit(code: Int32(bitPattern: a[0].i32)) }
+        case "clock_time_get":
+            return { _, a, out in
+                let ns: UInt64
+                if a[0].i32 == 0 {
+                    ns = UInt64(max(0, Date().timeIntervalSince1970 * 1e9))
+                } else {
+                    ns = DispatchTime.now().uptimeNanoseconds
+                }
+                errno(out, box.access { Self.store64($0, a[2].i32, ns) })
+            }
+        case "clock_res_get":
+            return { _, a, out in errno(out, box.access { Self.store64($0, a[1].i32, 1000) }) }
+        case "random_get":
+            return { _, a, out in
+                errno(out, box.access { memory in
+                    guard let range = Self.range(memory, a[0].i32, Int(a[1].i32)) else { return .fault }
+                    var generator = SystemRandomNumberGenerator()
+                    for index in range { memory[index] = UInt8.random(in: 0...255, using: &generator) }
+                    return .success
+                })
+            }
+        case "fd_fdstat_get":
+            return { _, a, out in
+                guard a[0].i32 <= 2 else { return errno(out, .badf) }
+                errno(out, box.access { memory in
+                    guard let range = Self.range(memory, a[1].i32, 24) else { return .fault }
+                    for index in range { memory[index] = 0 }
+                    memory[range.lowerBound] = 2  // character device: stdio streams are not seekable
+                    let rights: UInt64 = a[0].i32 == 0 ? 0x2 : 0x40  // fd_read / fd_write
+                    _ = Self.store64(memory, a[1].i32 + 8, rights)
+                    return .success
+                })
+            }
+        case "fd_close", "fd_fdstat_set_flags", "fd_sync", "fd_datasync":
+            return { _, a, out in errno(out, a[0].i32 <= 2 ? .success : .badf) }
+        case "fd_seek", "fd_tell":
+            return { _, a, out in errno(out, a[0].i32 <= 2 ? .spipe : .badf) }
+        case "sched_yield":
+            return { _, _, out in errno(out, .success) }
+        case "fd_prestat_get", "fd_prestat_dir_name", "fd_readdir", "fd_filestat_get", "fd_pread", "fd_pwrite",
+            "fd_renumber", "fd_allocate", "fd_advise", "fd_filestat_set_size", "fd_filestat_set_times",
+            "fd_fdstat_set_rights":
+            return { _, _, out in errno(out, .badf) }
+        case "poll_oneoff", "proc_raise":
+            return { _, _, out in errno(out, .nosys) }
+        default:
+            // Paths and sockets: this guest was given no directories and no network.
+            return { _, _, out in errno(out, .notcapable) }
+        }
+    }
+
+    // MARK: Implementations over a bounds-checked view of linear memory
+
+    static func range(_ memory: UnsafeMutableRawBufferPointer, _ address: UInt32, _ count: Int) -> Range<Int>? {
+        let start = Int(address)
+        guard count >= 0, start + count <= memory.count else { return nil }
+        return start..<(start + count)
+    }
+
+    static func load32(_ memory: UnsafeMutableRawBufferPointer, _ address: UInt32) -> UInt32? {
+        guard range(memory, address, 4) != nil else { return nil }
+        return memory.loadUnaligned(fromByteOffset: Int(address), as: UInt32.self).littleEndian
+    }
+
+    static func store32(_ memory: UnsafeMutableRawBufferPointer, _ address: UInt32, _ value: UInt32) -> WASIErrno {
+        guard range(memory, address, 4) != nil else { return .fault }
+        memory.storeBytes(of: value.littleEndian, toByteOffset: Int(address), as: UInt32.self)
+        return .success
+    }
+
+    static func store64(_ memory: UnsafeMutableRawBufferPointer, _ address: UInt32, _ value: UInt64) -> WASIErrno {
+        guard range(memory, address, 8) != nil else { return .fault }
+        memory.storeBytes(of: value.littleEndian, toByteOffset: Int(address), as: UInt64.self)
+        return .success
+    }
+
+    static func fdRead(_ io: GuestIO, _ memory: UnsafeMutableRawBufferPointer, fd: UInt32, iovs: UInt32, count: UInt32, nread: UInt32) -> WASIErrno {
+        guard fd == 0 else { return fd <= 2 ? .badf : .badf }
+        var total = 0
+        for index in 0..<count {
+            guard let base = load32(memory, iovs &+ index &* 8), let length = load32(memory, iovs &+ index &* 8 &+ 4),
+                let target = range(memory, base, Int(length))
+            else { return .fault }
+            let available = io.stdin.count - io.stdinOffset
+            let n = min(available, target.count)
+            if n > 0 {
+                io.stdin.withUnsafeBytes { source in
+                    memory.baseAddress!.advanced(by: target.lowerBound)
+                        .copyMemory(from: source.baseAddress!.advanced(by: io.stdinOffset), byteCount: n)
+                }
+                io.stdinOffset += n
+                total += n
+            }
+            if n < target.count { break }
+        }
+        return store32(memory, nread, UInt32(total))
+    }
+
+    static func fdWrite(_ io: GuestIO, _ memory: UnsafeMutableRawBufferPointer, fd: UInt32, iovs: UInt32, count: UInt32, nwritten: UInt32) -> WASIErrno {
+        guard fd == 1 || fd == 2 else { return .badf }
+        var total = 0
+        for index in 0..<count {
+            guard let base = load32(memory, iovs &+ index &* 8), let length = load32(memory, iovs &+ index &* 8 &+ 4),
+                let source = range(memory, base, Int(length))
+            else { return .fault }
+            let current = fd == 1 ? io.stdout.count : io.stderr.count
+            guard current + source.count <= io.outputLimit else { return .fbig }
+            let bytes = UnsafeRawBufferPointer(rebasing: memory[source])
+            if fd == 1 { io.stdout.append(contentsOf: bytes) } else { io.stderr.append(contentsOf: bytes) }
+            total += source.count
+        }
+        return store32(memory, nwritten, UInt32(total))
+    }
+
+    static func sizes(_ memory: UnsafeMutableRawBufferPointer, _ count: Int, _ bytes: Int, _ countPtr: UInt32, _ sizePtr: UInt32) -> WASIErrno {
+        let first = store32(memory, countPtr, UInt32(count))
+        return first == .success ? store32(memory, sizePtr, UInt32(bytes)) : first
+    }
+
+    static func strings(_ memory: UnsafeMutableRawBufferPointer, _ blob: [UInt8], _ offsets: [Int], _ pointers: UInt32, _ buffer: UInt32) -> WASIErrno {
+        guard let target = range(memory, buffer, blob.count), range(memory, pointers, offsets.count * 4) != nil else { return .fault }
+        blob.withUnsafeBytes { source in
+            if !source.isEmpty {
+                memory.baseAddress!.advanced(by: target.lowerBound).copyMemory(from: source.baseAddress!, byteCount: source.count)
+            }
+        }
+        for (index, offset) in offsets.enumerated() {
+            _ = store32(memory, pointers + UInt32(index * 4), buffer + UInt32(offset))
+        }
+        return .success
+    }
+}
+
+extension MemoryBox {
+    /// Runs `body` over the whole linear memory; EFAULT when the guest exports none.
+    func access(_ body: (UnsafeMutableRawBufferPointer) -> WASIErrno) -> WASIErrno {
+        guard let memory else { return .fault }
+        return memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount, body)
+    }
+}

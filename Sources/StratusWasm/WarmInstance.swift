@@ -1,0 +1,85 @@
+@_spi(Fuzzing) import WasmKit
+
+/// An instantiated module kept between calls and reset to its post-instantiation state after each.
+///
+/// Linear memory and every mutable global (exported by `GlobalExporter`) are snapshotted right
+/// after instantiation; after a clean call they are restored, so no state leaks between calls.
+/// Memory cannot shrink: pages a call grew are zeroed, and the instance is retired once it has
+/// grown past `growthAllowance`. After a trap or a timeout the instance is discarded.
+final class WarmInstance: @unchecked Sendable {
+    let store: Store
+    let io = GuestIO()
+    private let memory: Memory
+    private let start: Function
+    private let globals: [(global: WasmKit.Global, value: Value)]
+    private let snapshot: [UInt8]
+    static let growthAllowance = 32 * 1024 * 1024
+
+    init(module: PreparedModule, engine: Engine, memoryLimit: Int) throws(WasmError) {
+        let store = Store(engine: engine)
+        store.resourceLimiter = MemoryLimiter(limit: memoryLimit)
+        let box = MemoryBox()
+        let host = WASIHost(io: io, memoryBox: box)
+        let instance: Instance
+        do {
+            instance = try module.module.instantiate(store: store, imports: host.imports(for: module.module, store: store))
+        } catch {
+            throw .instantiationFailed("\(error)")
+        }
+        guard let memory = instance.exports[memory: "memory"] else { throw .missingMemory }
+        guard let start = instance.exports[function: "_start"] else { throw .missingStart }
+        box.memory = memory
+        self.store = store
+        self.memory = memory
+        self.start = start
+        self.globals = module.mutableGlobals.compactMap { name in
+            instance.exports[global: name].map { ($0, $0.value) }
+        }
+        self.snapshot = memory.withUnsafeBufferPointer(offset: 0, count: memory.byteCount) { Array($0) }
+    }
+
+    /// Runs `_start` once; the caller has filled `io` and armed the deadline.
+    func runStart() -> GuestOutcome {
+        store.fuel = Fuel(remaining: UInt64.max >> 1)
+        do {
+            _ = try start.invoke([])
+            return .exited(0)
+        } catch let exit as GuestExit {
+            return .exited(exit.code)
+        } catch {
+            return .trapped("\(error)")
+        }
+    }
+
+    /// Stops the running guest at its next fuel check. Called from the watchdog thread.
+    func interrupt() {
+        store.fuel = Fuel(remaining: 0)
+    }
+
+    /// Puts memory and globals back as they were after instantiation; `false` when the instance must be retired.
+    func reset() -> Bool {
+        let size = memory.byteCount
+        guard size <= snapshot.count + Self.growthAllowance else { return false }
+        memory.withUnsafeMutableBufferPointer(offset: 0, count: size) { target in
+            snapshot.withUnsafeBytes { source in
+                target.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: source.count)
+            }
+            if size > snapshot.count {
+                (target.baseAddress! + snapshot.count).initializeMemory(as: UInt8.self, repeating: 0, count: size - snapshot.count)
+            }
+        }
+        for (global, value) in globals {
+            do { try global.assign(value) } catch { return false }
+        }
+        io.clear()
+        return true
+    }
+}
+
+/// Refuses linear-memory growth past the function's cap, so `memory.grow` returns -1 (malloc fails).
+final class MemoryLimiter: ResourceLimiter, @unchecked Sendable {
+    let limit: Int
+    init(limit: Int) { self.limit = limit }
+    func limitMemoryGrowth(to desired: Int) throws -> Bool { desired <= limit }
+    func limitTableGrowth(to desired: Int) throws -> Bool { desired <= 100_000 }
+}

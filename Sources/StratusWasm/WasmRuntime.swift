@@ -1,0 +1,68 @@
+public import StratusModel
+import Foundation
+import Synchronization
+import WasmKit
+
+/// The WebAssembly runtime: one engine, modules cached by digest, guests run on dedicated threads.
+public final class WasmRuntime: Sendable {
+    private let engine: Engine
+    private let executor: GuestExecutor
+    private let modules = Mutex<[Digest: PreparedModule]>([:])
+    private let threads: Int
+
+    /// `threads` guest threads run calls concurrently (default: one per core, at least two).
+    public init(threads: Int? = nil) {
+        let threads = threads ?? max(2, ProcessInfo.processInfo.activeProcessorCount)
+        engine = Engine(configuration: EngineConfiguration(compilationMode: .eager, fuelMetering: true))
+        executor = GuestExecutor(threads: threads)
+        self.threads = threads
+    }
+
+    /// Parses and checks `bytes` (cached by digest): a WASI command with memory and only WASI imports.
+    public func prepare(digest: Digest, bytes: [UInt8]) throws(WasmError) -> PreparedModule {
+        if let cached = modules.withLock({ $0[digest] }) { return cached }
+        let prepared = try PreparedModule(digest: digest, bytes: bytes)
+        modules.withLock { $0[digest] = prepared }
+        return prepared
+    }
+
+    /// Checks that `bytes` can be deployed by instantiating it once (which validates every function body).
+    public func validate(digest: Digest, bytes: [UInt8]) async throws(WasmError) {
+        let prepared = try prepare(digest: digest, bytes: bytes)
+        let engine = engine
+        let error = await executor.run { () -> WasmError? in
+            do throws(WasmError) {
+                _ = try WarmInstance(module: prepared, engine: engine, memoryLimit: Int.max)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let error { throw error }
+    }
+
+    /// Makes a deployable function with one warm instance ready, so its first call is not a cold start.
+    public func load(_ module: PreparedModule, settings: FunctionSettings) async throws(WasmError) -> WasmFunction {
+        let function = WasmFunction(module: module, settings: settings, engine: engine, maxIdle: threads * 2)
+        let error = await executor.run { () -> WasmError? in
+            do throws(WasmError) {
+                try function.prewarm()
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let error { throw error }
+        return function
+    }
+
+    /// Runs one call of `function` on a guest thread.
+    public func run(_ function: WasmFunction, request: GuestRequest) async -> GuestResult {
+        await executor.run { function.call(request) }
+    }
+
+    /// Forgets cached modules no deployed function uses any more.
+    public func evict(except digests: Set<Digest>) {
+        modules.withLock { cache in cache = cache.filter { digests.contains($0.key) } }
+    }
+}
