@@ -99,13 +99,19 @@ let package = Package(
 
         .testTarget(name: "StratusModelTests", dependencies: ["StratusModel"]),
         .testTarget(name: "StratusStoreTests", dependencies: ["StratusStore"]),
-        .testTarget(name: "StratusWasmTests", dependencies: ["StratusWasm"]),
+        // Test support only: compiles guest fixtures, starts servers. Never linked into the binary.
+        .target(name: "StratusTestSupport", path: "Sources/StratusTestSupport"),
+        .testTarget(
+            name: "StratusWasmTests",
+            dependencies: ["StratusWasm", "StratusTestSupport", .product(name: "WAT", package: "WasmKit")]
+        ),
         .testTarget(name: "StratusStackTests", dependencies: ["StratusStack"]),
         .testTarget(name: "StratusTemplatesTests", dependencies: ["StratusTemplates"]),
         .testTarget(
             name: "StratusGatewayTests",
             dependencies: [
                 "StratusGateway",
+                "StratusTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
@@ -113,6 +119,7 @@ let package = Package(
             name: "StratusIntegrationTests",
             dependencies: [
                 "StratusModel",
+                "StratusTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),

@@ -1,0 +1,125 @@
+import Foundation
+import StratusModel
+import StratusTestSupport
+import Testing
+@testable import StratusWasm
+
+/// Runs real C guests (compiled from Tests/Fixtures/wasm) through the runtime.
+@Suite(.serialized) struct WasmRuntimeTests {
+    let runtime = WasmRuntime(threads: 2)
+
+    func load(_ name: String, timeout: Double = 30, memory: Int = 128 * 1024 * 1024) async throws -> WasmFunction {
+        let bytes = try WasmFixtures.bytes(name)
+        let digest = Digest(hashBytes: Array((name + String(repeating: "-", count: 32)).utf8.prefix(32)))
+        let module = try runtime.prepare(digest: digest, bytes: bytes)
+        return try await runtime.load(module, settings: FunctionSettings(timeout: timeout, memoryLimit: memory))
+    }
+
+    func call(_ function: WasmFunction, _ body: String = "", env: [(String, String)] = []) async -> GuestResult {
+        await runtime.run(function, request: GuestRequest(stdin: Array(body.utf8), environment: env, arguments: ["test"]))
+    }
+
+    @Test func echoesStdinToStdout() async throws {
+        let echo = try await load("echo")
+        let result = await call(echo, "Hello, Wasm")
+        #expect(result.outcome == .exited(0))
+        #expect(String(decoding: result.stdout, as: UTF8.self) == "Hello, Wasm")
+    }
+
+    @Test func echoesLargeBodies() async throws {
+        let echo = try await load("echo")
+        let body = String(repeating: "0123456789abcdef", count: 64 * 1024)
+        let result = await call(echo, body)
+        #expect(result.stdout.count == body.utf8.count)
+    }
+
+    @Test func passesEnvironmentVariables() async throws {
+        let env = try await load("env")
+        let request = InvocationRequest(method: "PUT", path: "/a/b", query: "x=1", headers: [("Content-Type", "text/plain"), ("x-test", "yes")])
+        let result = await call(env, env: request.watchdogEnvironment + [("MY_VAR", "mine")])
+        let text = String(decoding: result.stdout, as: UTF8.self)
+        #expect(text.contains("Http_Method=PUT"))
+        #expect(text.contains("Http_Path=/a/b"))
+        #expect(text.contains("Http_Query=x=1"))
+        #expect(text.contains("Http_Content_Type=text/plain"))
+        #expect(text.contains("Http_X_Test=yes"))
+        #expect(text.contains("MY_VAR=mine"))
+    }
+
+    @Test func warmInstancesLeakNoStateBetweenCalls() async throws {
+        let counter = try await load("counter")
+        var outputs: [String] = []
+        var coldStarts = 0
+        for _ in 0..<5 {
+            let result = await call(counter)
+            outputs.append(String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+            if result.coldStart { coldStarts += 1 }
+        }
+        #expect(outputs == Array(repeating: "1", count: 5))
+        #expect(coldStarts == 0, "load() prewarms an instance and each call returns it to the pool")
+    }
+
+    @Test func reportsNonZeroExitAndCapturesStderr() async throws {
+        let failing = try await load("exit3")
+        let result = await call(failing)
+        #expect(result.outcome == .exited(3))
+        #expect(String(decoding: result.stderr, as: UTF8.self).contains("failing"))
+    }
+
+    @Test func trapIsReportedAndTheNextCallWorks() async throws {
+        let trap = try await load("trap")
+        let first = await call(trap)
+        guard case .trapped(let reason) = first.outcome else {
+            Issue.record("expected a trap, got \(first.outcome)")
+            return
+        }
+        #expect(reason.contains("unreachable"))
+        let second = await call(trap)
+        guard case .trapped = second.outcome else {
+            Issue.record("a fresh instance should trap again, got \(second.outcome)")
+            return
+        }
+    }
+
+    @Test func infiniteLoopTimesOutAndTheRuntimeStaysUsable() async throws {
+        let loop = try await load("loop", timeout: 0.3)
+        let echo = try await load("echo")
+        let result = await call(loop)
+        #expect(result.outcome == .timedOut)
+        let after = await call(echo, "still alive")
+        #expect(String(decoding: after.stdout, as: UTF8.self) == "still alive")
+        #expect(await call(loop).outcome == .timedOut)
+    }
+
+    @Test func memoryCapMakesLargeAllocationsFail() async throws {
+        let capped = try await load("grow", memory: 16 * 1024 * 1024)
+        let result = await call(capped)
+        #expect(result.outcome == .exited(1))
+        #expect(String(decoding: result.stdout, as: UTF8.self).contains("malloc failed"))
+        let roomy = try await load("grow", memory: 128 * 1024 * 1024)
+        let ok = await call(roomy)
+        #expect(ok.outcome == .exited(0))
+        #expect(String(decoding: ok.stdout, as: UTF8.self).contains("allocated"))
+    }
+
+    @Test func outputOverTheLimitFailsTheWrite() async throws {
+        let echo = try await load("echo")
+        let result = await runtime.run(echo, request: GuestRequest(stdin: Array(repeating: 65, count: 4096), environment: [], arguments: [], outputLimit: 1024))
+        #expect(result.stdout.count <= 1024)
+    }
+
+    @Test func concurrentCallsGetTheirOwnAnswers() async throws {
+        let echo = try await load("echo")
+        let answers = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<40 {
+                group.addTask {
+                    let result = await call(echo, "request \(index)")
+                    return String(decoding: result.stdout, as: UTF8.self) == "request \(index)"
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(answers.allSatisfy { $0 })
+        #expect(answers.count == 40)
+    }
+}
