@@ -17,7 +17,7 @@ struct ArtifactHandlers {
         } catch {
             throw GatewayError.from(error)
         }
-        let buffer = try await request.collectBody(limit: dependencies.configuration.maxRequestBytes)
+        let buffer = try await request.collectBody(limit: dependencies.configuration.maxArtifactBytes)
         let bytes = Array(buffer.readableBytesView)
         guard !bytes.isEmpty else { throw GatewayError.badRequest("empty body: upload the .wasm file's bytes") }
         guard bytes.count >= 8, bytes[0..<4] == [0x00, 0x61, 0x73, 0x6d] else {

@@ -8,15 +8,18 @@ public struct GatewayConfiguration: Sendable {
     public var dataDirectory: URL
     /// Largest request body accepted, in bytes (413 above it).
     public var maxRequestBytes: Int
+    /// Largest artifact upload accepted, in bytes.
+    public var maxArtifactBytes: Int
     /// Basic auth on `/system/*`; `false` only for local experiments.
     public var authEnabled: Bool
     public var version: String
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.1.0") {
+    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.1.0") {
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory
         self.maxRequestBytes = maxRequestBytes
+        self.maxArtifactBytes = maxArtifactBytes
         self.authEnabled = authEnabled
         self.version = version
     }

@@ -1,0 +1,71 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import StratusGateway
+import StratusTestSupport
+import Testing
+
+/// A gateway over a fresh temporary data directory, driven in-process through Hummingbird's test client.
+struct GatewayHarness {
+    let directory: URL
+    let credentials = Credentials(user: "admin", password: "s3cret")
+    let maxRequestBytes: Int
+    let maxArtifactBytes: Int
+
+    init(maxRequestBytes: Int = 1024 * 1024, maxArtifactBytes: Int = 16 * 1024 * 1024) {
+        self.maxArtifactBytes = maxArtifactBytes
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-gw-\(UUID().uuidString)")
+        self.maxRequestBytes = maxRequestBytes
+    }
+
+    func gateway() async throws -> Gateway {
+        let configuration = GatewayConfiguration(dataDirectory: directory, maxRequestBytes: maxRequestBytes, maxArtifactBytes: maxArtifactBytes)
+        let gateway = try Gateway(configuration: configuration, credentials: credentials, logger: Logger(label: "test"))
+        try await gateway.restoreFunctions()
+        return gateway
+    }
+
+    /// Runs `body` against a gateway started on this harness's data directory.
+    func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        let app = try await gateway().buildApplication()
+        try await app.test(.router) { client in try await body(client) }
+    }
+
+    var auth: HTTPFields {
+        let token = Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString()
+        return [.authorization: "Basic \(token)"]
+    }
+
+    func jsonAuth() -> HTTPFields {
+        var fields = auth
+        fields[.contentType] = "application/json"
+        return fields
+    }
+
+    func cleanUp() {
+        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+extension TestClientProtocol {
+    /// Uploads a fixture module under `name` and returns the status.
+    @discardableResult
+    func upload(_ harness: GatewayHarness, fixture: String, name: String) async throws -> TestResponse {
+        let bytes = try WasmFixtures.bytes(fixture)
+        return try await execute(uri: "/system/artifacts?name=\(name)", method: .post, headers: harness.auth, body: ByteBuffer(bytes: bytes))
+    }
+
+    /// Uploads and deploys a fixture as function `name`.
+    func deploy(_ harness: GatewayHarness, fixture: String, as name: String, extra: String = "") async throws {
+        let upload = try await upload(harness, fixture: fixture, name: "\(name):latest")
+        #expect(upload.status == .created, "upload: \(String(buffer: upload.body))")
+        let body = #"{"service": "\#(name)", "image": "\#(name):latest"\#(extra)}"#
+        let deploy = try await execute(uri: "/system/functions", method: .post, headers: harness.jsonAuth(), body: ByteBuffer(string: body))
+        #expect(deploy.status == .accepted, "deploy: \(String(buffer: deploy.body))")
+    }
+
+    func call(_ name: String, _ body: String = "", headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await execute(uri: "/function/\(name)", method: .post, headers: headers, body: ByteBuffer(string: body))
+    }
+}
