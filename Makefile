@@ -1,0 +1,43 @@
+# Stratus — the two commands a user needs: `make run` and `make test`.
+SHELL := /bin/bash
+export SWIFT_DETERMINISTIC_HASHING := 1
+CONFIG ?= debug
+PORT ?= 8080
+BIN := .build/$(CONFIG)/stratus
+# Debian packages: the WASI C library and compiler builtins (to build Wasm functions), wabt (wasm-strip).
+APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt
+BENCH_PACKAGES := wrk
+
+.PHONY: run build test setup bench install clean
+
+setup:
+	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+build: setup
+	swift build -c $(CONFIG)
+
+## Build and start the server on 127.0.0.1:$(PORT) with its data in $${STRATUS_HOME:-~/.stratus}.
+run: build
+	@echo "Tip: put the CLI on your PATH with: export PATH=\"$(CURDIR)/.build/$(CONFIG):\$$PATH\"  (or: make install)"
+	$(BIN) serve --port $(PORT)
+
+## Everything CI runs: unit tests and integration tests against the real binary.
+test: setup
+	swift build --build-tests
+	swift test --skip-build
+
+install: build
+	install -m 0755 $(BIN) $${PREFIX:-/usr/local}/bin/stratus
+
+bench:
+	$(MAKE) setup EXTRA_PACKAGES="$(BENCH_PACKAGES)"
+	swift build -c release
+	bench/run.sh
+
+clean:
+	rm -rf .build

@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import StratusModel
+import StratusStack
+import StratusTemplates
+
+/// Options of the commands that read a stack file.
+struct StackOptions: ParsableArguments {
+    @Option(name: [.customShort("f"), .customLong("yaml")], help: "Stack file (OpenFaaS format).")
+    var file: String = "stack.yml"
+
+    @Option(name: .long, help: "Only the function with this name.")
+    var filter: String?
+
+    /// The parsed stack file and the folder it lives in.
+    func load() throws -> (stack: StackFile, directory: URL, functions: [StackFunction]) {
+        var path = file
+        if file == "stack.yml", !FileManager.default.fileExists(atPath: path), FileManager.default.fileExists(atPath: "stack.yaml") {
+            path = "stack.yaml"
+        }
+        let stack: StackFile
+        do { stack = try StackParser.load(path: path) } catch { throw CLIError(error.description) }
+        let functions = stack.functions.filter { filter == nil || $0.name == filter }
+        if let filter, functions.isEmpty { throw CLIError("\(path): no function named '\(filter)'") }
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent()
+        return (stack, directory, functions)
+    }
+}
+
+/// Where `stratus build` puts a function's module.
+func artifactPath(for function: StackFunction, in directory: URL) -> URL {
+    directory.appendingPathComponent("build").appendingPathComponent(function.name).appendingPathComponent("function.wasm")
+}
+
+/// `stratus new NAME --lang L`.
+struct New: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Create a function from a built-in template and add it to stack.yml.")
+    @Argument(help: "Function name (lowercase letters, digits and '-').") var name: String?
+    @Option(name: .long, help: "Template language (see --list).") var lang: String?
+    @Flag(name: .long, help: "List the built-in templates.") var list = false
+    @Option(name: [.short, .long], help: "Gateway written into a new stack.yml.") var gateway: String = Paths.defaultGateway
+    @Option(name: [.customShort("f"), .customLong("yaml")], help: "Stack file to create or extend.") var file: String = "stack.yml"
+
+    func run() async throws {
+        if list {
+            for template in Templates.all { print("\(template.language.rawValue)\t\(template.summary)") }
+            return
+        }
+        guard let name else { throw ValidationError("name the function: stratus new NAME --lang LANG") }
+        if let problem = FunctionName.problem(with: name) { throw ValidationError("invalid function name '\(name)': \(problem)") }
+        guard let lang else {
+            throw ValidationError("choose a template with --lang (\(Templates.all.map(\.language.rawValue).joined(separator: ", ")))")
+        }
+        guard let language = TemplateLanguage(rawValue: lang) else {
+            throw ValidationError("unknown language '\(lang)' (available: \(Templates.all.map(\.language.rawValue).joined(separator: ", ")))")
+        }
+        let directory = URL(fileURLWithPath: FileManager.default.currentDirectoryPath)
+        do {
+            _ = try Templates.scaffold(name: name, language: language, in: directory, stackFile: file, gateway: gateway)
+        } catch {
+            throw CLIError(error.description)
+        }
+        print("Function created in ./\(name)/ and added to \(file)")
+        print("Next: stratus up -f \(file)   then   curl \(gateway)/function/\(name) -d Hi")
+    }
+}
+
+/// `stratus build -f stack.yml`.
+struct Build: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Compile the stack's functions to WebAssembly (build/NAME/function.wasm).")
+    @OptionGroup var stack: StackOptions
+
+    func run() async throws {
+        let (_, directory, functions) = try stack.load()
+        try buildAll(functions, in: directory)
+    }
+}
+
+/// Builds every function that has a template language; returns how many were built.
+@discardableResult
+func buildAll(_ functions: [StackFunction], in directory: URL) throws -> Int {
+    var built = 0
+    for function in functions {
+        if function.skipBuild == true { continue }
+        guard let lang = function.lang else { throw CLIError("\(function.name): no `lang` set, so there is nothing to build") }
+        guard let language = TemplateLanguage(rawValue: lang) else {
+            throw CLIError("\(function.name): language '\(lang)' cannot be built (available: \(Templates.all.map(\.language.rawValue).joined(separator: ", ")))")
+        }
+        let handler = directory.appendingPathComponent(function.handler ?? "./\(function.name)")
+        let output = artifactPath(for: function, in: directory)
+        print("Building \(function.name) (\(lang)) from \(function.handler ?? handler.path)…")
+        let result: BuildResult
+        do {
+            result = try WasmBuilder().build(language: language, handlerDirectory: handler, output: output)
+        } catch {
+            throw CLIError("\(function.name): build failed\n\(error.description)")
+        }
+        print("Built \(function.name): \(output.path) (\(result.size) bytes)")
+        built += 1
+    }
+    return built
+}
+
+/// `stratus deploy`: from a stack file, or one function from flags.
+struct Deploy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Upload built modules and deploy functions.",
+        discussion: "With -f, deploys the stack's functions from build/NAME/function.wasm. With --name, deploys one function: --wasm uploads a module under --image first.")
+    @OptionGroup var stack: StackOptions
+    @OptionGroup var options: GatewayOptions
+    @Option(name: .long, help: "Deploy one function with this name (no stack file).") var name: String?
+    @Option(name: .long, help: "Artifact reference (name:tag or sha256:…) to deploy; with --wasm, the name to upload under.") var image: String?
+    @Option(name: .long, help: "A .wasm file to upload and deploy (with --name).") var wasm: String?
+    @Option(name: [.short, .long], help: "Environment variable KEY=VALUE (repeatable).") var env: [String] = []
+    @Option(name: [.short, .long], help: "Label KEY=VALUE (repeatable).") var label: [String] = []
+    @Option(name: .long, help: "Annotation KEY=VALUE (repeatable), e.g. com.stratus.timeout=10s.") var annotation: [String] = []
+    @Option(name: .long, help: "Memory limit, e.g. 64Mi.") var memory: String?
+
+    func run() async throws {
+        if let name {
+            let image = self.image ?? "\(name):latest"
+            let client = options.client()
+            if let wasm {
+                guard let data = FileManager.default.contents(atPath: wasm) else { throw CLIError("cannot read \(wasm)") }
+                let upload = try await client.uploadArtifact(Array(data), name: image)
+                print("Uploaded \(wasm) as \(image) (\(upload.digest))")
+            }
+            let deployment = FunctionDeployment(
+                service: name, image: image, envVars: try pairs(env, "--env"), labels: try pairs(label, "--label"),
+                annotations: try pairs(annotation, "--annotation"), limits: memory.map { FunctionResources(memory: $0) })
+            try await deployOne(deployment, client: client)
+            return
+        }
+        let (file, directory, functions) = try stack.load()
+        try await deployStack(functions, stack: file, directory: directory, options: options)
+    }
+}
+
+/// `stratus up`: build, then deploy.
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Build, upload and deploy the stack's functions in one step.")
+    @OptionGroup var stack: StackOptions
+    @OptionGroup var options: GatewayOptions
+
+    func run() async throws {
+        let (file, directory, functions) = try stack.load()
+        try buildAll(functions, in: directory)
+        try await deployStack(functions, stack: file, directory: directory, options: options)
+    }
+}
+
+func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL, options: GatewayOptions) async throws {
+    let client = options.client(stackGateway: stack.provider.gateway)
+    for function in functions {
+        let image = function.image ?? "\(function.name):latest"
+        let module = artifactPath(for: function, in: directory)
+        guard let data = FileManager.default.contents(atPath: module.path) else {
+            throw CLIError("\(function.name): \(module.path) not found: run `stratus build` first (or `stratus up`)")
+        }
+        _ = try await client.uploadArtifact(Array(data), name: image)
+        var environment: [String: String] = [:]
+        for file in function.environmentFiles {
+            let path = directory.appendingPathComponent(file).path
+            do { environment.merge(try StackParser.loadEnvironmentFile(path: path)) { _, new in new } } catch { throw CLIError(error.description) }
+        }
+        environment.merge(function.environment) { _, new in new }
+        if let fprocess = function.fprocess { environment["fprocess"] = fprocess }
+        let deployment = FunctionDeployment(
+            service: function.name, image: image, namespace: function.namespace, envProcess: function.fprocess,
+            envVars: environment, constraints: function.constraints, secrets: function.secrets, labels: function.labels,
+            annotations: function.annotations,
+            limits: function.limits.map { FunctionResources(memory: $0.memory, cpu: $0.cpu) },
+            requests: function.requests.map { FunctionResources(memory: $0.memory, cpu: $0.cpu) },
+            readOnlyRootFilesystem: function.readOnlyRootFilesystem)
+        try await deployOne(deployment, client: client)
+    }
+}
+
+func deployOne(_ deployment: FunctionDeployment, client: GatewayClient) async throws {
+    let created = try await client.deploy(deployment)
+    print("Deployed \(deployment.service) (\(created ? "created" : "updated")): \(client.baseURL)/function/\(deployment.service)")
+}
+
+func pairs(_ entries: [String], _ flag: String) throws -> [String: String]? {
+    guard !entries.isEmpty else { return nil }
+    var result: [String: String] = [:]
+    for entry in entries {
+        guard let eq = entry.firstIndex(of: "="), eq != entry.startIndex else { throw ValidationError("\(flag) '\(entry)' must be KEY=VALUE") }
+        result[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
+    }
+    return result
+}

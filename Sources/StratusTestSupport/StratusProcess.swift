@@ -1,0 +1,123 @@
+public import Foundation
+
+/// Runs the built `stratus` binary as a user would: `serve` as a child process, CLI commands to completion.
+public enum StratusBinary {
+    /// `$STRATUS_BIN`, else `.build/debug/stratus` in the repository.
+    public static var path: String {
+        if let custom = ProcessInfo.processInfo.environment["STRATUS_BIN"], !custom.isEmpty { return custom }
+        return WasmFixtures.repositoryRoot.appendingPathComponent(".build/debug/stratus").path
+    }
+
+    /// What a finished command printed and how it exited.
+    public struct Output: Sendable {
+        public let status: Int32
+        public let stdout: String
+        public let stderr: String
+    }
+
+    /// Runs `stratus <arguments>` in `directory` with `environment` added, feeding `stdin`.
+    public static func run(_ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:], stdin: String = "") throws -> Output {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        if let directory { process.currentDirectoryURL = directory }
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data(stdin.utf8))
+        try input.fileHandleForWriting.close()
+        // Read both pipes concurrently so a chatty child cannot block on a full pipe.
+        let errorData = LockedData()
+        let reader = Thread { errorData.set(errors.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let out = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while !errorData.isSet { usleep(1000) }
+        return Output(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                      stderr: String(decoding: errorData.value, as: UTF8.self))
+    }
+}
+
+/// A `stratus serve` child process on a free port with its own data directory.
+public final class ServerProcess: @unchecked Sendable {
+    public let dataDirectory: URL
+    public private(set) var port = 0
+    private let process = Process()
+    private let log = LockedData()
+
+    public var url: String { "http://127.0.0.1:\(port)" }
+
+    /// Starts the server and waits until it is listening.
+    public init(dataDirectory: URL? = nil, arguments: [String] = []) throws {
+        self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("stratus-it-\(UUID().uuidString)")
+        process.executableURL = URL(fileURLWithPath: StratusBinary.path)
+        process.arguments = ["serve", "--port", "0", "--data-dir", self.dataDirectory.path] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        let log = log
+        output.fileHandleForReading.readabilityHandler = { handle in
+            let chunk = handle.availableData
+            if !chunk.isEmpty { log.append(chunk) }
+        }
+        try process.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            if let range = self.output.range(of: #"listening on http://127\.0\.0\.1:(\d+)"#, options: .regularExpression) {
+                port = Int(self.output[range].split(separator: ":").last ?? "") ?? 0
+                return
+            }
+            if !process.isRunning { throw FixtureError("stratus serve exited early:\n\(self.output)") }
+            usleep(20_000)
+        }
+        throw FixtureError("stratus serve did not start listening within 60 s:\n\(self.output)")
+    }
+
+    /// Everything the server printed so far.
+    public var output: String { String(decoding: log.value, as: UTF8.self) }
+
+    /// The gateway password generated on first start.
+    public var password: String? {
+        guard let data = FileManager.default.contents(atPath: dataDirectory.appendingPathComponent("credentials").path),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: String]
+        else { return nil }
+        return object["password"]
+    }
+
+    /// Sends SIGTERM and waits for the process to exit; returns its exit status.
+    @discardableResult
+    public func stop() -> Int32 {
+        if process.isRunning {
+            process.terminate()
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+
+    /// Stops the server and deletes its data.
+    public func destroy() {
+        stop()
+        try? FileManager.default.removeItem(at: dataDirectory)
+    }
+
+    public var isRunning: Bool { process.isRunning }
+
+    deinit {
+        if process.isRunning { process.terminate() }
+    }
+}
+
+/// Bytes appended from one thread and read from another.
+final class LockedData: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    private var done = false
+
+    func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+    func set(_ value: Data) { lock.withLock { data = value; done = true } }
+    var value: Data { lock.withLock { data } }
+    var isSet: Bool { lock.withLock { done } }
+}

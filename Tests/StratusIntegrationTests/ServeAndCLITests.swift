@@ -1,0 +1,120 @@
+import Foundation
+import StratusTestSupport
+import Testing
+
+/// `stratus serve` as a real process on a free port, driven by the real CLI, as a user would.
+@Suite(.serialized) struct ServeAndCLITests {
+    func cli(_ server: ServerProcess, _ arguments: [String], stdin: String = "", home: URL? = nil, in directory: URL? = nil) throws -> StratusBinary.Output {
+        try StratusBinary.run(arguments + ["--gateway", server.url], in: directory,
+                              environment: ["STRATUS_HOME": (home ?? server.dataDirectory).path], stdin: stdin)
+    }
+
+    @Test func deployInvokeListDescribeRemove() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        #expect(server.output.contains("password:"), "first start prints the generated credentials")
+        let wasm = try WasmFixtures.path("echo").path
+        let deploy = try cli(server, ["deploy", "--name", "echo", "--wasm", wasm, "--env", "A=1"])
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        #expect(deploy.stdout.contains("Deployed echo"))
+
+        let invoke = try cli(server, ["invoke", "echo"], stdin: "Hi from the CLI")
+        #expect(invoke.status == 0)
+        #expect(invoke.stdout == "Hi from the CLI")
+
+        let list = try cli(server, ["list", "-v"])
+        #expect(list.stdout.contains("echo"))
+        #expect(list.stdout.contains("echo:latest"))
+        let json = try cli(server, ["list", "--json"])
+        let entries = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
+        #expect(entries?.first?["name"] as? String == "echo")
+        #expect(entries?.first?["invocationCount"] as? Double == 1)
+
+        let describe = try cli(server, ["describe", "echo"])
+        #expect(describe.stdout.contains("Ready"))
+        #expect(describe.stdout.contains("A=1"))
+
+        let remove = try cli(server, ["remove", "echo"])
+        #expect(remove.status == 0)
+        let gone = try cli(server, ["invoke", "echo"], stdin: "x")
+        #expect(gone.status != 0)
+        #expect(gone.stderr.contains("404"))
+        let describeGone = try cli(server, ["describe", "echo"])
+        #expect(describeGone.status != 0)
+    }
+
+    @Test func functionsSurviveARestartOfTheServer() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-restart-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let first = try ServerProcess(dataDirectory: directory)
+        let deploy = try cli(first, ["deploy", "--name", "keeper", "--wasm", try WasmFixtures.path("echo").path])
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        #expect(first.stop() == 0, "SIGTERM shuts down cleanly")
+
+        let second = try ServerProcess(dataDirectory: directory)
+        defer { second.stop() }
+        #expect(!second.output.contains("password:"), "credentials are generated once")
+        let invoke = try cli(second, ["invoke", "keeper"], stdin: "after restart")
+        #expect(invoke.stdout == "after restart")
+    }
+
+    @Test func wrongCredentialsAreRejected() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let home = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-cli-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: home) }
+
+        let anonymous = try cli(server, ["list"], home: home)
+        #expect(anonymous.status != 0)
+        #expect(anonymous.stderr.contains("401"))
+
+        let wrong = try cli(server, ["login", "--password-stdin"], stdin: "not-the-password", home: home)
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("rejected"))
+
+        let right = try cli(server, ["login", "--password-stdin"], stdin: server.password ?? "", home: home)
+        #expect(right.status == 0, "\(right.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: home.appendingPathComponent("auth.json").path)
+        #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        #expect(try cli(server, ["list"], home: home).status == 0)
+
+        #expect(try cli(server, ["logout"], home: home).status == 0)
+        #expect(try cli(server, ["list"], home: home).status != 0)
+    }
+
+    @Test func inFlightCallsFinishWhenTheServerIsStopped() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let deploy = try cli(server, ["deploy", "--name", "slow", "--wasm", try WasmFixtures.path("slow").path])
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        let result = LockedResult()
+        let caller = Thread {
+            result.set(try? StratusBinary.run(["invoke", "slow", "--gateway", server.url], stdin: ""))
+        }
+        caller.start()
+        usleep(150_000)
+        #expect(server.stop() == 0)
+        while !result.isSet { usleep(10_000) }
+        #expect(result.value?.stdout == "done", "the call in flight got its answer: \(String(describing: result.value))")
+    }
+
+    @Test func helpExplainsTheCommands() throws {
+        let help = try StratusBinary.run(["--help"])
+        for command in ["serve", "new", "build", "deploy", "up", "invoke", "list", "describe", "remove", "login", "logout", "version"] {
+            #expect(help.stdout.contains(command), "\(command) missing from --help")
+        }
+        let serveHelp = try StratusBinary.run(["serve", "--help"])
+        #expect(serveHelp.stdout.contains("--data-dir"))
+        #expect(serveHelp.stdout.contains("--no-auth"))
+    }
+}
+
+/// A value set by one thread and awaited by another.
+final class LockedResult: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: StratusBinary.Output?
+    private var done = false
+    func set(_ value: StratusBinary.Output?) { lock.withLock { stored = value; done = true } }
+    var isSet: Bool { lock.withLock { done } }
+    var value: StratusBinary.Output? { lock.withLock { stored } }
+}
