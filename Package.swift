@@ -96,6 +96,10 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "stratus", dependencies: ["StratusCLI"], swiftSettings: strict),
+        // `make bench`: per-call cost of fresh vs. pooled instances inside the runtime.
+        .executableTarget(
+            name: "stratus-runtime-bench", dependencies: ["StratusWasm", "StratusModel"], path: "bench/RuntimeBench",
+            swiftSettings: strict),
 
         .testTarget(name: "StratusModelTests", dependencies: ["StratusModel"]),
         .testTarget(name: "StratusStoreTests", dependencies: ["StratusStore"]),

@@ -70,7 +70,7 @@ struct WASIHost {
                 errno(out, box.access { memory in
                     guard let range = Self.range(memory, a[1].i32, 24) else { return .fault }
                     for index in range { memory[index] = 0 }
-                    memory[range.lowerBound] = 2  // character device: stdio streams are not seekable
+                    // Filetype 0 (unknown, like a pipe): not a tty, so libc buffers stdout fully.
                     let rights: UInt64 = a[0].i32 == 0 ? 0x2 : 0x40  // fd_read / fd_write
                     _ = Self.store64(memory, a[1].i32 + 8, rights)
                     return .success

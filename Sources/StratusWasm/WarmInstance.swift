@@ -5,15 +5,17 @@
 /// Linear memory and every mutable global (exported by `GlobalExporter`) are snapshotted right
 /// after instantiation; after a clean call they are restored, so no state leaks between calls.
 /// Memory cannot shrink: pages a call grew are zeroed, and the instance is retired once it has
-/// grown past `growthAllowance`. After a trap or a timeout the instance is discarded.
+/// grown past its allowance (a quarter of the headroom under the cap, at most 16 MiB), so growth
+/// left by earlier calls never eats much of a later call's memory. After a trap or a timeout the
+/// instance is discarded.
 final class WarmInstance: @unchecked Sendable {
     let store: Store
     let io = GuestIO()
     private let memory: Memory
     private let start: Function
     private let globals: [(global: WasmKit.Global, value: Value)]
-    private let snapshot: [UInt8]
-    static let growthAllowance = 32 * 1024 * 1024
+    private let snapshot: MemorySnapshot
+    private let growthAllowance: Int
 
     init(module: PreparedModule, engine: Engine, memoryLimit: Int) throws(WasmError) {
         let store = Store(engine: engine)
@@ -35,7 +37,8 @@ final class WarmInstance: @unchecked Sendable {
         self.globals = module.mutableGlobals.compactMap { name in
             instance.exports[global: name].map { ($0, $0.value) }
         }
-        self.snapshot = memory.withUnsafeBufferPointer(offset: 0, count: memory.byteCount) { Array($0) }
+        self.snapshot = memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { MemorySnapshot(copying: $0) }
+        self.growthAllowance = min(16 * 1024 * 1024, max(0, memoryLimit - snapshot.count) / 4)
     }
 
     /// Runs `_start` once; the caller has filled `io` and armed the deadline.
@@ -59,15 +62,8 @@ final class WarmInstance: @unchecked Sendable {
     /// Puts memory and globals back as they were after instantiation; `false` when the instance must be retired.
     func reset() -> Bool {
         let size = memory.byteCount
-        guard size <= snapshot.count + Self.growthAllowance else { return false }
-        memory.withUnsafeMutableBufferPointer(offset: 0, count: size) { target in
-            snapshot.withUnsafeBytes { source in
-                target.baseAddress!.copyMemory(from: source.baseAddress!, byteCount: source.count)
-            }
-            if size > snapshot.count {
-                (target.baseAddress! + snapshot.count).initializeMemory(as: UInt8.self, repeating: 0, count: size - snapshot.count)
-            }
-        }
+        guard size <= snapshot.count + growthAllowance else { return false }
+        memory.withUnsafeMutableBufferPointer(offset: 0, count: size) { snapshot.restore($0) }
         for (global, value) in globals {
             do { try global.assign(value) } catch { return false }
         }

@@ -19,6 +19,7 @@ public final class WasmFunction: Sendable {
 
     /// Creates an instance now so the first call finds one ready.
     func prewarm() throws(WasmError) {
+        guard maxIdle > 0 else { return }
         let instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit)
         idle.withLock { $0.append(instance) }
     }

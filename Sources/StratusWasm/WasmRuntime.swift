@@ -42,8 +42,9 @@ public final class WasmRuntime: Sendable {
     }
 
     /// Makes a deployable function with one warm instance ready, so its first call is not a cold start.
-    public func load(_ module: PreparedModule, settings: FunctionSettings) async throws(WasmError) -> WasmFunction {
-        let function = WasmFunction(module: module, settings: settings, engine: engine, maxIdle: threads * 2)
+    /// With `pooling` off every call gets a brand-new instance (slower; used to measure the pool's worth).
+    public func load(_ module: PreparedModule, settings: FunctionSettings, pooling: Bool = true) async throws(WasmError) -> WasmFunction {
+        let function = WasmFunction(module: module, settings: settings, engine: engine, maxIdle: pooling ? threads * 2 : 0)
         let error = await executor.run { () -> WasmError? in
             do throws(WasmError) {
                 try function.prewarm()

@@ -1,0 +1,92 @@
+import Foundation
+import StratusTestSupport
+import Testing
+
+/// The README's tutorial and the stack-file workflow, end to end through the real binary.
+@Suite(.serialized) struct TutorialTests {
+    func workspace() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-tutorial-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    func cli(_ server: ServerProcess?, _ arguments: [String], in directory: URL, stdin: String = "") throws -> StratusBinary.Output {
+        var environment = ["OPENFAAS_URL": "", "STRATUS_URL": ""]
+        if let server {
+            environment["STRATUS_HOME"] = server.dataDirectory.path
+            environment["STRATUS_URL"] = server.url
+        }
+        return try StratusBinary.run(arguments, in: directory, environment: environment, stdin: stdin)
+    }
+
+    @Test(arguments: [("swift-wasm", "hello"), ("c-wasm", "hello-c")])
+    func newUpAndCall(language: String, name: String) throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let created = try cli(server, ["new", name, "--lang", language], in: directory)
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("stack.yml").path))
+
+        let up = try cli(server, ["up", "-f", "stack.yml"], in: directory)
+        #expect(up.status == 0, "\(up.stdout)\n\(up.stderr)")
+
+        let answer = try cli(server, ["invoke", name], in: directory, stdin: "Hi")
+        #expect(answer.stdout.trimmingCharacters(in: .newlines) == "Hello! You said: Hi")
+
+        let redeploy = try cli(server, ["up", "-f", "stack.yml"], in: directory)
+        #expect(redeploy.stdout.contains("updated"), "deploying the same name twice updates it")
+    }
+
+    @Test func malformedStackFilesNameTheFileAndLine() throws {
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bad = """
+            version: 1.0
+            provider:
+              name: openfaas
+            functions:
+              hello:
+                lang: swift-wasm
+                handlr: ./hello
+            """
+        try bad.write(to: directory.appendingPathComponent("stack.yml"), atomically: true, encoding: .utf8)
+        let result = try cli(nil, ["build", "-f", "stack.yml"], in: directory)
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("stack.yml:7"), "\(result.stderr)")
+        #expect(result.stderr.contains("handlr"))
+
+        try "version: 1.0\nfunctions: [unclosed\n".write(to: directory.appendingPathComponent("broken.yml"), atomically: true, encoding: .utf8)
+        let broken = try cli(nil, ["deploy", "-f", "broken.yml"], in: directory)
+        #expect(broken.status != 0)
+        #expect(broken.stderr.contains("broken.yml"), "\(broken.stderr)")
+
+        let missing = try cli(nil, ["up", "-f", "nope.yml"], in: directory)
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("nope.yml"))
+    }
+
+    @Test func compilerErrorsAreReported() throws {
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try cli(nil, ["new", "broken", "--lang", "swift-wasm"], in: directory).status == 0)
+        let handler = directory.appendingPathComponent("broken/handler.swift")
+        try "func handle(_ request: Request) -> Response {\n    this is not swift\n}\n".write(to: handler, atomically: true, encoding: .utf8)
+        let build = try cli(nil, ["build"], in: directory)
+        #expect(build.status != 0)
+        #expect(build.stderr.contains("handler.swift:2"), "\(build.stderr)")
+    }
+
+    @Test func newRefusesBadNamesAndLanguages() throws {
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try cli(nil, ["new", "Bad_Name", "--lang", "swift-wasm"], in: directory).status != 0)
+        let unknown = try cli(nil, ["new", "ok", "--lang", "cobol"], in: directory)
+        #expect(unknown.status != 0)
+        #expect(unknown.stderr.contains("swift-wasm"))
+        #expect(try cli(nil, ["new", "twice", "--lang", "c-wasm"], in: directory).status == 0)
+        #expect(try cli(nil, ["new", "twice", "--lang", "c-wasm"], in: directory).status != 0)
+    }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Testing
+@testable import StratusModel
+
+struct FunctionNameTests {
+    @Test(arguments: ["hello", "a", "fn-2", String(repeating: "a", count: 63)])
+    func acceptsDNSLabels(_ name: String) throws {
+        #expect(try FunctionName(name).rawValue == name)
+    }
+
+    @Test(arguments: ["", "Hello", "2fn", "-x", "x-", "a_b", "a.b", "a/b", "../etc", String(repeating: "a", count: 64)])
+    func rejectsInvalidNames(_ name: String) {
+        #expect(throws: ModelError.self) { try FunctionName(name) }
+    }
+
+    @Test func parsesNamespacedReferences() throws {
+        #expect(try FunctionReference(parsing: "echo.openfaas-fn").name.rawValue == "echo")
+        #expect(try FunctionReference(parsing: "echo").namespace == "openfaas-fn")
+        #expect(throws: ModelError.unknownNamespace("other")) { try FunctionReference(parsing: "echo.other") }
+    }
+}
+
+struct DigestAndArtifactNameTests {
+    @Test func parsesDigests() throws {
+        let hex = String(repeating: "ab", count: 32)
+        #expect(try Digest("sha256:\(hex)").description == "sha256:\(hex)")
+        #expect(throws: ModelError.self) { try Digest("sha256:xyz") }
+        #expect(throws: ModelError.self) { try Digest(String(repeating: "A", count: 64)) }
+        #expect(Digest(hashBytes: [0x00, 0xff] + Array(repeating: 0, count: 30)).hex.hasPrefix("00ff"))
+    }
+
+    @Test func parsesArtifactNames() throws {
+        #expect(try ArtifactName("hello").description == "hello:latest")
+        #expect(try ArtifactName("ghcr.io/me/hello:v1").tag == "v1")
+        for bad in ["", ":tag", "name:", "a:b:c", "../x", "/abs", "sp ace"] {
+            #expect(throws: ModelError.self, "\(bad)") { try ArtifactName(bad) }
+        }
+    }
+}
+
+struct QuantityTests {
+    @Test func parsesDurations() throws {
+        #expect(try Quantities.duration("500ms") == 0.5)
+        #expect(try Quantities.duration("30s") == 30)
+        #expect(try Quantities.duration("2m") == 120)
+        #expect(try Quantities.duration("1.5") == 1.5)
+        for bad in ["", "soon", "-1s", "0", "5d"] {
+            #expect(throws: ModelError.self, "\(bad)") { try Quantities.duration(bad) }
+        }
+    }
+
+    @Test func parsesMemory() throws {
+        #expect(try Quantities.memory("64Mi") == 64 * 1024 * 1024)
+        #expect(try Quantities.memory("1Gi") == 1 << 30)
+        #expect(try Quantities.memory("128M") == 128_000_000)
+        #expect(try Quantities.memory("4096") == 4096)
+        for bad in ["", "lots", "-5Mi", "10Xi"] {
+            #expect(throws: ModelError.self, "\(bad)") { try Quantities.memory(bad) }
+        }
+    }
+}
+
+struct FunctionSettingsTests {
+    func spec(env: [String: String] = [:], annotations: [String: String] = [:], memory: String? = nil) throws -> FunctionSpec {
+        FunctionSpec(name: try FunctionName("f"), image: "f", artifact: Digest(hashBytes: Array(repeating: 1, count: 32)),
+                     envVars: env, annotations: annotations, limits: memory.map { FunctionResources(memory: $0) })
+    }
+
+    @Test func defaults() throws {
+        #expect(try spec().settings() == FunctionSettings())
+    }
+
+    @Test func readsAnnotationsBeforeWatchdogEnvironment() throws {
+        let settings = try spec(env: ["exec_timeout": "5s", "content_type": "text/html"],
+                                annotations: ["com.stratus.timeout": "2s"], memory: "32Mi").settings()
+        #expect(settings.timeout == 2)
+        #expect(settings.contentType == "text/html")
+        #expect(settings.memoryLimit == 32 * 1024 * 1024)
+    }
+
+    @Test func malformedValuesAreErrors() throws {
+        #expect(throws: ModelError.self) { try spec(annotations: ["com.stratus.timeout": "forever"]).settings() }
+        #expect(throws: ModelError.self) { try spec(memory: "big").settings() }
+    }
+}
+
+struct WatchdogEnvironmentTests {
+    @Test func mapsHeadersTheOpenFaaSWay() {
+        let request = InvocationRequest(method: "GET", path: "/x", query: "a=1",
+                                        headers: [("content-type", "text/plain"), ("X-Forwarded-For", "1.2.3.4")])
+        let env = Dictionary(request.watchdogEnvironment, uniquingKeysWith: { a, _ in a })
+        #expect(env["Http_Method"] == "GET")
+        #expect(env["Http_Path"] == "/x")
+        #expect(env["Http_Query"] == "a=1")
+        #expect(env["Http_Content_Type"] == "text/plain")
+        #expect(env["Http_X_Forwarded_For"] == "1.2.3.4")
+    }
+}

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Stratus benchmarks: warm Wasm invocation vs. /healthz on the same server (wrk), cold start from
+# deploy to first answer, and per-call instance cost inside the runtime. Needs a release build
+# (`make bench` does it) and wrk. Results: bench/results/<date>.txt
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${STRATUS_BIN:-.build/release/stratus}
+RUNTIME_BENCH=${RUNTIME_BENCH:-.build/release/stratus-runtime-bench}
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-16}
+mkdir -p bench/results
+OUT=bench/results/$(date +%Y%m%d-%H%M%S).txt
+WORK=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+# Guest modules: the C echo fixture and the swift-wasm hello template.
+RD=$(dirname "$(dirname "$(dirname "$(ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a | head -1)")")")
+/opt/swift/usr/bin/clang --target=wasm32-wasi --sysroot=/usr -resource-dir "$RD" -O2 Tests/Fixtures/wasm/echo.c -o "$WORK/echo.wasm"
+(cd "$WORK" && "$OLDPWD/$BIN" new hello --lang swift-wasm >/dev/null && "$OLDPWD/$BIN" build -f stack.yml >/dev/null)
+cp "$WORK/build/hello/function.wasm" "$WORK/hello.wasm"
+
+"$BIN" serve --port 0 --no-auth --data-dir "$WORK/data" --log-level warning > "$WORK/serve.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 100); do grep -q "listening on" "$WORK/serve.log" && break; sleep 0.1; done
+URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve.log" | head -1)
+"$BIN" deploy --gateway "$URL" --name echo --wasm "$WORK/echo.wasm" >/dev/null
+"$BIN" deploy --gateway "$URL" --name hello --wasm "$WORK/hello.wasm" >/dev/null
+
+cat > "$WORK/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.body = "Hi"
+LUA
+
+run_wrk() { # label url [script]
+  local extra=()
+  [ -n "${3:-}" ] && extra=(-s "$3")
+  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "${extra[@]}" "$2" > "$WORK/wrk.txt"
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.txt")
+  errors=$(grep -E "Non-2xx|Socket errors" "$WORK/wrk.txt" | tr '\n' ' ' || true)
+  printf '%-28s %10s req/s   p50 %8s   p99 %8s   %s\n' "$1" "$rps" "$p50" "$p99" "$errors"
+  echo "$rps" > "$WORK/$1.rps"
+}
+
+{
+  echo "# Stratus benchmarks $(date -u +%FT%TZ) on $(nproc) cores, wrk -t2 -c$CONNECTIONS -d$DURATION"
+  echo
+  echo "## Warm invocation through the gateway (same server, same run)"
+  run_wrk healthz "$URL/healthz"
+  run_wrk wasm-echo-c "$URL/function/echo" "$WORK/post.lua"
+  run_wrk wasm-hello-swift "$URL/function/hello" "$WORK/post.lua"
+  awk -v h="$(cat "$WORK/healthz.rps")" -v e="$(cat "$WORK/wasm-echo-c.rps")" -v s="$(cat "$WORK/wasm-hello-swift.rps")" \
+    'BEGIN { printf "ratio echo/healthz %.2f   hello/healthz %.2f\n", e/h, s/h }'
+  echo
+  echo "## Cold start: deploy completes -> first answer (ms), new function each time"
+  python3 bench/coldstart.py "$BIN" "$URL" "$WORK/hello.wasm" "$WORK/echo.wasm"
+  echo
+  echo "## Per-call cost inside the runtime (microseconds)"
+  "$RUNTIME_BENCH" --iterations 300 "$WORK/echo.wasm" "$WORK/hello.wasm"
+} | tee "$OUT"
+echo "Saved to $OUT"
