@@ -78,7 +78,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Built-in function templates and the Wasm build recipes.
-        .target(name: "StratusTemplates", dependencies: ["StratusModel"], swiftSettings: strict),
+        .target(name: "StratusTemplates", swiftSettings: strict),
         // The command-line client and the `serve` command.
         .target(
             name: "StratusCLI",

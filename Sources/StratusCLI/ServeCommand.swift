@@ -15,17 +15,17 @@ struct Serve: AsyncParsableCommand {
             <data-dir>/credentials (mode 0600) and printed once. SIGINT/SIGTERM stop the server after in-flight calls finish.
             """)
 
-    @Option(name: .long, help: "Port to listen on (0 picks a free one).")
-    var port: Int = 8080
+    @Option(name: .long, help: "Port to listen on, 0 picks a free one (env STRATUS_PORT; default 8080).")
+    var port: Int?
 
-    @Option(name: [.customLong("bind"), .customLong("host")], help: "Address to bind.")
-    var host: String = "127.0.0.1"
+    @Option(name: [.customLong("bind"), .customLong("host")], help: "Address to bind (env STRATUS_BIND; default 127.0.0.1).")
+    var host: String?
 
     @Option(name: .customLong("data-dir"), help: "Data directory (default: $STRATUS_HOME or ~/.stratus).")
     var dataDirectory: String?
 
-    @Option(name: .customLong("max-body-size"), help: "Largest request body accepted, e.g. 16Mi (413 above it).")
-    var maxBodySize: String = "16Mi"
+    @Option(name: .customLong("max-body-size"), help: "Largest request body accepted, e.g. 16Mi; 413 above it (env STRATUS_MAX_BODY_SIZE; default 16Mi).")
+    var maxBodySize: String?
 
     @Flag(name: .customLong("no-auth"), help: "Serve /system/* without authentication (local experiments only).")
     var noAuth = false
@@ -34,10 +34,15 @@ struct Serve: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func run() async throws {
+        let env = ProcessInfo.processInfo.environment
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
         let maxBytes: Int
-        do { maxBytes = try Quantities.memory(maxBodySize) } catch { throw ValidationError("--max-body-size: \(error)") }
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        let bodySize = maxBodySize ?? env["STRATUS_MAX_BODY_SIZE"].nonEmpty ?? "16Mi"
+        do { maxBytes = try Quantities.memory(bodySize) } catch { throw ValidationError("--max-body-size: \(error)") }
+        guard let port = port ?? Int(env["STRATUS_PORT"].nonEmpty ?? "8080"), (0...65535).contains(port) else {
+            throw ValidationError("--port (or STRATUS_PORT) must be a number between 0 and 65535")
+        }
+        let host = host ?? env["STRATUS_BIND"].nonEmpty ?? "127.0.0.1"
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -67,7 +72,11 @@ struct Serve: AsyncParsableCommand {
         let app = gateway.buildApplication { host, port in
             say("Stratus \(StratusVersion.current) listening on http://\(host):\(port) (data: \(data.path))")
         }
-        try await app.runService()
+        do {
+            try await app.runService()
+        } catch {
+            throw CLIError("stratus serve stopped: cannot serve on \(host):\(port): \(error)")
+        }
     }
 }
 

@@ -10,8 +10,12 @@ import Glibc
 /// instance's memory, so a reset is one `madvise(MADV_DONTNEED)`: the kernel drops only the pages
 /// the call dirtied (file-backed pages revert to the image, pages the call grew revert to zero).
 /// Resetting costs in proportion to what a call touched, not to the memory's size, which lets
-/// modules keep megabytes of initial heap. Elsewhere, or if mapping fails, it copies the image back.
+/// modules keep megabytes of initial heap. Small images, other systems, or a failed mapping copy
+/// the image back instead.
 final class MemorySnapshot: @unchecked Sendable {
+    /// Below this size copying the image back is cheaper than the page faults a mapping costs
+    /// (measured: 128 KiB Swift hello 33 µs copied vs 91 µs mapped; 4 MiB image 118 µs vs 31 µs).
+    static let mappingThreshold = 1024 * 1024
     private let image: [UInt8]
     private var mapped = false
 
@@ -21,7 +25,7 @@ final class MemorySnapshot: @unchecked Sendable {
     init(copying memory: UnsafeMutableRawBufferPointer) {
         image = Array(UnsafeRawBufferPointer(memory))
         #if os(Linux)
-        if ProcessInfo.processInfo.environment["STRATUS_SNAPSHOT_COPY"] == nil {
+        if image.count >= Self.mappingThreshold {
             mapped = Self.mapImage(image, over: memory)
         }
         #endif

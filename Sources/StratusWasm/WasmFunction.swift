@@ -7,11 +7,13 @@ public final class WasmFunction: Sendable {
     public let module: PreparedModule
     public let settings: FunctionSettings
     private let engine: Engine
+    private let watchdog: Watchdog
     private let idle = Mutex<[WarmInstance]>([])
     private let maxIdle: Int
 
-    init(module: PreparedModule, settings: FunctionSettings, engine: Engine, maxIdle: Int) {
+    init(module: PreparedModule, settings: FunctionSettings, engine: Engine, watchdog: Watchdog, maxIdle: Int) {
         self.module = module
+        self.watchdog = watchdog
         self.settings = settings
         self.engine = engine
         self.maxIdle = maxIdle
@@ -42,10 +44,9 @@ public final class WasmFunction: Sendable {
         }
         guard let instance else { fatalError("unreachable: instance was just created") }
         instance.io.reset(stdin: request.stdin, environment: request.environment, arguments: request.arguments, outputLimit: request.outputLimit)
-        let deadline = Deadline(instance: instance, seconds: settings.timeout)
+        let watch = watchdog.watch(instance, seconds: settings.timeout)
         var outcome = instance.runStart()
-        deadline.finish()
-        if deadline.fired { outcome = .timedOut }
+        if watchdog.finish(watch) { outcome = .timedOut }
         let result = GuestResult(outcome: outcome, stdout: instance.io.stdout, stderr: instance.io.stderr,
                                  duration: begin.duration(to: .now).seconds, coldStart: cold)
         if case .exited = outcome, instance.reset() {

@@ -7,6 +7,7 @@ import WasmKit
 public final class WasmRuntime: Sendable {
     private let engine: Engine
     private let executor: GuestExecutor
+    private let watchdog = Watchdog()
     private let modules = Mutex<[Digest: PreparedModule]>([:])
     private let threads: Int
 
@@ -44,7 +45,7 @@ public final class WasmRuntime: Sendable {
     /// Makes a deployable function with one warm instance ready, so its first call is not a cold start.
     /// With `pooling` off every call gets a brand-new instance (slower; used to measure the pool's worth).
     public func load(_ module: PreparedModule, settings: FunctionSettings, pooling: Bool = true) async throws(WasmError) -> WasmFunction {
-        let function = WasmFunction(module: module, settings: settings, engine: engine, maxIdle: pooling ? threads * 2 : 0)
+        let function = WasmFunction(module: module, settings: settings, engine: engine, watchdog: watchdog, maxIdle: pooling ? threads * 2 : 0)
         let error = await executor.run { () -> WasmError? in
             do throws(WasmError) {
                 try function.prewarm()

@@ -1,0 +1,155 @@
+/// A language a function can be written in and built to a WASI module.
+public enum TemplateLanguage: String, CaseIterable, Sendable {
+    /// Embedded Swift with the Stratus guest SDK.
+    case swiftWasm = "swift-wasm"
+    /// C with wasi-libc's stdio.
+    case cWasm = "c-wasm"
+
+    /// The file extension of this language's source files, without the dot.
+    public var sourceExtension: String {
+        switch self {
+        case .swiftWasm: "swift"
+        case .cWasm: "c"
+        }
+    }
+}
+
+/// One file of a template: a path relative to the handler folder and its text.
+public struct TemplateFile: Sendable, Equatable {
+    /// The path relative to the handler folder, e.g. `handler.swift`.
+    public let path: String
+    /// The file's text.
+    public let contents: String
+
+    /// A file at `path` holding `contents`.
+    public init(path: String, contents: String) {
+        self.path = path
+        self.contents = contents
+    }
+}
+
+/// A built-in function template: what `stratus new` scaffolds and what `stratus build` adds.
+public struct FunctionTemplate: Sendable {
+    /// The language the template is written in.
+    public let language: TemplateLanguage
+    /// The files scaffolded into the new handler folder.
+    public let files: [TemplateFile]
+    /// A one-line description for `stratus new --list`.
+    public let summary: String
+    /// Files the builder adds next to the handler's sources (never written into the user's folder).
+    public let buildSupportFiles: [TemplateFile]
+}
+
+/// The built-in templates, compiled into the binary.
+public enum Templates {
+    /// The template for the language named `lang` (e.g. `swift-wasm`), or nil for an unknown one.
+    public static func template(for lang: String) -> FunctionTemplate? {
+        TemplateLanguage(rawValue: lang).map(template(for:))
+    }
+
+    /// The template for `language`.
+    public static func template(for language: TemplateLanguage) -> FunctionTemplate {
+        switch language {
+        case .swiftWasm:
+            FunctionTemplate(
+                language: .swiftWasm,
+                files: [TemplateFile(path: "handler.swift", contents: TemplateSources.swiftHandler)],
+                summary: "Embedded Swift compiled to WASI (func handle(_ request: Request) -> Response)",
+                buildSupportFiles: [TemplateFile(path: GuestSDK.swiftFileName, contents: GuestSDK.swiftSource)])
+        case .cWasm:
+            FunctionTemplate(
+                language: .cWasm,
+                files: [
+                    TemplateFile(path: "handler.c", contents: TemplateSources.cHandler),
+                    TemplateFile(path: "stratus.h", contents: TemplateSources.cHeader),
+                ],
+                summary: "C compiled to WASI with wasi-libc (stdin in, stdout out)",
+                buildSupportFiles: [])
+        }
+    }
+
+    /// Every built-in template, in `TemplateLanguage` order.
+    public static var all: [FunctionTemplate] {
+        TemplateLanguage.allCases.map(template(for:))
+    }
+}
+
+/// The text of the files `stratus new` writes.
+enum TemplateSources {
+    static let swiftHandler = #"""
+        // A Stratus function in Embedded Swift. The request body arrives in `request.body`
+        // (`request.text` as UTF-8); whatever the response body holds is sent back.
+        // Also available: request.method, .path, .query, .queryParameter("name"),
+        // .contentType, .header("X-Name"), .env("MY_VAR"); log("…") writes to the function's log;
+        // Response(status: .failure, body: "…") answers HTTP 500.
+        func handle(_ request: Request) -> Response {
+            Response(body: "Hello! You said: \(request.text)")
+        }
+
+        """#
+
+    static let cHandler = #"""
+        // A Stratus function in C: read the request body from stdin, print the response to stdout.
+        // Request metadata is in the environment (see stratus.h); return non-zero for HTTP 500.
+        #include "stratus.h"
+
+        int main(void) {
+            size_t length = 0;
+            char *body = stratus_read_body(&length);
+            if (!body) {
+                fprintf(stderr, "out of memory\n");
+                return 1;
+            }
+            printf("Hello! You said: %.*s", (int)length, body);
+            free(body);
+            return 0;
+        }
+
+        """#
+
+    static let cHeader = #"""
+        // Stratus helpers for C functions (WASI command, OpenFaaS classic watchdog contract):
+        // the request body arrives on stdin, whatever you print to stdout is the response body,
+        // stderr goes to the function's log, and returning non-zero from main answers HTTP 500.
+        // Request metadata is in the environment: Http_Method, Http_Path, Http_Query,
+        // Http_Content_Type and Http_<Header_Name> (X-Foo-Bar -> Http_X_Foo_Bar).
+        #ifndef STRATUS_H
+        #define STRATUS_H
+
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+
+        // Reads the whole request body, NUL-terminated for convenience; free it with free().
+        // Returns NULL when out of memory; *length receives the body's size in bytes.
+        static inline char *stratus_read_body(size_t *length) {
+            size_t capacity = 4096, used = 0, n;
+            char *data = malloc(capacity + 1);
+            if (!data) return NULL;
+            while ((n = fread(data + used, 1, capacity - used, stdin)) > 0) {
+                used += n;
+                if (used == capacity) {
+                    char *bigger = realloc(data, capacity * 2 + 1);
+                    if (!bigger) { free(data); return NULL; }
+                    data = bigger;
+                    capacity *= 2;
+                }
+            }
+            data[used] = '\0';
+            if (length) *length = used;
+            return data;
+        }
+
+        // The request metadata variable Http_<name>: "Method", "Path", "Query", "Content_Type",
+        // or a header such as "X_Foo_Bar". Returns "" when it is not set.
+        static inline const char *stratus_http(const char *name) {
+            char key[256];
+            if (snprintf(key, sizeof key, "Http_%s", name) >= (int)sizeof key) return "";
+            const char *value = getenv(key);
+            return value ? value : "";
+        }
+
+        #endif
+
+        """#
+}

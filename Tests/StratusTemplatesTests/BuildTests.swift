@@ -1,0 +1,179 @@
+import Foundation
+import StratusTemplates
+import Testing
+
+/// Builds real handlers with the installed toolchain and runs them with the `wasmkit` CLI.
+@Suite("Building functions to WebAssembly")
+struct BuildTests {
+    let wasmMagic: [UInt8] = [0x00, 0x61, 0x73, 0x6D]
+
+    /// Scaffolds `language`'s hello template and builds it; returns the module.
+    func buildHello(_ language: TemplateLanguage, in directory: URL) throws -> (URL, BuildResult) {
+        let scaffold = try Templates.scaffold(name: "hello", language: language, in: directory)
+        let output = directory.appendingPathComponent("build/hello/function.wasm")
+        let result = try WasmBuilder().build(language: language, handlerDirectory: scaffold.functionDirectory, output: output)
+        return (output, result)
+    }
+
+    @Test("The hello template builds to a module that answers 'Hello! You said: Hi'", arguments: TemplateLanguage.allCases)
+    func helloTemplate(language: TemplateLanguage) throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (output, result) = try buildHello(language, in: directory)
+        let bytes = [UInt8](try Data(contentsOf: output))
+        #expect(Array(bytes.prefix(4)) == wasmMagic)
+        #expect(result.size == bytes.count)
+        #expect(result.sources.map(\.lastPathComponent) == [language == .swiftWasm ? "handler.swift" : "handler.c"])
+        // Only the template's files: the build never writes into the handler folder.
+        let handlerFiles = try FileManager.default.contentsOfDirectory(atPath: directory.appendingPathComponent("hello").path)
+        #expect(handlerFiles.sorted() == Templates.template(for: language).files.map(\.path).sorted())
+
+        guard WasmKitCLI.isAvailable else { return }  // swiftSDKContract reports the skip
+        let run = try WasmKitCLI.run(output, stdin: "Hi")
+        #expect(run.status == 0)
+        #expect(run.stdout == "Hello! You said: Hi")
+    }
+
+    @Test("The Swift SDK reads the body, the Http_* variables, headers and env; failure exits non-zero",
+          .enabled(if: WasmKitCLI.isAvailable, "needs the wasmkit CLI (/opt/swift/usr/bin/wasmkit) to run the module"))
+    func swiftSDKContract() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let handler = directory.appendingPathComponent("echo")
+        try write("""
+            func handle(_ request: Request) -> Response {
+                log("handling \\(request.method)")
+                print("printed before the body")
+                if request.text == "fail" { return Response(status: .failure, body: "it failed") }
+                if request.text == "seven" { return Response(exitCode: 7, body: "seven") }
+                return Response(body: describe(request))
+            }
+            """, to: handler.appendingPathComponent("handler.swift"))
+        // A second file, in a subfolder, is compiled into the same module.
+        try write("""
+            func describe(_ request: Request) -> String {
+                var text = "method=\\(request.method) path=\\(request.path) type=\\(request.contentType)\\n"
+                text += "x-request-id=\\(request.header("x-request-id") ?? "-") missing=\\(request.header("X-Missing") ?? "-")\\n"
+                text += "MY_VAR=\\(request.env("MY_VAR") ?? "-") bytes=\\(request.body.count) text=\\(request.text)\\n"
+                let parsed = Request(method: "", path: "", query: "a=1&name=J%C3%BCrgen+K", contentType: "",
+                                     headers: [], environment: [], body: [])
+                text += "name=\\(parsed.queryParameter("name") ?? "-") b=\\(parsed.queryParameter("b") ?? "-")\\n"
+                return text
+            }
+            """, to: handler.appendingPathComponent("support/describe.swift"))
+        let output = directory.appendingPathComponent("echo.wasm")
+        let result = try WasmBuilder().build(language: .swiftWasm, handlerDirectory: handler, output: output)
+        #expect(result.sources.map(\.lastPathComponent) == ["handler.swift", "describe.swift"])
+
+        let environment = [
+            "Http_Method": "PUT", "Http_Path": "/items/7", "Http_Content_Type": "text/plain",
+            "Http_X_Request_Id": "abc-123", "MY_VAR": "from env",
+        ]
+        let run = try WasmKitCLI.run(output, stdin: "héllo", environment: environment)
+        #expect(run.status == 0)
+        #expect(run.stdout == """
+            printed before the body
+            method=PUT path=/items/7 type=text/plain
+            x-request-id=abc-123 missing=-
+            MY_VAR=from env bytes=6 text=héllo
+            name=Jürgen K b=-
+
+            """)
+        #expect(run.stderr == "handling PUT\n")
+
+        let failed = try WasmKitCLI.run(output, stdin: "fail")
+        #expect(failed.status == 1)
+        #expect(failed.stdout == "printed before the body\nit failed")
+        #expect(try WasmKitCLI.run(output, stdin: "seven").status == 7)
+
+        // A body larger than the SDK's read chunk arrives whole.
+        let large = String(repeating: "0123456789abcdef", count: 5000)
+        let big = try WasmKitCLI.run(output, stdin: large)
+        #expect(big.stdout.contains("bytes=80000 text=\(large)\n"))
+    }
+
+    @Test("A Swift syntax error fails with the compiler's message naming handler.swift and the line")
+    func swiftSyntaxError() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let handler = directory.appendingPathComponent("broken")
+        try write("""
+            func handle(_ request: Request) -> Response {
+                let greeting = "Hello"
+                Response(body: greeting +)
+            }
+            """, to: handler.appendingPathComponent("handler.swift"))
+        let error = #expect(throws: BuildError.self) {
+            try WasmBuilder().build(language: .swiftWasm, handlerDirectory: handler, output: directory.appendingPathComponent("x.wasm"))
+        }
+        guard case .compileFailed(let stderr) = error?.kind else {
+            Issue.record("expected compileFailed, got \(String(describing: error))")
+            return
+        }
+        #expect(stderr.contains(handler.appendingPathComponent("handler.swift").path + ":3:"))
+        #expect(stderr.contains("error:"))
+        #expect(!stderr.contains("stratus-build-"))  // no temporary build paths
+        #expect(error?.description.contains("handler.swift:3:") == true)
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("x.wasm").path))
+    }
+
+    @Test("A Swift handler without handle() gets a hint; a C error names handler.c and the line")
+    func missingHandleAndCError() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let swift = directory.appendingPathComponent("nohandle")
+        try write("func something() {}\n", to: swift.appendingPathComponent("handler.swift"))
+        let swiftError = #expect(throws: BuildError.self) {
+            try WasmBuilder().build(language: .swiftWasm, handlerDirectory: swift, output: directory.appendingPathComponent("a.wasm"))
+        }
+        #expect(swiftError?.diagnostics?.contains("cannot find 'handle' in scope") == true)
+        #expect(swiftError?.diagnostics?.contains("<stratus-sdk>/Stratus.swift:") == true)
+        #expect(swiftError?.diagnostics?.contains("hint: define `func handle(_ request: Request) -> Response`") == true)
+
+        let c = directory.appendingPathComponent("cbroken")
+        try write("#include <stdio.h>\nint main(void) {\n    printf(\"x\")\n}\n", to: c.appendingPathComponent("handler.c"))
+        let cError = #expect(throws: BuildError.self) {
+            try WasmBuilder().build(language: .cWasm, handlerDirectory: c, output: directory.appendingPathComponent("b.wasm"))
+        }
+        #expect(cError?.diagnostics?.contains(c.appendingPathComponent("handler.c").path + ":3:") == true)
+    }
+
+    @Test("Missing toolchain pieces name the apt packages; missing sources and folders are reported")
+    func missingPieces() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let output = directory.appendingPathComponent("x.wasm")
+        let bare = WasmBuilder(toolchain: WasmToolchain())
+        let error = #expect(throws: BuildError.self) {
+            try bare.build(language: .swiftWasm, handlerDirectory: directory, output: output)
+        }
+        guard case .missingTool(let name, let hint) = error?.kind else {
+            Issue.record("expected missingTool, got \(String(describing: error))")
+            return
+        }
+        #expect(name.contains("wasi-libc") && name.contains("swiftc"))
+        #expect(hint.contains("apt-get install -y wasi-libc") && hint.contains("libclang-rt-14-dev-wasm32"))
+
+        let empty = directory.appendingPathComponent("empty")
+        try write("notes\n", to: empty.appendingPathComponent("README.md"))
+        let noSources = #expect(throws: BuildError.self) {
+            try WasmBuilder().build(language: .cWasm, handlerDirectory: empty, output: output)
+        }
+        #expect(noSources?.kind == .noSources(directory: empty.path, fileExtension: "c"))
+        let absent = #expect(throws: BuildError.self) {
+            try WasmBuilder().build(language: .cWasm, handlerDirectory: directory.appendingPathComponent("nope"), output: output)
+        }
+        #expect(absent?.kind == .handlerNotFound(path: directory.appendingPathComponent("nope").path))
+    }
+
+    @Test("buildInBackground builds off the cooperative threads")
+    func backgroundBuild() async throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let scaffold = try Templates.scaffold(name: "bg", language: .cWasm, in: directory)
+        let output = directory.appendingPathComponent("bg.wasm")
+        let result = try await WasmBuilder().buildInBackground(language: .cWasm, handlerDirectory: scaffold.functionDirectory, output: output)
+        #expect(result.output == output)
+        #expect(Array([UInt8](try Data(contentsOf: output)).prefix(4)) == wasmMagic)
+    }
+}
