@@ -171,7 +171,7 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
             annotations: function.annotations,
             limits: function.limits.map { FunctionResources(memory: $0.memory, cpu: $0.cpu) },
             requests: function.requests.map { FunctionResources(memory: $0.memory, cpu: $0.cpu) },
-            readOnlyRootFilesystem: function.readOnlyRootFilesystem)
+            readOnlyRootFilesystem: function.readonlyRootFilesystem)
         try await deployOne(deployment, client: client)
     }
 }

@@ -14,7 +14,7 @@ public struct Stratus: AsyncParsableCommand {
             """,
         version: StratusVersion.current,
         subcommands: [
-            Serve.self, Invoke.self, List.self, Describe.self,
+            Serve.self, New.self, Build.self, Deploy.self, Up.self, Invoke.self, List.self, Describe.self,
             Remove.self, Login.self, Logout.self, Version.self,
         ])
 
