@@ -8,6 +8,8 @@ public final class Invoker: Sendable {
     private struct Deployed: Sendable {
         let spec: FunctionSpec
         let function: WasmFunction
+        /// The function's own environment, in a stable order, computed once at deploy.
+        let environment: [(String, String)]
     }
 
     private let runtime: WasmRuntime
@@ -43,7 +45,8 @@ public final class Invoker: Sendable {
         } catch {
             throw .invalidArtifact(error)
         }
-        deployed.withLock { $0[spec.name] = Deployed(spec: spec, function: function) }
+        let environment = spec.envVars.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        deployed.withLock { $0[spec.name] = Deployed(spec: spec, function: function, environment: environment) }
         logger.info("deployed", metadata: ["function": "\(spec.name)", "digest": "\(spec.artifact)"])
     }
 
@@ -70,9 +73,7 @@ public final class Invoker: Sendable {
     /// Runs one call of `name`.
     public func invoke(_ name: FunctionName, _ request: InvocationRequest) async throws(InvokerError) -> InvocationResult {
         guard let target = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
-        let spec = target.spec
-        var environment = spec.envVars.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        environment += request.watchdogEnvironment
+        let environment = target.environment + request.watchdogEnvironment
         let guest = GuestRequest(stdin: request.body, environment: environment, arguments: [name.rawValue], outputLimit: responseLimit)
         let result = await runtime.run(target.function, request: guest)
         counts.withLock { $0[name, default: 0] += 1 }

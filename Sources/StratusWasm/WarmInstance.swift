@@ -41,9 +41,9 @@ final class WarmInstance: @unchecked Sendable {
         self.growthAllowance = min(16 * 1024 * 1024, max(0, memoryLimit - snapshot.count) / 4)
     }
 
-    /// Runs `_start` once; the caller has filled `io` and armed the deadline.
-    func runStart() -> GuestOutcome {
-        store.fuel = Fuel(remaining: UInt64.max >> 1)
+    /// Runs `_start` once with `fuel` to burn; the caller has filled `io` and armed any deadline.
+    func runStart(fuel: UInt64) -> GuestOutcome {
+        store.fuel = Fuel(remaining: fuel)
         do {
             _ = try start.invoke([])
             return .exited(0)
@@ -53,6 +53,9 @@ final class WarmInstance: @unchecked Sendable {
             return .trapped("\(error)")
         }
     }
+
+    /// Whether the last run stopped for lack of fuel (less is left than any charge could need).
+    var fuelExhausted: Bool { (store.fuel?.remaining ?? 0) < 100_000 }
 
     /// Stops the running guest at its next fuel check. Called from the watchdog thread.
     func interrupt() {

@@ -10,6 +10,11 @@ public final class WasmFunction: Sendable {
     private let watchdog: Watchdog
     private let idle = Mutex<[WarmInstance]>([])
     private let maxIdle: Int
+    /// Whether calls may run on the caller's thread (see `callInline`); cleared for good once one
+    /// outruns the inline budget.
+    private let inlineAllowed = Atomic<Bool>(true)
+    /// Fuel an inline call may burn (about a millisecond in a release build) before it is moved.
+    static let inlineFuel: UInt64 = 500_000
 
     init(module: PreparedModule, settings: FunctionSettings, engine: Engine, watchdog: Watchdog, maxIdle: Int) {
         self.module = module
@@ -29,6 +34,28 @@ public final class WasmFunction: Sendable {
     /// Number of instances parked and ready.
     public var warmInstances: Int { idle.withLock { $0.count } }
 
+    /// Tries the call on the current thread with a warm instance and a small fuel budget.
+    ///
+    /// Handing a call to a guest thread and back costs two thread wake-ups, more than a short guest
+    /// runs. Short functions therefore run where the request is handled; the budget bounds how long
+    /// that thread can be held. Returns `nil` (and sends all later calls to the guest threads) when
+    /// the budget ran out, or `nil` at once when no warm instance is parked or inline runs are off.
+    /// Rerunning is safe: the guest saw only in-memory stdio, and its output is discarded.
+    func callInline(_ request: GuestRequest) -> GuestResult? {
+        guard inlineAllowed.load(ordering: .relaxed), let instance = idle.withLock({ $0.popLast() }) else { return nil }
+        let begin = ContinuousClock.now
+        instance.io.reset(stdin: request.stdin, environment: request.environment, arguments: request.arguments, outputLimit: request.outputLimit)
+        let outcome = instance.runStart(fuel: Self.inlineFuel)
+        if case .trapped = outcome, instance.fuelExhausted {
+            inlineAllowed.store(false, ordering: .relaxed)
+            return nil
+        }
+        return finish(instance, outcome: outcome, begin: begin, cold: false)
+    }
+
+    /// Whether calls still try the inline path.
+    public var runsInline: Bool { inlineAllowed.load(ordering: .relaxed) }
+
     /// Runs one call on this thread: takes a warm instance (or makes one), runs `_start`, resets it.
     func call(_ request: GuestRequest) -> GuestResult {
         let begin = ContinuousClock.now
@@ -45,8 +72,13 @@ public final class WasmFunction: Sendable {
         guard let instance else { fatalError("unreachable: instance was just created") }
         instance.io.reset(stdin: request.stdin, environment: request.environment, arguments: request.arguments, outputLimit: request.outputLimit)
         let watch = watchdog.watch(instance, seconds: settings.timeout)
-        var outcome = instance.runStart()
+        var outcome = instance.runStart(fuel: UInt64.max >> 1)
         if watchdog.finish(watch) { outcome = .timedOut }
+        return finish(instance, outcome: outcome, begin: begin, cold: cold)
+    }
+
+    /// Collects the call's output and parks the instance again when it ended cleanly.
+    private func finish(_ instance: WarmInstance, outcome: GuestOutcome, begin: ContinuousClock.Instant, cold: Bool) -> GuestResult {
         let result = GuestResult(outcome: outcome, stdout: instance.io.stdout, stderr: instance.io.stderr,
                                  duration: begin.duration(to: .now).seconds, coldStart: cold)
         if case .exited = outcome, instance.reset() {

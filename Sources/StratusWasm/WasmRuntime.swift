@@ -58,9 +58,10 @@ public final class WasmRuntime: Sendable {
         return function
     }
 
-    /// Runs one call of `function` on a guest thread.
+    /// Runs one call of `function`: inline when it is short and an instance is warm, else on a guest thread.
     public func run(_ function: WasmFunction, request: GuestRequest) async -> GuestResult {
-        await executor.run { function.call(request) }
+        if let result = function.callInline(request) { return result }
+        return await executor.run { function.call(request) }
     }
 
     /// Forgets cached modules no deployed function uses any more.

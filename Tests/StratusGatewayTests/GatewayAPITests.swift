@@ -73,6 +73,12 @@ import Testing
             #expect(try await client.call("echo", "x").status == .notFound)
             let again = try await client.execute(uri: "/system/functions", method: .delete, headers: harness.jsonAuth(), body: ByteBuffer(string: #"{"functionName": "echo"}"#))
             #expect(again.status == .notFound)
+
+            // Removing frees the name: the same name deploys again from scratch.
+            let redeploy = try await client.execute(uri: "/system/functions", method: .post, headers: harness.jsonAuth(),
+                                                    body: ByteBuffer(string: #"{"service": "echo", "image": "echo:latest"}"#))
+            #expect(redeploy.status == .accepted)
+            #expect(String(buffer: try await client.call("echo", "back").body) == "back")
         }
     }
 

@@ -92,7 +92,7 @@ import Testing
             result.set(try? StratusBinary.run(["invoke", "slow", "--gateway", server.url], stdin: ""))
         }
         caller.start()
-        usleep(150_000)
+        usleep(1_000_000)  // the call (2 s of guest work) is in flight by now, even on a slow machine
         #expect(server.stop() == 0)
         while !result.isSet { usleep(10_000) }
         #expect(result.value?.stdout == "done", "the call in flight got its answer: \(String(describing: result.value))")

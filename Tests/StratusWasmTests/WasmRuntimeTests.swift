@@ -91,6 +91,28 @@ import Testing
         #expect(await call(loop).outcome == .timedOut)
     }
 
+    @Test func shortCallsRunInlineAndLongOnesMoveToGuestThreads() async throws {
+        let echo = try await load("echo")
+        for _ in 0..<3 { _ = await call(echo, "x") }
+        #expect(echo.runsInline, "a short function keeps the inline path")
+        let loop = try await load("loop", timeout: 0.3)
+        #expect(await call(loop).outcome == .timedOut, "the inline budget runs out, the guest thread's deadline answers")
+        #expect(!loop.runsInline, "a function that outran the inline budget stays on guest threads")
+        #expect(await call(loop).outcome == .timedOut)
+    }
+
+    @Test func unboundedRecursionTrapsWithoutHurtingTheHost() async throws {
+        let recurse = try await load("recurse")
+        let result = await call(recurse)
+        guard case .trapped(let reason) = result.outcome else {
+            Issue.record("expected a trap, got \(result.outcome)")
+            return
+        }
+        #expect(reason.contains("stack") || reason.contains("memory"), "\(reason)")
+        let echo = try await load("echo")
+        #expect(String(decoding: await call(echo, "alive").stdout, as: UTF8.self) == "alive")
+    }
+
     @Test func memoryCapMakesLargeAllocationsFail() async throws {
         let capped = try await load("grow", memory: 16 * 1024 * 1024)
         let result = await call(capped)
