@@ -102,6 +102,9 @@ struct Invoke: AsyncParsableCommand {
         }
         for entry in query where !entry.contains("=") { throw ValidationError("query '\(entry)' must be KEY=VALUE") }
         let queryString = query.map { $0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0 }.joined(separator: "&")
+        if isatty(STDIN_FILENO) != 0 {
+            FileHandle.standardError.write(Data("Reading from STDIN - hit (Control + D) to stop.\n".utf8))
+        }
         let body = Array(FileHandle.standardInput.readDataToEndOfFile())
         let path = "/function/\(name)" + (queryString.isEmpty ? "" : "?\(queryString)")
         let reply = try await options.client().send(.init(rawValue: method.uppercased()), path, body: body, headers: headers, authenticate: false)

@@ -54,7 +54,10 @@ struct Serve: AsyncParsableCommand {
         if noAuth {
             logger.warning("authentication is off (--no-auth): anyone who can reach this port can deploy code")
         } else {
-            let (loaded, created) = try Credentials.loadOrCreate(in: data)
+            let loaded: Credentials, created: Bool
+            do { (loaded, created) = try Credentials.loadOrCreate(in: data) } catch {
+                throw CLIError("cannot set up credentials: \(error.localizedDescription)")
+            }
             credentials = loaded
             if created {
                 say("""

@@ -20,14 +20,21 @@ public struct Credentials: Sendable, Equatable, Codable {
     }
 
     /// Loads the stored credentials or creates new random ones; `created` says which.
+    /// A credentials file that exists but cannot be read is an error, never silently replaced.
     public static func loadOrCreate(in directory: URL) throws -> (credentials: Credentials, created: Bool) {
         if let existing = load(from: directory) { return (existing, false) }
+        let path = file(in: directory).path
+        if FileManager.default.fileExists(atPath: path) {
+            throw CocoaError(.fileReadCorruptFile, userInfo: [
+                NSFilePathErrorKey: path,
+                NSLocalizedDescriptionKey: "\(path) exists but is not a valid credentials file; fix or delete it to generate new credentials",
+            ])
+        }
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var generator = SystemRandomNumberGenerator()
         let alphabet = Array("abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         let password = String((0..<32).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
         let credentials = Credentials(user: "admin", password: password)
-        let path = file(in: directory).path
         let data = try JSONEncoder().encode(credentials)
         guard FileManager.default.createFile(atPath: path, contents: data, attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])

@@ -98,6 +98,22 @@ import Testing
         #expect(result.value?.stdout == "done", "the call in flight got its answer: \(String(describing: result.value))")
     }
 
+    @Test func aCorruptCredentialsFileStopsTheServerInsteadOfBeingReplaced() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-creds-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let file = directory.appendingPathComponent("credentials")
+        try Data("not json".utf8).write(to: file)
+        do {
+            let server = try ServerProcess(dataDirectory: directory)
+            server.stop()
+            Issue.record("the server must not start with unreadable credentials")
+        } catch {
+            #expect("\(error)".contains("not a valid credentials file"), "\(error)")
+        }
+        #expect(try String(contentsOf: file, encoding: .utf8) == "not json", "the file is left for the user to fix")
+    }
+
     @Test func helpExplainsTheCommands() throws {
         let help = try StratusBinary.run(["--help"])
         for command in ["serve", "new", "build", "deploy", "up", "invoke", "list", "describe", "remove", "login", "logout", "version"] {
