@@ -48,12 +48,16 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Process runtime: classic-watchdog functions, one process (group) per request.
+        .target(name: "CStratusSys"),
+        .target(name: "StratusProcess", dependencies: ["StratusModel", "CStratusSys"], swiftSettings: strict),
         // Routes invocations to runtimes; deployed-function table, limits, stats.
         .target(
             name: "StratusInvoker",
             dependencies: [
                 "StratusModel",
                 "StratusWasm",
+                "StratusProcess",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
@@ -110,6 +114,7 @@ let package = Package(
             dependencies: ["StratusWasm", "StratusTestSupport", .product(name: "WAT", package: "WasmKit")]
         ),
         .testTarget(name: "StratusStackTests", dependencies: ["StratusStack"]),
+        .testTarget(name: "StratusProcessTests", dependencies: ["StratusProcess"]),
         .testTarget(name: "StratusTemplatesTests", dependencies: ["StratusTemplates"]),
         .testTarget(
             name: "StratusGatewayTests",

@@ -2,7 +2,7 @@ import Hummingbird
 import StratusModel
 import StratusStore
 
-/// `POST /system/artifacts?name=NAME[:TAG]`: stores a Wasm module and answers its digest.
+/// `POST /system/artifacts?name=NAME[:TAG]`: stores a Wasm module or a process bundle (tar.gz) and answers its digest.
 struct ArtifactHandlers {
     let dependencies: Dependencies
 
@@ -20,8 +20,10 @@ struct ArtifactHandlers {
         let buffer = try await request.collectBody(limit: dependencies.configuration.maxArtifactBytes)
         let bytes = Array(buffer.readableBytesView)
         guard !bytes.isEmpty else { throw GatewayError.badRequest("empty body: upload the .wasm file's bytes") }
-        guard bytes.count >= 8, bytes[0..<4] == [0x00, 0x61, 0x73, 0x6d] else {
-            throw GatewayError.badRequest("invalid WebAssembly module: the body does not start with the \\0asm magic number")
+        let isWasm = bytes.count >= 8 && bytes[0..<4] == [0x00, 0x61, 0x73, 0x6d]
+        guard isWasm || (bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) else {
+            throw GatewayError.badRequest(
+                "invalid artifact: the body is neither a WebAssembly module (\\0asm magic number) nor a gzip'd tar bundle")
         }
         let digest = contentDigest(bytes)
         do {

@@ -47,21 +47,33 @@ struct FunctionHandlers {
         }
         let artifact: ArtifactRecord?
         do { artifact = try await dependencies.artifacts.resolveArtifact(deployment.image) } catch { throw GatewayError.from(error) }
-        guard let artifact else {
+        var bytes: [UInt8]?
+        if let artifact {
+            do { bytes = try await dependencies.artifacts.artifactBytes(artifact.digest) } catch { throw GatewayError.from(error) }
+        }
+        let command = deployment.envProcess.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        // An uploaded artifact decides the runtime; without one, an envProcess runs as a host command.
+        let runtime: FunctionRuntime
+        if let bytes {
+            runtime = Invoker.runtime(for: bytes)
+            if runtime == .process, command == nil {
+                throw GatewayError.badRequest("image '\(deployment.image)' is a process bundle: set envProcess (fprocess), the command to run in it")
+            }
+        } else if command != nil {
+            runtime = .process
+        } else {
             throw GatewayError.badRequest(
-                "image '\(deployment.image)' names no uploaded artifact: upload the .wasm first (POST /system/artifacts?name=\(deployment.image), or `stratus up`)"
+                "image '\(deployment.image)' names no uploaded artifact and the deployment sets no envProcess: upload a .wasm module or bundle first (POST /system/artifacts?name=\(deployment.image), or `stratus up`), or set envProcess (faas-cli --fprocess) to run a command"
             )
         }
         let now = Date()
         let spec = FunctionSpec(
-            name: reference.name, namespace: reference.namespace, image: deployment.image, artifact: artifact.digest,
-            envProcess: deployment.envProcess, envVars: deployment.envVars ?? [:], labels: deployment.labels ?? [:],
+            name: reference.name, namespace: reference.namespace, image: deployment.image, artifact: artifact?.digest,
+            runtime: runtime, envProcess: command, envVars: deployment.envVars ?? [:], labels: deployment.labels ?? [:],
             annotations: deployment.annotations ?? [:], constraints: deployment.constraints ?? [],
             secrets: deployment.secrets ?? [], limits: deployment.limits, requests: deployment.requests,
             readOnlyRootFilesystem: deployment.readOnlyRootFilesystem ?? false,
             createdAt: existing?.createdAt ?? now, updatedAt: now)
-        let bytes: [UInt8]
-        do { bytes = try await dependencies.artifacts.artifactBytes(artifact.digest) } catch { throw GatewayError.from(error) }
         do {
             try await dependencies.invoker.deploy(spec, artifact: bytes)
         } catch {

@@ -3,6 +3,7 @@ public import Hummingbird
 public import Logging
 import StratusInvoker
 import StratusModel
+import StratusProcess
 public import StratusStore
 import StratusWasm
 
@@ -20,14 +21,17 @@ public struct Gateway: Sendable {
         self.credentials = configuration.authEnabled ? credentials : nil
         self.logger = logger
         store = try SQLiteStore(directory: configuration.dataDirectory)
-        invoker = Invoker(runtime: WasmRuntime(), logger: logger)
+        let bundles = configuration.dataDirectory.appendingPathComponent("bundles")
+        try FileManager.default.createDirectory(at: bundles, withIntermediateDirectories: true)
+        invoker = Invoker(runtime: WasmRuntime(), processes: ProcessRuntime(bundleDirectory: bundles), logger: logger)
     }
 
     /// Deploys every stored function into the runtime; one that fails is logged and skipped.
     public func restoreFunctions() async throws {
         for spec in try await store.functions() {
             do {
-                let bytes = try await store.artifactBytes(spec.artifact)
+                var bytes: [UInt8]?
+                if let digest = spec.artifact { bytes = try await store.artifactBytes(digest) }
                 try await invoker.deploy(spec, artifact: bytes)
             } catch {
                 logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])

@@ -1,33 +1,67 @@
 public import Logging
+import Foundation
 public import StratusModel
+public import StratusProcess
 public import StratusWasm
 import Synchronization
 
 /// Routes invocations to deployed functions and keeps their call statistics.
 public final class Invoker: Sendable {
-    private struct Deployed: Sendable {
+    /// Where a deployed function runs.
+    private enum Target: Sendable {
+        case wasm(WasmFunction)
+        case process(ProcessFunction)
+
+        var settings: FunctionSettings {
+            switch self {
+            case .wasm(let function): function.settings
+            case .process(let function): function.settings
+            }
+        }
+    }
+
+    private final class Deployed: Sendable {
         let spec: FunctionSpec
-        let function: WasmFunction
+        let target: Target
         /// The function's own environment, in a stable order, computed once at deploy.
         let environment: [(String, String)]
+        /// Calls running now, for `max_inflight`.
+        let inflight = Atomic<Int>(0)
+
+        init(spec: FunctionSpec, target: Target) {
+            self.spec = spec
+            self.target = target
+            environment = spec.envVars.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        }
     }
 
     private let runtime: WasmRuntime
+    private let processes: ProcessRuntime
     private let logger: Logger
     private let deployed = Mutex<[FunctionName: Deployed]>([:])
     private let counts = Mutex<[FunctionName: Int]>([:])
     /// Largest response body a function may write.
     public let responseLimit: Int
 
-    public init(runtime: WasmRuntime, logger: Logger, responseLimit: Int = 64 * 1024 * 1024) {
+    public init(runtime: WasmRuntime, processes: ProcessRuntime, logger: Logger, responseLimit: Int = 64 * 1024 * 1024) {
         self.runtime = runtime
+        self.processes = processes
         self.logger = logger
         self.responseLimit = responseLimit
     }
 
-    /// Checks that `bytes` is a deployable module (WASI command, known imports, valid code).
+    /// Checks that `bytes` is deployable: a Wasm module (WASI command, known imports, valid code) or a bundle.
     public func validateArtifact(digest: Digest, bytes: [UInt8]) async throws(InvokerError) {
+        if ProcessRuntime.isBundle(bytes) {
+            do { try processes.validateBundle(bytes) } catch { throw .invalidProcess(error) }
+            return
+        }
         do { try await runtime.validate(digest: digest, bytes: bytes) } catch { throw .invalidArtifact(error) }
+    }
+
+    /// The runtime an artifact's bytes need.
+    public static func runtime(for bytes: [UInt8]) -> FunctionRuntime {
+        ProcessRuntime.isBundle(bytes) ? .process : .wasm
     }
 
     /// Checks a spec's settings without deploying it.
@@ -35,26 +69,40 @@ public final class Invoker: Sendable {
         do { return try spec.settings() } catch { throw .invalidSettings(error) }
     }
 
-    /// Makes `spec` callable, replacing any earlier version once the new one has a warm instance.
-    public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]) async throws(InvokerError) {
+    /// Makes `spec` callable, replacing any earlier version once the new one is ready (a Wasm
+    /// function has a warm instance; a process function's bundle is unpacked and its command found).
+    /// `bytes` are the artifact's, `nil` for a host command.
+    public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]?) async throws(InvokerError) {
         let settings = try validateSettings(spec)
-        let function: WasmFunction
-        do {
-            let module = try runtime.prepare(digest: spec.artifact, bytes: bytes)
-            function = try await runtime.load(module, settings: settings)
-        } catch {
-            throw .invalidArtifact(error)
+        let target: Target
+        switch (spec.kind, spec.artifact, bytes) {
+        case (.wasm, let digest?, let bytes?):
+            do {
+                let module = try runtime.prepare(digest: digest, bytes: bytes)
+                target = .wasm(try await runtime.load(module, settings: settings))
+            } catch {
+                throw .invalidArtifact(error)
+            }
+        case (.process, let digest, let bytes):
+            do {
+                var bundle: URL?
+                if let digest, let bytes { bundle = try processes.prepareBundle(digest: digest, bytes: bytes) }
+                target = .process(try processes.load(command: spec.envProcess ?? "", bundle: bundle, settings: settings))
+            } catch {
+                throw .invalidProcess(error)
+            }
+        default:
+            throw .invalidArtifact(.invalidModule("a Wasm function needs its module's bytes"))
         }
-        let environment = spec.envVars.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        deployed.withLock { $0[spec.name] = Deployed(spec: spec, function: function, environment: environment) }
-        logger.info("deployed", metadata: ["function": "\(spec.name)", "digest": "\(spec.artifact)"])
+        deployed.withLock { $0[spec.name] = Deployed(spec: spec, target: target) }
+        logger.info("deployed", metadata: ["function": "\(spec.name)", "runtime": "\(spec.kind.rawValue)", "digest": "\(spec.artifact?.description ?? "-")"])
     }
 
     /// Stops routing calls to `name`; calls in flight finish.
     public func undeploy(_ name: FunctionName) {
         let remaining = deployed.withLock { table -> Set<Digest> in
             table[name] = nil
-            return Set(table.values.map(\.spec.artifact))
+            return Set(table.values.compactMap(\.spec.artifact))
         }
         counts.withLock { $0[name] = nil }
         runtime.evict(except: remaining)
@@ -72,27 +120,39 @@ public final class Invoker: Sendable {
 
     /// Runs one call of `name`.
     public func invoke(_ name: FunctionName, _ request: InvocationRequest) async throws(InvokerError) -> InvocationResult {
-        guard let target = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
-        let environment = target.environment + request.watchdogEnvironment
+        guard let entry = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
+        let settings = entry.target.settings
+        if let limit = settings.maxInflight {
+            guard entry.inflight.add(1, ordering: .relaxed).newValue <= limit else {
+                entry.inflight.subtract(1, ordering: .relaxed)
+                throw .overloaded(name, limit: limit)
+            }
+        }
+        defer { if settings.maxInflight != nil { entry.inflight.subtract(1, ordering: .relaxed) } }
+        let environment = entry.environment + request.watchdogEnvironment
         let guest = GuestRequest(stdin: request.body, environment: environment, arguments: [name.rawValue], outputLimit: responseLimit)
-        let result = await runtime.run(target.function, request: guest)
+        let result: GuestResult
+        switch entry.target {
+        case .wasm(let function): result = await runtime.run(function, request: guest)
+        case .process(let function): result = await processes.run(function, request: guest)
+        }
         counts.withLock { $0[name, default: 0] += 1 }
         logGuestOutput(name: name, callID: request.callID, result: result)
-        return response(for: result, function: target.function, request: request)
+        return response(for: result, settings: settings, request: request)
     }
 
-    private func response(for result: GuestResult, function: WasmFunction, request: InvocationRequest) -> InvocationResult {
+    private func response(for result: GuestResult, settings: FunctionSettings, request: InvocationRequest) -> InvocationResult {
         let requestType = request.headers.first { $0.name.lowercased() == "content-type" }?.value
         switch result.outcome {
         case .exited(0):
-            let type = function.settings.contentType ?? requestType ?? "text/plain; charset=utf-8"
+            let type = settings.contentType ?? requestType ?? "text/plain; charset=utf-8"
             return InvocationResult(status: 200, body: result.stdout, contentType: type, duration: result.duration)
         case .exited(let code):
             return failure(500, "function exited with code \(code)", result)
         case .trapped:
             return failure(500, "function trapped (see the function's log)", result)
         case .timedOut:
-            return failure(504, "function timed out after \(function.settings.timeout)s", result)
+            return failure(504, "function timed out after \(settings.timeout)s", result)
         case .failed(let why):
             return failure(500, "function could not start: \(why)", result)
         }

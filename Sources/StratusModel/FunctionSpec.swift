@@ -6,8 +6,10 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var namespace: String
     /// The image reference the user deployed (`sha256:…` or `name:tag`).
     public var image: String
-    /// The artifact the image resolved to at deploy time.
-    public var artifact: Digest
+    /// The artifact the image resolved to at deploy time; `nil` for a host command (`envProcess` only).
+    public var artifact: Digest?
+    /// How the function runs; `nil` in records written before process functions existed, meaning Wasm.
+    public var runtime: FunctionRuntime?
     public var envProcess: String?
     public var envVars: [String: String]
     public var labels: [String: String]
@@ -21,7 +23,7 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var updatedAt: Date
 
     public init(
-        name: FunctionName, namespace: String = FunctionReference.defaultNamespace, image: String, artifact: Digest,
+        name: FunctionName, namespace: String = FunctionReference.defaultNamespace, image: String, artifact: Digest?, runtime: FunctionRuntime = .wasm,
         envProcess: String? = nil, envVars: [String: String] = [:], labels: [String: String] = [:],
         annotations: [String: String] = [:], constraints: [String] = [], secrets: [String] = [],
         limits: FunctionResources? = nil, requests: FunctionResources? = nil, readOnlyRootFilesystem: Bool = false,
@@ -31,6 +33,7 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         self.namespace = namespace
         self.image = image
         self.artifact = artifact
+        self.runtime = runtime
         self.envProcess = envProcess
         self.envVars = envVars
         self.labels = labels
@@ -57,8 +60,19 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
             secrets: secrets.isEmpty ? nil : secrets, labels: labels, annotations: annotations,
             limits: limits, requests: requests, readOnlyRootFilesystem: readOnlyRootFilesystem ? true : nil,
             invocationCount: Double(invocationCount), replicas: replicas, availableReplicas: replicas,
-            createdAt: createdAt, digest: artifact.description, runtime: "wasm")
+            createdAt: createdAt, digest: artifact?.description, runtime: kind.rawValue)
     }
+
+    /// How the function runs (Wasm unless stated).
+    public var kind: FunctionRuntime { runtime ?? .wasm }
+}
+
+/// Which runtime executes a function.
+public enum FunctionRuntime: String, Codable, Sendable {
+    /// A WASI module run in-process by the Wasm runtime.
+    case wasm
+    /// A command started per request (OpenFaaS classic watchdog), from a bundle or on the host.
+    case process
 }
 
 /// How a function runs: limits and response settings derived from its spec.
@@ -76,6 +90,8 @@ public struct FunctionSettings: Sendable, Equatable {
     public var memoryLimit: Int
     /// The response's `Content-Type`, when the function sets one.
     public var contentType: String?
+    /// Calls allowed at once; more get 429 (env `max_inflight`, as the OpenFaaS watchdog reads it).
+    public var maxInflight: Int?
 
     public init(timeout: Double = FunctionSettings.defaultTimeout, memoryLimit: Int = FunctionSettings.defaultMemoryLimit, contentType: String? = nil) {
         self.timeout = timeout
@@ -88,5 +104,9 @@ public struct FunctionSettings: Sendable, Equatable {
         timeout = try timeoutText.map { (t: String) throws(ModelError) in try Quantities.duration(t) } ?? Self.defaultTimeout
         memoryLimit = try spec.limits?.memory.map { (m: String) throws(ModelError) in try Quantities.memory(m) } ?? Self.defaultMemoryLimit
         contentType = spec.annotations[Self.contentTypeAnnotation] ?? spec.envVars["content_type"]
+        if let text = spec.envVars["max_inflight"] {
+            guard let value = Int(text), value > 0 else { throw ModelError.invalidLimit("max_inflight", text) }
+            maxInflight = value
+        }
     }
 }

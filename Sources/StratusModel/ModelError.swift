@@ -6,6 +6,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidDuration(String)
     case invalidMemoryQuantity(String)
     case invalidArtifactName(String)
+    case invalidLimit(String, String)
 
     public var description: String {
         switch self {
@@ -14,6 +15,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidDigest(let text): "invalid digest '\(text)': expected sha256:<64 hex digits>"
         case .invalidDuration(let text): "invalid duration '\(text)': expected e.g. 500ms, 30s, 2m"
         case .invalidMemoryQuantity(let text): "invalid memory quantity '\(text)': expected e.g. 64Mi, 1Gi, 128M"
+        case .invalidLimit(let name, let text): "invalid \(name) '\(text)': expected a positive whole number"
         case .invalidArtifactName(let text): "invalid artifact name '\(text)': expected name[:tag] with letters, digits, '.', '_', '-', '/'"
         }
     }

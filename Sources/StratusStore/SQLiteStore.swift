@@ -46,6 +46,18 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
                 t.column("updatedAt", .datetime).notNull()
             }
         }
+        migrator.registerMigration("v2: functions without artifacts (host commands)") { db in
+            try db.create(table: "function_v2") { t in
+                t.primaryKey("name", .text)
+                t.column("namespace", .text).notNull()
+                t.column("artifact", .text).references("artifact")
+                t.column("spec", .jsonText).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+            try db.execute(sql: "INSERT INTO function_v2 SELECT name, namespace, artifact, spec, updatedAt FROM function")
+            try db.drop(table: "function")
+            try db.rename(table: "function_v2", to: "function")
+        }
         return migrator
     }
 
@@ -56,7 +68,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
         try await write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO function (name, namespace, artifact, spec, updatedAt) VALUES (?, ?, ?, ?, ?)",
-                arguments: [spec.name.rawValue, spec.namespace, spec.artifact.description, json, spec.updatedAt])
+                arguments: [spec.name.rawValue, spec.namespace, spec.artifact?.description, json, spec.updatedAt])
         }
     }
 

@@ -1,3 +1,4 @@
+import StratusModel
 @_spi(Fuzzing) import WasmKit
 
 /// An instantiated module kept between calls and reset to its post-instantiation state after each.

@@ -18,14 +18,3 @@ public enum WasmError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// How a guest call ended.
-public enum GuestOutcome: Sendable, Equatable {
-    /// `_start` returned (code 0) or the guest called `proc_exit(code)`.
-    case exited(Int32)
-    /// The guest trapped; the reason is for the function's log.
-    case trapped(String)
-    /// The call ran past its deadline and was stopped.
-    case timedOut
-    /// The instance could not be created (e.g. its initial memory exceeds the cap).
-    case failed(String)
-}

@@ -90,31 +90,6 @@ public final class WasmFunction: Sendable {
     }
 }
 
-/// What the runtime hands a guest: stdin, environment, argv.
-public struct GuestRequest: Sendable {
-    public var stdin: [UInt8]
-    public var environment: [(String, String)]
-    public var arguments: [String]
-    public var outputLimit: Int
-
-    public init(stdin: [UInt8], environment: [(String, String)], arguments: [String], outputLimit: Int = 64 * 1024 * 1024) {
-        self.stdin = stdin
-        self.environment = environment
-        self.arguments = arguments
-        self.outputLimit = outputLimit
-    }
-}
-
-/// What a guest call produced.
-public struct GuestResult: Sendable {
-    public var outcome: GuestOutcome
-    public var stdout: [UInt8]
-    public var stderr: [UInt8]
-    public var duration: Double
-    /// Whether this call had to create its instance.
-    public var coldStart: Bool
-}
-
 extension Duration {
     var seconds: Double {
         let (s, attos) = components

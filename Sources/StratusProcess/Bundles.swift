@@ -1,0 +1,84 @@
+public import Foundation
+public import StratusModel
+
+/// Function bundles: gzip'd tar archives of a handler and its template, unpacked once per digest.
+extension ProcessRuntime {
+    /// Whether `bytes` start like a gzip file (a bundle) rather than a Wasm module.
+    public static func isBundle(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b
+    }
+
+    /// Checks that `bytes` is a tar.gz whose entries all stay inside the folder it unpacks into.
+    public func validateBundle(_ bytes: [UInt8]) throws(ProcessError) {
+        let listing = try Self.tar(["-tzf", "-"], input: bytes)
+        let entries = listing.split(separator: "\n").map(String.init)
+        guard !entries.isEmpty else { throw .invalidBundle("the archive is empty") }
+        for entry in entries {
+            let parts = entry.split(separator: "/")
+            if entry.hasPrefix("/") || parts.contains("..") {
+                throw .invalidBundle("entry '\(entry)' would unpack outside the function's folder")
+            }
+        }
+    }
+
+    /// Unpacks the bundle (once per digest) and returns its folder.
+    public func prepareBundle(digest: Digest, bytes: [UInt8]) throws(ProcessError) -> URL {
+        let target = bundleDirectory.appendingPathComponent(digest.hex)
+        if FileManager.default.fileExists(atPath: target.path) { return target }
+        try validateBundle(bytes)
+        let staging = bundleDirectory.appendingPathComponent(".unpack-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        } catch {
+            throw .io("cannot create \(staging.path): \(error.localizedDescription)")
+        }
+        do {
+            _ = try Self.tar(["-xzf", "-", "-C", staging.path, "--no-same-owner", "--no-same-permissions"], input: bytes)
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            throw error
+        }
+        if rename(staging.path, target.path) != 0 {
+            try? FileManager.default.removeItem(at: staging)
+            guard FileManager.default.fileExists(atPath: target.path) else { throw .io("cannot move the unpacked bundle into place") }
+        }
+        return target
+    }
+
+    /// Runs `tar` with `input` on stdin; the error carries tar's message.
+    static func tar(_ arguments: [String], input: [UInt8]) throws(ProcessError) -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/tar")
+        process.arguments = arguments
+        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        process.standardInput = stdin
+        process.standardOutput = stdout
+        process.standardError = stderr
+        do { try process.run() } catch { throw .io("cannot run /bin/tar: \(error.localizedDescription)") }
+        let writer = Thread {
+            try? stdin.fileHandleForWriting.write(contentsOf: Data(input))
+            try? stdin.fileHandleForWriting.close()
+        }
+        writer.start()
+        let errors = Box()
+        let errorReader = Thread { errors.data = stderr.fileHandleForReading.readDataToEndOfFile() }
+        errorReader.start()
+        let output = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        while errors.data == nil { usleep(1000) }
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: errors.data ?? Data(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            throw .invalidBundle("not a gzip'd tar archive (\(message))")
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+}
+
+private final class Box: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Data?
+    var data: Data? {
+        get { lock.withLock { stored } }
+        set { lock.withLock { stored = newValue } }
+    }
+}

@@ -1,0 +1,13 @@
+public import Foundation
+public import StratusModel
+
+/// A deployed process function: the command started per request, where it runs, and its limits.
+public struct ProcessFunction: Sendable {
+    /// Absolute path of the executable.
+    public let executable: String
+    /// argv, including argv[0] as written.
+    public let arguments: [String]
+    /// The bundle the command runs in, or `nil` for a host command (runs in a scratch directory).
+    public let directory: URL?
+    public let settings: FunctionSettings
+}

@@ -1,0 +1,43 @@
+public import Foundation
+public import StratusModel
+
+/// Runs process functions the OpenFaaS classic-watchdog way: one process per request, body on
+/// stdin, stdout is the answer, stderr the log, metadata in `Http_*` environment variables.
+public final class ProcessRuntime: Sendable {
+    /// Where bundles are unpacked, one folder per digest.
+    public let bundleDirectory: URL
+    /// Environment every function process gets before its own variables (never the server's own).
+    let baseEnvironment: [(String, String)]
+
+    public init(bundleDirectory: URL) {
+        // Writing a body to a process that closed its stdin must fail with EPIPE, not kill the server.
+        signal(SIGPIPE, SIG_IGN)
+        self.bundleDirectory = bundleDirectory
+        let env = ProcessInfo.processInfo.environment
+        baseEnvironment = [
+            ("PATH", env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"),
+            ("LANG", env["LANG"] ?? "C.UTF-8"),
+            ("HOME", FileManager.default.temporaryDirectory.path),
+            ("PYTHONUNBUFFERED", "1"),
+        ]
+    }
+
+    /// Checks a command and makes it callable; `bundle` is the unpacked artifact it runs in, if any.
+    public func load(command: String, bundle: URL?, settings: FunctionSettings) throws(ProcessError) -> ProcessFunction {
+        let arguments = CommandSplitter.split(command)
+        guard let first = arguments.first else { throw .emptyCommand }
+        let path = baseEnvironment.first { $0.0 == "PATH" }?.1 ?? ""
+        guard let executable = CommandSplitter.resolve(first, in: bundle, path: path) else { throw .commandNotFound(first) }
+        return ProcessFunction(executable: executable, arguments: arguments, directory: bundle, settings: settings)
+    }
+
+    /// Runs one call in a new process group on its own thread.
+    public func run(_ function: ProcessFunction, request: GuestRequest) async -> GuestResult {
+        let environment = baseEnvironment + request.environment
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(returning: ClassicCall(function: function, request: request, environment: environment).run())
+            }
+        }
+    }
+}

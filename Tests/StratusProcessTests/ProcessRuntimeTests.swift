@@ -1,0 +1,100 @@
+import Foundation
+import StratusModel
+import Testing
+@testable import StratusProcess
+
+/// Real processes through the classic-watchdog runner: bodies, environment, exits, and misbehaviour.
+struct ProcessRuntimeTests {
+    let runtime = ProcessRuntime(bundleDirectory: FileManager.default.temporaryDirectory)
+
+    func run(_ command: String, body: String = "", env: [(String, String)] = [], timeout: Double = 10, outputLimit: Int = 64 * 1024 * 1024) async throws -> GuestResult {
+        let function = try runtime.load(command: command, bundle: nil, settings: FunctionSettings(timeout: timeout))
+        return await runtime.run(function, request: GuestRequest(stdin: Array(body.utf8), environment: env, arguments: [], outputLimit: outputLimit))
+    }
+
+    func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+
+    /// Running, not merely a zombie waiting for a reaper (in containers PID 1 may never reap).
+    func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
+    @Test func catEchoesTheBody() async throws {
+        let result = try await run("cat", body: "Hi from a process")
+        #expect(result.outcome == .exited(0))
+        #expect(text(result.stdout) == "Hi from a process")
+    }
+
+    @Test func seesTheWatchdogEnvironmentButNotTheServers() async throws {
+        setenv("STRATUS_SERVER_SECRET", "hidden", 1)
+        let result = try await run(#"sh -c 'echo "$Http_Method $MY_VAR ${STRATUS_SERVER_SECRET:-none}"'"#, env: [("Http_Method", "PUT"), ("MY_VAR", "x")])
+        #expect(text(result.stdout) == "PUT x none\n")
+    }
+
+    @Test func nonZeroExitIsReportedWithStderr() async throws {
+        let result = try await run("sh -c 'echo failing >&2; exit 3'")
+        #expect(result.outcome == .exited(3))
+        #expect(text(result.stderr) == "failing\n")
+    }
+
+    @Test func crashIsReportedAsASignal() async throws {
+        let result = try await run("sh -c 'echo partial; kill -SEGV $$'")
+        #expect(result.outcome == .trapped("the process was killed by signal 11"))
+    }
+
+    @Test func timeoutKillsTheWholeProcessGroup() async throws {
+        let result = try await run("sh -c 'sleep 30 & echo $! >&2; wait'", timeout: 0.3)
+        #expect(result.outcome == .timedOut)
+        let child = try #require(Int32(text(result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)))
+        usleep(100_000)
+        #expect(!isAlive(child), "the background child died with its group")
+    }
+
+    @Test func childrenThatOutliveTheRequestAreKilled() async throws {
+        let start = Date()
+        let result = try await run("sh -c 'sleep 30 & echo $! >&2; echo done'")
+        #expect(text(result.stdout) == "done\n")
+        #expect(Date().timeIntervalSince(start) < 10, "the call did not wait for the orphan")
+        let child = try #require(Int32(text(result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)))
+        usleep(100_000)
+        #expect(!isAlive(child))
+    }
+
+    @Test func processThatNeverReadsStdinStillAnswers() async throws {
+        let body = String(repeating: "x", count: 8 * 1024 * 1024)
+        let result = try await run("echo ignored-the-body", body: body)
+        #expect(result.outcome == .exited(0))
+        #expect(text(result.stdout) == "ignored-the-body\n")
+    }
+
+    @Test func exitingImmediatelyWithABodyIsFine() async throws {
+        let result = try await run("true", body: String(repeating: "y", count: 1024 * 1024))
+        #expect(result.outcome == .exited(0))
+    }
+
+    @Test func outputOverTheLimitIsCutOff() async throws {
+        let result = try await run("head -c 100000000 /dev/zero", outputLimit: 4 * 1024 * 1024)
+        guard case .failed(let why) = result.outcome else {
+            Issue.record("expected a failure, got \(result.outcome)")
+            return
+        }
+        #expect(why.contains("over the limit"))
+        #expect(result.stdout.isEmpty)
+    }
+
+    @Test func missingCommandsAreRefusedAtLoad() {
+        #expect(throws: ProcessError.commandNotFound("no-such-command-xyz")) {
+            try runtime.load(command: "no-such-command-xyz --flag", bundle: nil, settings: FunctionSettings())
+        }
+        #expect(throws: ProcessError.emptyCommand) { try runtime.load(command: "   ", bundle: nil, settings: FunctionSettings()) }
+    }
+
+    @Test func splitsCommandsLikeAShell() {
+        #expect(CommandSplitter.split(#"python3 -c "print('a b')"  x\ y"#) == ["python3", "-c", "print('a b')", "x y"])
+        #expect(CommandSplitter.split("  cat  ") == ["cat"])
+        #expect(CommandSplitter.split("") == [])
+    }
+}
