@@ -27,9 +27,9 @@ struct StackOptions: ParsableArguments {
     }
 }
 
-/// Where `stratus build` puts a function's module.
-func artifactPath(for function: StackFunction, in directory: URL) -> URL {
-    directory.appendingPathComponent("build").appendingPathComponent(function.name).appendingPathComponent("function.wasm")
+/// Where `stratus build` puts a function's artifact: `build/NAME/function.wasm` or `build/NAME/bundle.tar.gz`.
+func artifactPath(for function: StackFunction, language: TemplateLanguage, in directory: URL) -> URL {
+    directory.appendingPathComponent("build").appendingPathComponent(function.name).appendingPathComponent(language.artifactFileName)
 }
 
 /// `stratus new NAME --lang L`.
@@ -67,7 +67,8 @@ struct New: AsyncParsableCommand {
 
 /// `stratus build -f stack.yml`.
 struct Build: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Compile the stack's functions to WebAssembly (build/NAME/function.wasm).")
+    static let configuration = CommandConfiguration(
+        abstract: "Build the stack's functions: Wasm languages to build/NAME/function.wasm, process languages to build/NAME/bundle.tar.gz.")
     @OptionGroup var stack: StackOptions
 
     func run() async throws {
@@ -87,7 +88,7 @@ func buildAll(_ functions: [StackFunction], in directory: URL) throws -> Int {
             throw CLIError("\(function.name): language '\(lang)' cannot be built (available: \(Templates.all.map(\.language.rawValue).joined(separator: ", ")))")
         }
         let handler = directory.appendingPathComponent(function.handler ?? "./\(function.name)")
-        let output = artifactPath(for: function, in: directory)
+        let output = artifactPath(for: function, language: language, in: directory)
         print("Building \(function.name) (\(lang)) from \(function.handler ?? handler.path)…")
         let result: BuildResult
         do {
@@ -111,6 +112,7 @@ struct Deploy: AsyncParsableCommand {
     @Option(name: .long, help: "Deploy one function with this name (no stack file).") var name: String?
     @Option(name: .long, help: "Artifact reference (name:tag or sha256:…) to deploy; with --wasm, the name to upload under.") var image: String?
     @Option(name: .long, help: "A .wasm file to upload and deploy (with --name).") var wasm: String?
+    @Option(name: .long, help: "Command to run per request (OpenFaaS fprocess), e.g. \"cat\": a process function.") var fprocess: String?
     @Option(name: [.short, .long], help: "Environment variable KEY=VALUE (repeatable).") var env: [String] = []
     @Option(name: [.short, .long], help: "Label KEY=VALUE (repeatable).") var label: [String] = []
     @Option(name: .long, help: "Annotation KEY=VALUE (repeatable), e.g. com.stratus.timeout=10s.") var annotation: [String] = []
@@ -126,7 +128,7 @@ struct Deploy: AsyncParsableCommand {
                 print("Uploaded \(wasm) as \(image) (\(upload.digest))")
             }
             let deployment = FunctionDeployment(
-                service: name, image: image, envVars: try pairs(env, "--env"), labels: try pairs(label, "--label"),
+                service: name, image: image, envProcess: fprocess, envVars: try pairs(env, "--env"), labels: try pairs(label, "--label"),
                 annotations: try pairs(annotation, "--annotation"), limits: memory.map { FunctionResources(memory: $0) })
             try await deployOne(deployment, client: client)
             return
@@ -153,20 +155,25 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
     let client = options.client(stackGateway: stack.provider.gateway)
     for function in functions {
         let image = function.image ?? "\(function.name):latest"
-        let module = artifactPath(for: function, in: directory)
-        guard let data = FileManager.default.contents(atPath: module.path) else {
-            throw CLIError("\(function.name): \(module.path) not found: run `stratus build` first (or `stratus up`)")
+        let language = function.lang.flatMap(TemplateLanguage.init(rawValue:))
+        if let language, function.skipBuild != true {
+            let artifact = artifactPath(for: function, language: language, in: directory)
+            guard let data = FileManager.default.contents(atPath: artifact.path) else {
+                throw CLIError("\(function.name): \(artifact.path) not found: run `stratus build` first (or `stratus up`)")
+            }
+            _ = try await client.uploadArtifact(Array(data), name: image)
+        } else if function.fprocess == nil {
+            throw CLIError("\(function.name): nothing to deploy: language '\(function.lang ?? "-")' has no template and no fprocess is set")
         }
-        _ = try await client.uploadArtifact(Array(data), name: image)
         var environment: [String: String] = [:]
         for file in function.environmentFiles {
             let path = directory.appendingPathComponent(file).path
             do { environment.merge(try StackParser.loadEnvironmentFile(path: path)) { _, new in new } } catch { throw CLIError(error.description) }
         }
         environment.merge(function.environment) { _, new in new }
-        if let fprocess = function.fprocess { environment["fprocess"] = fprocess }
+        let command = function.fprocess ?? language?.fprocess
         let deployment = FunctionDeployment(
-            service: function.name, image: image, namespace: function.namespace, envProcess: function.fprocess,
+            service: function.name, image: image, namespace: function.namespace, envProcess: command,
             envVars: environment, constraints: function.constraints, secrets: function.secrets, labels: function.labels,
             annotations: function.annotations,
             limits: function.limits.map { FunctionResources(memory: $0.memory, cpu: $0.cpu) },

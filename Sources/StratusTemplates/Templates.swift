@@ -1,17 +1,38 @@
-/// A language a function can be written in and built to a WASI module.
+/// A language a function can be written in: built to a WASI module, or bundled for the process runtime.
 public enum TemplateLanguage: String, CaseIterable, Sendable {
     /// Embedded Swift with the Stratus guest SDK.
     case swiftWasm = "swift-wasm"
     /// C with wasi-libc's stdio.
     case cWasm = "c-wasm"
+    /// Python 3, OpenFaaS classic `def handle(req)`, a process per request.
+    case python3
+    /// A bash script, a process per request (body on stdin).
+    case bash
 
     /// The file extension of this language's source files, without the dot.
     public var sourceExtension: String {
         switch self {
         case .swiftWasm: "swift"
         case .cWasm: "c"
+        case .python3: "py"
+        case .bash: "sh"
         }
     }
+
+    /// Whether it builds to a Wasm module (else to a tar.gz bundle run as a process).
+    public var buildsWasm: Bool { self == .swiftWasm || self == .cWasm }
+
+    /// The command the process runtime starts in the unpacked bundle (OpenFaaS `fprocess`).
+    public var fprocess: String? {
+        switch self {
+        case .swiftWasm, .cWasm: nil
+        case .python3: "python3 index.py"
+        case .bash: "bash handler.sh"
+        }
+    }
+
+    /// The file name `stratus build` writes under `build/NAME/`.
+    public var artifactFileName: String { buildsWasm ? "function.wasm" : "bundle.tar.gz" }
 }
 
 /// One file of a template: a path relative to the handler folder and its text.
@@ -64,6 +85,21 @@ public enum Templates {
                     TemplateFile(path: "stratus.h", contents: TemplateSources.cHeader),
                 ],
                 summary: "C compiled to WASI with wasi-libc (stdin in, stdout out)",
+                buildSupportFiles: [])
+        case .python3:
+            FunctionTemplate(
+                language: .python3,
+                files: [
+                    TemplateFile(path: "handler.py", contents: ProcessTemplateSources.pythonHandler),
+                    TemplateFile(path: "requirements.txt", contents: ""),
+                ],
+                summary: "Python 3, OpenFaaS classic def handle(req): a process per request",
+                buildSupportFiles: [TemplateFile(path: "index.py", contents: ProcessTemplateSources.pythonIndex)])
+        case .bash:
+            FunctionTemplate(
+                language: .bash,
+                files: [TemplateFile(path: "handler.sh", contents: ProcessTemplateSources.bashHandler)],
+                summary: "bash, body on stdin and answer on stdout: a process per request",
                 buildSupportFiles: [])
         }
     }

@@ -36,6 +36,7 @@ public struct WasmBuilder: Sendable {
         }
         let handler = handlerDirectory.standardizedFileURL
         let sources = try Self.sources(in: handler, fileExtension: language.sourceExtension)
+
         let files = FileManager.default
         let scratch = files.temporaryDirectory.appendingPathComponent("stratus-build-\(UUID().uuidString)")
         do { try files.createDirectory(at: scratch, withIntermediateDirectories: true) } catch {
@@ -44,9 +45,11 @@ public struct WasmBuilder: Sendable {
         defer { try? files.removeItem(at: scratch) }
 
         let module = scratch.appendingPathComponent("function.wasm")
-        let warnings = switch language {
-        case .swiftWasm: try buildSwift(handler: handler, sources: sources, scratch: scratch, module: module)
-        case .cWasm: try buildC(handler: handler, sources: sources, scratch: scratch, module: module)
+        let warnings: String
+        switch language {
+        case .swiftWasm: warnings = try buildSwift(handler: handler, sources: sources, scratch: scratch, module: module)
+        case .cWasm: warnings = try buildC(handler: handler, sources: sources, scratch: scratch, module: module)
+        case .python3, .bash: return try buildBundle(language: language, handler: handler, sources: sources, output: output)
         }
         guard let bytes = try? Data(contentsOf: module), bytes.starts(with: [0x00, 0x61, 0x73, 0x6D]) else {
             throw BuildError(.ioFailed("the linker did not produce a WebAssembly module"))

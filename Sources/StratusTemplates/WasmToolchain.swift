@@ -56,6 +56,8 @@ public struct WasmToolchain: Sendable, Equatable {
             if clang == nil {
                 missing.append(("clang", "it ships in the swift.org toolchain's usr/bin; or apt-get install -y clang"))
             }
+        case .python3, .bash:
+            return []  // bundles need only tar; the interpreter is checked where the function is deployed
         }
         if wasiSysroot == nil {
             missing.append(("wasi-libc (lib/wasm32-wasi/crt1-command.o, libc.a)", "apt-get install -y wasi-libc"))

@@ -15,7 +15,7 @@ struct BuildTests {
         return (output, result)
     }
 
-    @Test("The hello template builds to a module that answers 'Hello! You said: Hi'", arguments: TemplateLanguage.allCases)
+    @Test("The hello template builds to a module that answers 'Hello! You said: Hi'", arguments: TemplateLanguage.allCases.filter(\.buildsWasm))
     func helloTemplate(language: TemplateLanguage) throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -32,6 +32,40 @@ struct BuildTests {
         let run = try WasmKitCLI.run(output, stdin: "Hi")
         #expect(run.status == 0)
         #expect(run.stdout == "Hello! You said: Hi")
+    }
+
+    @Test("Process templates build to a bundle whose fprocess answers 'Hello! You said: Hi'", arguments: [TemplateLanguage.python3, .bash])
+    func processTemplateBundle(language: TemplateLanguage) throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let scaffold = try Templates.scaffold(name: "hello", language: language, in: directory)
+        let output = directory.appendingPathComponent("build/hello/\(language.artifactFileName)")
+        let result = try WasmBuilder().build(language: language, handlerDirectory: scaffold.functionDirectory, output: output)
+        let bytes = [UInt8](try Data(contentsOf: output))
+        #expect(Array(bytes.prefix(2)) == [0x1f, 0x8b], "a gzip'd tar")
+        #expect(result.size == bytes.count)
+        // Unpack and run the template's command the way the process runtime does.
+        let unpacked = directory.appendingPathComponent("unpacked")
+        try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+        tar.arguments = ["-xzf", output.path, "-C", unpacked.path]
+        try tar.run()
+        tar.waitUntilExit()
+        let command = try #require(language.fprocess).split(separator: " ").map(String.init)
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        run.arguments = command
+        run.currentDirectoryURL = unpacked
+        let input = Pipe(), outputPipe = Pipe()
+        run.standardInput = input
+        run.standardOutput = outputPipe
+        try run.run()
+        input.fileHandleForWriting.write(Data("Hi".utf8))
+        try input.fileHandleForWriting.close()
+        let answer = String(decoding: outputPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        run.waitUntilExit()
+        #expect(answer == "Hello! You said: Hi\n")
     }
 
     @Test("The Swift SDK reads the body, the Http_* variables, headers and env; failure exits non-zero",

@@ -8,9 +8,10 @@ struct ScaffoldTests {
     func lookup() {
         #expect(Templates.template(for: "swift-wasm")?.language == .swiftWasm)
         #expect(Templates.template(for: "c-wasm")?.files.map(\.path) == ["handler.c", "stratus.h"])
-        #expect(Templates.template(for: "python3") == nil)
+        #expect(Templates.template(for: "python3")?.files.map(\.path) == ["handler.py", "requirements.txt"])
+        #expect(Templates.template(for: "cobol") == nil)
         #expect(Templates.template(for: "") == nil)
-        #expect(Templates.all.map(\.language) == [.swiftWasm, .cWasm])
+        #expect(Templates.all.map(\.language) == [.swiftWasm, .cWasm, .python3, .bash])
         #expect(Templates.all.allSatisfy { !$0.summary.isEmpty })
     }
 
