@@ -19,7 +19,7 @@ import Testing
         return try StratusBinary.run(arguments, in: directory, environment: environment, stdin: stdin)
     }
 
-    @Test(arguments: [("swift-wasm", "hello"), ("c-wasm", "hello-c")])
+    @Test(arguments: [("swift-wasm", "hello"), ("c-wasm", "hello-c"), ("python3", "hello-py"), ("bash", "hello-sh")])
     func newUpAndCall(language: String, name: String) throws {
         let server = try ServerProcess()
         defer { server.destroy() }
@@ -38,6 +38,35 @@ import Testing
 
         let redeploy = try cli(server, ["up", "-f", "stack.yml"], in: directory)
         #expect(redeploy.stdout.contains("updated"), "deploying the same name twice updates it")
+    }
+
+    /// The seed's OpenFaaS example, byte for byte: `lang: python3`, a handler that prints.
+    @Test func seedPyconFunctionWorksVerbatim() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let stack = """
+            version: 1.0
+            provider:
+              name: openfaas
+              gateway: http://127.0.0.1:8080
+            functions:
+              pycon:
+                lang: python3
+                handler: ./pycon
+                image: pycon:latest
+
+            """
+        try stack.write(to: directory.appendingPathComponent("stack.yml"), atomically: true, encoding: .utf8)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("pycon"), withIntermediateDirectories: true)
+        let handler = "def handle(req):\n    print(\"Hello! You said: \" + req)\n"
+        try handler.write(to: directory.appendingPathComponent("pycon/handler.py"), atomically: true, encoding: .utf8)
+
+        let up = try cli(server, ["up", "-f", "stack.yml"], in: directory)
+        #expect(up.status == 0, "\(up.stdout)\n\(up.stderr)")
+        let answer = try cli(server, ["invoke", "pycon"], in: directory, stdin: "Hi")
+        #expect(answer.stdout == "Hello! You said: Hi\n")
     }
 
     @Test func malformedStackFilesNameTheFileAndLine() throws {
