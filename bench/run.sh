@@ -16,7 +16,8 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # Guest modules: the C echo fixture and the swift-wasm hello template.
 RD=$(dirname "$(dirname "$(dirname "$(ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a | head -1)")")")
 /opt/swift/usr/bin/clang --target=wasm32-wasi --sysroot=/usr -resource-dir "$RD" -O2 Tests/Fixtures/wasm/echo.c -o "$WORK/echo.wasm"
-(cd "$WORK" && "$OLDPWD/$BIN" new hello --lang swift-wasm >/dev/null && "$OLDPWD/$BIN" build -f stack.yml >/dev/null)
+(cd "$WORK" && "$OLDPWD/$BIN" new hello --lang swift-wasm >/dev/null && "$OLDPWD/$BIN" new pycon --lang python3 >/dev/null \
+  && "$OLDPWD/$BIN" build -f stack.yml >/dev/null)
 cp "$WORK/build/hello/function.wasm" "$WORK/hello.wasm"
 
 "$BIN" serve --port 0 --no-auth --data-dir "$WORK/data" --log-level warning > "$WORK/serve.log" 2>&1 &
@@ -25,6 +26,7 @@ for _ in $(seq 100); do grep -q "listening on" "$WORK/serve.log" && break; sleep
 URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve.log" | head -1)
 "$BIN" deploy --gateway "$URL" --name echo --wasm "$WORK/echo.wasm" >/dev/null
 "$BIN" deploy --gateway "$URL" --name hello --wasm "$WORK/hello.wasm" >/dev/null
+"$BIN" deploy --gateway "$URL" --name pycon --artifact "$WORK/build/pycon/bundle.tar.gz" --fprocess "python3 index.py" >/dev/null
 
 cat > "$WORK/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -51,8 +53,10 @@ run_wrk() { # label url [script]
   run_wrk healthz "$URL/healthz"
   run_wrk wasm-echo-c "$URL/function/echo" "$WORK/post.lua"
   run_wrk wasm-hello-swift "$URL/function/hello" "$WORK/post.lua"
+  run_wrk process-pycon-python3 "$URL/function/pycon" "$WORK/post.lua"
   awk -v h="$(cat "$WORK/healthz.rps")" -v e="$(cat "$WORK/wasm-echo-c.rps")" -v s="$(cat "$WORK/wasm-hello-swift.rps")" \
-    'BEGIN { printf "ratio echo/healthz %.2f   hello/healthz %.2f\n", e/h, s/h }'
+    -v p="$(cat "$WORK/process-pycon-python3.rps")" \
+    'BEGIN { printf "ratio echo/healthz %.2f   hello/healthz %.2f   pycon(classic python3)/wasm-echo %.3f\n", e/h, s/h, p/e }'
   echo
   echo "## Cold start: deploy completes -> first answer (ms), new function each time"
   python3 bench/coldstart.py "$BIN" "$URL" "$WORK/hello.wasm" "$WORK/echo.wasm"

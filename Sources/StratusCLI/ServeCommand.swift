@@ -77,6 +77,7 @@ struct Serve: AsyncParsableCommand {
         }
         do {
             try await app.runService()
+            await gateway.flushLogs()
         } catch {
             throw CLIError("stratus serve stopped: cannot serve on \(host):\(port): \(error)")
         }

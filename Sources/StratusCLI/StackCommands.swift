@@ -111,7 +111,7 @@ struct Deploy: AsyncParsableCommand {
     @OptionGroup var options: GatewayOptions
     @Option(name: .long, help: "Deploy one function with this name (no stack file).") var name: String?
     @Option(name: .long, help: "Artifact reference (name:tag or sha256:…) to deploy; with --wasm, the name to upload under.") var image: String?
-    @Option(name: .long, help: "A .wasm file to upload and deploy (with --name).") var wasm: String?
+    @Option(name: [.customLong("artifact"), .customLong("wasm")], help: "A .wasm module or .tar.gz bundle to upload and deploy (with --name).") var wasm: String?
     @Option(name: .long, help: "Command to run per request (OpenFaaS fprocess), e.g. \"cat\": a process function.") var fprocess: String?
     @Option(name: [.short, .long], help: "Environment variable KEY=VALUE (repeatable).") var env: [String] = []
     @Option(name: [.short, .long], help: "Label KEY=VALUE (repeatable).") var label: [String] = []

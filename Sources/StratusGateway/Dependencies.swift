@@ -9,6 +9,7 @@ import StratusStore
 struct Dependencies: Sendable {
     let registry: any FunctionRegistry
     let artifacts: any ArtifactStore
+    let logStore: any LogStore
     let invoker: Invoker
     let configuration: GatewayConfiguration
     let logger: Logger

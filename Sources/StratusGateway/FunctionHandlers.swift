@@ -97,6 +97,7 @@ struct FunctionHandlers {
         do { removed = try await dependencies.registry.removeFunction(named: name) } catch { throw GatewayError.from(error) }
         guard removed else { throw GatewayError.notFound("function '\(body.functionName)' not found") }
         dependencies.invoker.undeploy(name)
+        try? await dependencies.logStore.removeLogs(function: name.rawValue)
         dependencies.logger.info("function removed", metadata: ["function": "\(name)"])
         return Response(status: .ok)
     }

@@ -12,6 +12,7 @@ public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
     public let store: SQLiteStore
     let invoker: Invoker
+    let logs: LogService
     let logger: Logger
     /// Basic-auth credentials, `nil` when auth is off.
     public let credentials: Credentials?
@@ -23,7 +24,8 @@ public struct Gateway: Sendable {
         store = try SQLiteStore(directory: configuration.dataDirectory)
         let bundles = configuration.dataDirectory.appendingPathComponent("bundles")
         try FileManager.default.createDirectory(at: bundles, withIntermediateDirectories: true)
-        invoker = Invoker(runtime: WasmRuntime(), processes: ProcessRuntime(bundleDirectory: bundles), logger: logger)
+        logs = LogService(store: store, logger: logger)
+        invoker = Invoker(runtime: WasmRuntime(), processes: ProcessRuntime(bundleDirectory: bundles), logger: logger, logSink: logs)
     }
 
     /// Deploys every stored function into the runtime; one that fails is logged and skipped.
@@ -39,9 +41,14 @@ public struct Gateway: Sendable {
         }
     }
 
+    /// Writes buffered function logs to the store (call once the server has stopped).
+    public func flushLogs() async {
+        await logs.flush()
+    }
+
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.
     public func buildRouter() -> Router<BasicRequestContext> {
-        let dependencies = Dependencies(registry: store, artifacts: store, invoker: invoker, configuration: configuration, logger: logger)
+        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, invoker: invoker, configuration: configuration, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)
         system.registerPublic(on: router)
@@ -53,6 +60,7 @@ public struct Gateway: Sendable {
         system.register(on: group)
         FunctionHandlers(dependencies: dependencies).register(on: group)
         ArtifactHandlers(dependencies: dependencies).register(on: group)
+        LogHandler(dependencies: dependencies, logs: logs, store: store).register(on: group)
         return router
     }
 
@@ -61,6 +69,7 @@ public struct Gateway: Sendable {
         Application(
             router: buildRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratus"),
+            services: [logs],
             onServerRunning: { channel in
                 let address = channel.localAddress
                 onListening(address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)

@@ -38,12 +38,15 @@ public final class Invoker: Sendable {
     private let runtime: WasmRuntime
     private let processes: ProcessRuntime
     private let logger: Logger
+    private let logSink: (any FunctionLogSink)?
     private let deployed = Mutex<[FunctionName: Deployed]>([:])
     private let counts = Mutex<[FunctionName: Int]>([:])
     /// Largest response body a function may write.
     public let responseLimit: Int
 
-    public init(runtime: WasmRuntime, processes: ProcessRuntime, logger: Logger, responseLimit: Int = 64 * 1024 * 1024) {
+    public init(runtime: WasmRuntime, processes: ProcessRuntime, logger: Logger, logSink: (any FunctionLogSink)? = nil,
+                responseLimit: Int = 64 * 1024 * 1024) {
+        self.logSink = logSink
         self.runtime = runtime
         self.processes = processes
         self.logger = logger
@@ -137,7 +140,7 @@ public final class Invoker: Sendable {
         case .process(let function): result = await processes.run(function, request: guest)
         }
         counts.withLock { $0[name, default: 0] += 1 }
-        logGuestOutput(name: name, callID: request.callID, result: result)
+        logGuestOutput(entry, callID: request.callID, result: result)
         return response(for: result, settings: settings, request: request)
     }
 
@@ -162,17 +165,36 @@ public final class Invoker: Sendable {
         InvocationResult(status: status, body: Array((message + "\n").utf8), contentType: "text/plain; charset=utf-8", duration: result.duration)
     }
 
-    private func logGuestOutput(name: FunctionName, callID: String, result: GuestResult) {
-        let metadata: Logger.Metadata = ["function": "\(name)", "call_id": "\(callID)"]
-        for line in String(decoding: result.stderr, as: UTF8.self).split(separator: "\n") {
-            logger.info("\(line)", metadata: metadata.merging(["stream": "stderr"]) { a, _ in a })
+    /// Sends the call's stderr (and, for process functions, the watchdog's per-call lines) to the
+    /// function's log, and failures to the server log.
+    private func logGuestOutput(_ entry: Deployed, callID: String, result: GuestResult) {
+        let spec = entry.spec
+        let metadata: Logger.Metadata = ["function": "\(spec.name)", "call_id": "\(callID)"]
+        let instance = spec.kind == .wasm ? "wasm" : "process"
+        var lines: [LogLine] = []
+        func add(_ text: String) {
+            lines.append(LogLine(name: spec.name.rawValue, namespace: spec.namespace, instance: instance, text: text))
+        }
+        if spec.kind == .process { add("Forking fprocess: \(spec.envProcess ?? "")") }
+        for line in String(decoding: result.stderr, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: true) {
+            add(String(line))
         }
         switch result.outcome {
         case .exited(0): break
-        case .exited(let code): logger.warning("function exited with code \(code)", metadata: metadata)
-        case .trapped(let reason): logger.warning("function trapped: \(reason)", metadata: metadata)
-        case .timedOut: logger.warning("function timed out", metadata: metadata)
-        case .failed(let why): logger.error("function could not start: \(why)", metadata: metadata)
+        case .exited(let code):
+            add("exit status \(code)")
+            logger.warning("function exited with code \(code)", metadata: metadata)
+        case .trapped(let reason):
+            add("trapped: \(reason)")
+            logger.warning("function trapped: \(reason)", metadata: metadata)
+        case .timedOut:
+            add("timed out after \(entry.target.settings.timeout)s")
+            logger.warning("function timed out", metadata: metadata)
+        case .failed(let why):
+            add("could not run: \(why)")
+            logger.error("function could not start: \(why)", metadata: metadata)
         }
+        if spec.kind == .process { add("Wrote \(result.stdout.count) Bytes - Duration: \(String(format: "%.6f", result.duration)) seconds") }
+        if !lines.isEmpty { logSink?.record(lines) }
     }
 }

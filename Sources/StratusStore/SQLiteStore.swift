@@ -58,6 +58,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
             try db.drop(table: "function")
             try db.rename(table: "function_v2", to: "function")
         }
+        registerLogMigration(&migrator)
         return migrator
     }
 
@@ -139,6 +140,14 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
     }
 
     // MARK: Helpers
+
+    func readLogs<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        try await read(body)
+    }
+
+    func writeLogs<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+        try await write(body)
+    }
 
     private func read<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         do { return try await database.read(body) } catch { throw .database("\(error)") }

@@ -87,12 +87,18 @@ public final class ServerProcess: @unchecked Sendable {
         return object["password"]
     }
 
-    /// Sends SIGTERM and waits for the process to exit; returns its exit status.
+    /// Sends SIGTERM and waits up to `timeout` seconds for the process to exit; returns its exit
+    /// status, or -1 when it had to be killed (a shutdown that hangs fails the test, not the run).
     @discardableResult
-    public func stop() -> Int32 {
+    public func stop(timeout: Double = 30) -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        process.terminate()
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning, Date() < deadline { usleep(20_000) }
         if process.isRunning {
-            process.terminate()
+            kill(process.processIdentifier, SIGKILL)
             process.waitUntilExit()
+            return -1
         }
         return process.terminationStatus
     }

@@ -114,6 +114,33 @@ import Testing
         #expect(try String(contentsOf: file, encoding: .utf8) == "not json", "the file is left for the user to fix")
     }
 
+    @Test func logsFollowNewLinesLive() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        #expect(try cli(server, ["deploy", "--name", "noisy", "--wasm", try WasmFixtures.path("stderr").path]).status == 0)
+        let follower = Process()
+        follower.executableURL = URL(fileURLWithPath: StratusBinary.path)
+        follower.arguments = ["logs", "noisy", "--follow", "--gateway", server.url]
+        follower.environment = ProcessInfo.processInfo.environment.merging(["STRATUS_HOME": server.dataDirectory.path]) { _, new in new }
+        let output = Pipe()
+        follower.standardOutput = output
+        let seen = LockedText()
+        output.fileHandleForReading.readabilityHandler = { seen.append($0.availableData) }
+        try follower.run()
+        defer { follower.terminate() }
+        usleep(500_000)
+        _ = try cli(server, ["invoke", "noisy"])
+        let deadline = Date().addingTimeInterval(20)
+        while !seen.text.contains("log line"), Date() < deadline { usleep(50_000) }
+        #expect(seen.text.contains("noisy (wasm) log line"), "follow printed: \(seen.text)")
+        let tail = try cli(server, ["logs", "noisy", "--tail", "5"])
+        #expect(tail.stdout.contains("log line"))
+        #expect(server.stop(timeout: 20) == 0, "an open --follow stream does not keep the server from stopping")
+        let followerDeadline = Date().addingTimeInterval(10)
+        while follower.isRunning, Date() < followerDeadline { usleep(20_000) }
+        #expect(!follower.isRunning, "the follower ends when the server stops")
+    }
+
     @Test func helpExplainsTheCommands() throws {
         let help = try StratusBinary.run(["--help"])
         for command in ["serve", "new", "build", "deploy", "up", "invoke", "list", "describe", "remove", "login", "logout", "version"] {
@@ -123,6 +150,14 @@ import Testing
         #expect(serveHelp.stdout.contains("--data-dir"))
         #expect(serveHelp.stdout.contains("--no-auth"))
     }
+}
+
+/// Text appended by a pipe's reader thread.
+final class LockedText: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
+    var text: String { lock.withLock { String(decoding: data, as: UTF8.self) } }
 }
 
 /// A value set by one thread and awaited by another.

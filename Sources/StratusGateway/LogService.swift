@@ -1,0 +1,69 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import StratusModel
+import StratusStore
+import Synchronization
+
+/// Collects function log lines: buffers them off the call path, persists them in batches (bounded
+/// per function), and fans them out to `follow` subscribers.
+final class LogService: FunctionLogSink, Service {
+    /// Lines kept per function.
+    static let keep = 1000
+    private let store: any LogStore
+    private let logger: Logger
+    private let pending = Mutex<[LogLine]>([])
+    private let subscribers = Mutex<[UUID: (function: String, continuation: AsyncStream<LogLine>.Continuation)]>([:])
+
+    init(store: any LogStore, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    func record(_ lines: [LogLine]) {
+        pending.withLock { $0.append(contentsOf: lines) }
+        subscribers.withLock { table in
+            for (_, subscriber) in table {
+                for line in lines where line.name == subscriber.function { subscriber.continuation.yield(line) }
+            }
+        }
+    }
+
+    /// Writes buffered lines to the store now.
+    func flush() async {
+        let lines = pending.withLock { buffer -> [LogLine] in
+            defer { buffer.removeAll(keepingCapacity: true) }
+            return buffer
+        }
+        do { try await store.appendLogs(lines, keep: Self.keep) } catch {
+            logger.error("cannot store function logs", metadata: ["error": "\(error)", "lines": "\(lines.count)"])
+        }
+    }
+
+    /// New lines of `function` from now on, until the subscriber stops or the server shuts down.
+    func follow(_ function: String) -> AsyncStream<LogLine> {
+        let (stream, continuation) = AsyncStream<LogLine>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
+        let id = UUID()
+        subscribers.withLock { $0[id] = (function, continuation) }
+        continuation.onTermination = { [weak self] _ in self?.subscribers.withLock { $0[id] = nil } }
+        return stream
+    }
+
+    func run() async throws {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(250))
+            await flush()
+        }
+        endFollowers()
+        await flush()
+    }
+
+    /// Ends every `follow` stream (the server is stopping).
+    func endFollowers() {
+        let open = subscribers.withLock { table in
+            defer { table.removeAll() }
+            return table.values.map(\.continuation)
+        }
+        for continuation in open { continuation.finish() }
+    }
+}

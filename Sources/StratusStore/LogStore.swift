@@ -1,0 +1,65 @@
+public import Foundation
+import GRDB
+public import StratusModel
+
+/// Function logs kept in the store, bounded per function, surviving restarts.
+public protocol LogStore: Sendable {
+    /// Appends lines and trims each function's log to its most recent `keep` lines.
+    func appendLogs(_ lines: [LogLine], keep: Int) async throws(StoreError)
+    /// Lines of `function` at or after `since`, the last `tail` of them when given, oldest first.
+    func logs(function: String, since: Date?, tail: Int?) async throws(StoreError) -> [LogLine]
+    /// Forgets a function's log.
+    func removeLogs(function: String) async throws(StoreError)
+}
+
+extension SQLiteStore: LogStore {
+    static func registerLogMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v3: function logs") { db in
+            try db.create(table: "logLine") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("function", .text).notNull()
+                t.column("namespace", .text).notNull()
+                t.column("instance", .text).notNull()
+                t.column("timestamp", .double).notNull()
+                t.column("text", .text).notNull()
+            }
+            try db.create(index: "logLineByFunction", on: "logLine", columns: ["function", "id"])
+        }
+    }
+
+    public func appendLogs(_ lines: [LogLine], keep: Int) async throws(StoreError) {
+        guard !lines.isEmpty else { return }
+        try await writeLogs { db in
+            for line in lines {
+                try db.execute(
+                    sql: "INSERT INTO logLine (function, namespace, instance, timestamp, text) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [line.name, line.namespace, line.instance, line.timestamp.timeIntervalSince1970, line.text])
+            }
+            for function in Set(lines.map(\.name)) {
+                try db.execute(sql: """
+                    DELETE FROM logLine WHERE function = ? AND id <= (
+                      SELECT id FROM logLine WHERE function = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                    """, arguments: [function, function, keep])
+            }
+        }
+    }
+
+    public func logs(function: String, since: Date?, tail: Int?) async throws(StoreError) -> [LogLine] {
+        try await readLogs { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT * FROM (
+                  SELECT id, function, namespace, instance, timestamp, text FROM logLine
+                  WHERE function = ? AND timestamp >= ? ORDER BY id DESC LIMIT ?)
+                ORDER BY id
+                """, arguments: [function, since?.timeIntervalSince1970 ?? 0, tail ?? -1])
+            return rows.map { row in
+                LogLine(name: row["function"], namespace: row["namespace"], instance: row["instance"],
+                        timestamp: Date(timeIntervalSince1970: row["timestamp"]), text: row["text"])
+            }
+        }
+    }
+
+    public func removeLogs(function: String) async throws(StoreError) {
+        try await writeLogs { db in try db.execute(sql: "DELETE FROM logLine WHERE function = ?", arguments: [function]) }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import StratusModel
+import Testing
+
+/// `GET /system/logs`: stderr and per-call lines, tail/since filters, bad queries, persistence.
+@Suite struct LogTests {
+    func logs(_ client: some TestClientProtocol, _ harness: GatewayHarness, _ query: String) async throws -> (HTTPResponse.Status, [LogLine]) {
+        let response = try await client.execute(uri: "/system/logs?\(query)", method: .get, headers: harness.auth)
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        let lines = String(buffer: response.body).split(separator: "\n").compactMap {
+            try? decoder.decode(LogLine.self, from: Data($0.utf8))
+        }
+        return (response.status, lines)
+    }
+
+    @Test func wasmStderrAndProcessCallLinesReachTheLog() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            try await client.deploy(harness, fixture: "stderr", as: "noisy")
+            _ = try await client.call("noisy")
+            _ = try await client.call("noisy")
+            let (status, lines) = try await logs(client, harness, "name=noisy")
+            #expect(status == .ok)
+            #expect(lines.map(\.text) == ["log line", "log line"])
+            #expect(lines.allSatisfy { $0.name == "noisy" && $0.namespace == "openfaas-fn" && $0.instance == "wasm" })
+
+            let deployed = try await client.execute(uri: "/system/functions", method: .post, headers: harness.jsonAuth(),
+                                                    body: ByteBuffer(string: #"{"service": "proc", "image": "i", "envProcess": "sh -c 'echo warn >&2; echo hello'"}"#))
+            #expect(deployed.status == .accepted)
+            _ = try await client.call("proc")
+            let (_, processLines) = try await logs(client, harness, "name=proc")
+            #expect(processLines.first?.text.hasPrefix("Forking fprocess") == true)
+            #expect(processLines.contains { $0.text == "warn" })
+            #expect(processLines.last?.text.hasPrefix("Wrote 6 Bytes - Duration:") == true)
+
+            let (_, last) = try await logs(client, harness, "name=noisy&tail=1")
+            #expect(last.count == 1)
+            let (_, future) = try await logs(client, harness, "name=noisy&since=2999-01-01T00:00:00Z")
+            #expect(future.isEmpty)
+        }
+    }
+
+    @Test func badQueriesAreRefused() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            #expect(try await logs(client, harness, "").0 == .badRequest)
+            #expect(try await logs(client, harness, "name=ghost").0 == .notFound)
+            try await client.deploy(harness, fixture: "echo", as: "echo")
+            #expect(try await logs(client, harness, "name=echo&tail=-3").0 == .badRequest)
+            #expect(try await logs(client, harness, "name=echo&since=yesterday").0 == .badRequest)
+            let unauthenticated = try await client.execute(uri: "/system/logs?name=echo", method: .get)
+            #expect(unauthenticated.status == .unauthorized)
+        }
+    }
+
+    @Test func logsSurviveARestart() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            try await client.deploy(harness, fixture: "stderr", as: "noisy")
+            _ = try await client.call("noisy")
+            _ = try await logs(client, harness, "name=noisy")
+        }
+        try await harness.run { client in
+            let (_, lines) = try await logs(client, harness, "name=noisy")
+            #expect(lines.map(\.text) == ["log line"])
+        }
+    }
+}
