@@ -22,9 +22,10 @@ struct LogHandler {
         let exists: Bool
         do { exists = try await dependencies.registry.function(named: name) != nil } catch { throw GatewayError.from(error) }
         guard exists else { throw GatewayError.notFound("function '\(rawName)' not found") }
-        let tail = try query.get("tail").map { (text: String) throws -> Int in
-            guard let value = Int(text), value >= 0 else { throw GatewayError.badRequest("tail must be a whole number, got '\(text)'") }
-            return value
+        // faas-cli sends tail=-1 for "everything"; any negative value means that.
+        let tail = try query.get("tail").flatMap { (text: String) throws -> Int? in
+            guard let value = Int(text) else { throw GatewayError.badRequest("tail must be a whole number, got '\(text)'") }
+            return value < 0 ? nil : value
         }
         let since = try query.get("since").map { (text: String) throws -> Date in
             guard let date = ISO8601DateFormatter().date(from: text) else {
