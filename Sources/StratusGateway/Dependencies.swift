@@ -10,6 +10,7 @@ struct Dependencies: Sendable {
     let registry: any FunctionRegistry
     let artifacts: any ArtifactStore
     let logStore: any LogStore
+    let secrets: any SecretStore
     let invoker: Invoker
     let configuration: GatewayConfiguration
     let logger: Logger

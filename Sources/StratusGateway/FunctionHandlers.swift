@@ -41,6 +41,13 @@ struct FunctionHandlers {
         } catch {
             throw GatewayError.from(error)
         }
+        for secret in deployment.secrets ?? [] {
+            let name: SecretName
+            do { name = try SecretName(secret) } catch { throw GatewayError.from(error) }
+            let known: Bool
+            do { known = try await dependencies.secrets.secretValue(name) != nil } catch { throw GatewayError.from(error) }
+            guard known else { throw GatewayError.badRequest("secret '\(secret)' does not exist: create it first (stratus secret create \(secret))") }
+        }
         let existing = try await lookup(reference.name)
         if mustExist, existing == nil {
             throw GatewayError.notFound("function '\(reference.name)' not found: create it with POST")

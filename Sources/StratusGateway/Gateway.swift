@@ -48,7 +48,7 @@ public struct Gateway: Sendable {
 
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.
     public func buildRouter() -> Router<BasicRequestContext> {
-        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, invoker: invoker, configuration: configuration, logger: logger)
+        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger)
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)
         system.registerPublic(on: router)
@@ -61,6 +61,7 @@ public struct Gateway: Sendable {
         FunctionHandlers(dependencies: dependencies).register(on: group)
         ArtifactHandlers(dependencies: dependencies).register(on: group)
         LogHandler(dependencies: dependencies, logs: logs, store: store).register(on: group)
+        SecretHandlers(dependencies: dependencies, secrets: store).register(on: group)
         return router
     }
 

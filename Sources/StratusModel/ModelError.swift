@@ -7,6 +7,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidMemoryQuantity(String)
     case invalidArtifactName(String)
     case invalidLimit(String, String)
+    case invalidSecretName(String)
 
     public var description: String {
         switch self {
@@ -15,6 +16,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidDigest(let text): "invalid digest '\(text)': expected sha256:<64 hex digits>"
         case .invalidDuration(let text): "invalid duration '\(text)': expected e.g. 500ms, 30s, 2m"
         case .invalidMemoryQuantity(let text): "invalid memory quantity '\(text)': expected e.g. 64Mi, 1Gi, 128M"
+        case .invalidSecretName(let name): "invalid secret name '\(name)': use lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
         case .invalidLimit(let name, let text): "invalid \(name) '\(text)': expected a positive whole number"
         case .invalidArtifactName(let text): "invalid artifact name '\(text)': expected name[:tag] with letters, digits, '.', '_', '-', '/'"
         }

@@ -29,7 +29,7 @@ extension SQLiteStore: LogStore {
 
     public func appendLogs(_ lines: [LogLine], keep: Int) async throws(StoreError) {
         guard !lines.isEmpty else { return }
-        try await writeLogs { db in
+        try await writeDatabase { db in
             for line in lines {
                 try db.execute(
                     sql: "INSERT INTO logLine (function, namespace, instance, timestamp, text) VALUES (?, ?, ?, ?, ?)",
@@ -45,7 +45,7 @@ extension SQLiteStore: LogStore {
     }
 
     public func logs(function: String, since: Date?, tail: Int?) async throws(StoreError) -> [LogLine] {
-        try await readLogs { db in
+        try await readDatabase { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM (
                   SELECT id, function, namespace, instance, timestamp, text FROM logLine
@@ -60,6 +60,6 @@ extension SQLiteStore: LogStore {
     }
 
     public func removeLogs(function: String) async throws(StoreError) {
-        try await writeLogs { db in try db.execute(sql: "DELETE FROM logLine WHERE function = ?", arguments: [function]) }
+        try await writeDatabase { db in try db.execute(sql: "DELETE FROM logLine WHERE function = ?", arguments: [function]) }
     }
 }

@@ -6,6 +6,8 @@ public import StratusModel
 public final class SQLiteStore: FunctionRegistry, ArtifactStore {
     private let database: DatabasePool
     private let blobs: BlobDirectory
+    /// The file holding the key secrets are encrypted with.
+    let keyPath: String
 
     /// Opens (creating and migrating when needed) the store in `directory`.
     public init(directory: URL) throws(StoreError) {
@@ -14,6 +16,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
         } catch {
             throw .io("cannot create data directory \(directory.path): \(error.localizedDescription)")
         }
+        keyPath = directory.appendingPathComponent("secret.key").path
         blobs = try BlobDirectory(root: directory.appendingPathComponent("artifacts"))
         blobs.sweepTemporaries()
         do {
@@ -59,6 +62,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
             try db.rename(table: "function_v2", to: "function")
         }
         registerLogMigration(&migrator)
+        registerSecretMigration(&migrator)
         return migrator
     }
 
@@ -141,11 +145,11 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
 
     // MARK: Helpers
 
-    func readLogs<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+    func readDatabase<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         try await read(body)
     }
 
-    func writeLogs<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
+    func writeDatabase<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
         try await write(body)
     }
 

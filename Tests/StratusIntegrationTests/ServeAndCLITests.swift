@@ -141,6 +141,25 @@ import Testing
         #expect(!follower.isRunning, "the follower ends when the server stops")
     }
 
+    @Test func secretsThroughTheCLI() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let file = server.dataDirectory.appendingPathComponent("value.bin")
+        try Data([0, 1, 2, 255]).write(to: file)
+        #expect(try cli(server, ["secret", "create", "db-password", "--from-literal", "hunter2"]).status == 0)
+        #expect(try cli(server, ["secret", "create", "cert", "--from-file", file.path]).status == 0)
+        let duplicate = try cli(server, ["secret", "create", "cert", "--from-literal", "x"])
+        #expect(duplicate.status != 0)
+        #expect(duplicate.stderr.contains("409"))
+        let list = try cli(server, ["secret", "list"])
+        #expect(list.stdout.contains("db-password") && list.stdout.contains("cert"))
+        #expect(!list.stdout.contains("hunter2"))
+        #expect(try cli(server, ["secret", "update", "cert", "--from-literal", "y"]).status == 0)
+        #expect(try cli(server, ["secret", "remove", "cert"]).status == 0)
+        #expect(try cli(server, ["secret", "create", "x"]).status != 0, "a value is required")
+        #expect(!server.output.contains("hunter2"), "values never reach the server log")
+    }
+
     @Test func helpExplainsTheCommands() throws {
         let help = try StratusBinary.run(["--help"])
         for command in ["serve", "new", "build", "deploy", "up", "invoke", "list", "describe", "remove", "login", "logout", "version"] {

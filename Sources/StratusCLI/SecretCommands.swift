@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import StratusModel
+
+/// `stratus secret …`: manage secrets (values are sent once and never shown again).
+struct Secret: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Create, list, update and remove secrets (encrypted at rest on the server).",
+        subcommands: [SecretCreate.self, SecretList.self, SecretUpdate.self, SecretRemove.self])
+}
+
+/// Where a secret's value comes from.
+struct SecretValueOptions: ParsableArguments {
+    @Option(name: .customLong("from-literal"), help: "The value, as text (it shows in `ps`; prefer --from-file).") var literal: String?
+    @Option(name: .customLong("from-file"), help: "Read the value from this file (any bytes).") var file: String?
+
+    func request(name: String) throws -> SecretRequest {
+        switch (literal, file) {
+        case (let text?, nil): return SecretRequest(name: name, value: text)
+        case (nil, let path?):
+            guard let data = FileManager.default.contents(atPath: path) else { throw CLIError("cannot read \(path)") }
+            return SecretRequest(name: name, rawValue: data.base64EncodedString())
+        default: throw ValidationError("give exactly one of --from-literal or --from-file")
+        }
+    }
+}
+
+struct SecretCreate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a secret.")
+    @OptionGroup var options: GatewayOptions
+    @Argument(help: "Secret name.") var name: String
+    @OptionGroup var value: SecretValueOptions
+
+    func run() async throws {
+        let body = Array(try JSONEncoder().encode(try value.request(name: name)))
+        _ = try await options.client().expectSuccess(.POST, "/system/secrets", body: body, headers: [("Content-Type", "application/json")])
+        print("Created: \(name)")
+    }
+}
+
+struct SecretUpdate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "update", abstract: "Replace a secret's value.")
+    @OptionGroup var options: GatewayOptions
+    @Argument(help: "Secret name.") var name: String
+    @OptionGroup var value: SecretValueOptions
+
+    func run() async throws {
+        let body = Array(try JSONEncoder().encode(try value.request(name: name)))
+        _ = try await options.client().expectSuccess(.PUT, "/system/secrets", body: body, headers: [("Content-Type", "application/json")])
+        print("Updated: \(name)")
+    }
+}
+
+struct SecretList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List secret names (never values).", aliases: ["ls"])
+    @OptionGroup var options: GatewayOptions
+
+    func run() async throws {
+        let client = options.client()
+        let entries = try client.decode([[String: String]].self, try await client.expectSuccess(.GET, "/system/secrets"))
+        if options.json { return try printJSON(entries) }
+        printTable([["Name"]] + entries.compactMap { $0["name"] }.map { [$0] })
+    }
+}
+
+struct SecretRemove: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove secrets.", aliases: ["rm"])
+    @OptionGroup var options: GatewayOptions
+    @Argument(help: "Secret names.") var names: [String]
+
+    func run() async throws {
+        guard !names.isEmpty else { throw ValidationError("name at least one secret") }
+        for name in names {
+            let body = Array(try JSONEncoder().encode(SecretRequest(name: name)))
+            _ = try await options.client().expectSuccess(.DELETE, "/system/secrets", body: body, headers: [("Content-Type", "application/json")])
+            print("Removed: \(name)")
+        }
+    }
+}

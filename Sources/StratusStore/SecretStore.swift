@@ -1,0 +1,92 @@
+import Crypto
+import Foundation
+import GRDB
+public import StratusModel
+
+/// Secrets, encrypted at rest (ChaCha20-Poly1305, key in `<data>/secret.key`, mode 0600).
+public protocol SecretStore: Sendable {
+    /// Stores a new secret; `false` when one with that name exists (nothing is changed).
+    func createSecret(_ name: SecretName, value: [UInt8]) async throws(StoreError) -> Bool
+    /// Replaces a secret's value; `false` when there is none.
+    func updateSecret(_ name: SecretName, value: [UInt8]) async throws(StoreError) -> Bool
+    /// Removes a secret; `false` when there was none.
+    func removeSecret(_ name: SecretName) async throws(StoreError) -> Bool
+    /// Every secret's name, sorted.
+    func secretNames() async throws(StoreError) -> [String]
+    /// A secret's decrypted value, or `nil`.
+    func secretValue(_ name: SecretName) async throws(StoreError) -> [UInt8]?
+}
+
+extension SQLiteStore: SecretStore {
+    static func registerSecretMigration(_ migrator: inout DatabaseMigrator) {
+        migrator.registerMigration("v4: secrets") { db in
+            try db.create(table: "secret") { t in
+                t.primaryKey("name", .text)
+                t.column("sealed", .blob).notNull()
+                t.column("updatedAt", .datetime).notNull()
+            }
+        }
+    }
+
+    public func createSecret(_ name: SecretName, value: [UInt8]) async throws(StoreError) -> Bool {
+        let sealed = try seal(value)
+        return try await writeDatabase { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO secret (name, sealed, updatedAt) VALUES (?, ?, ?)",
+                           arguments: [name.rawValue, sealed, Date()])
+            return db.changesCount > 0
+        }
+    }
+
+    public func updateSecret(_ name: SecretName, value: [UInt8]) async throws(StoreError) -> Bool {
+        let sealed = try seal(value)
+        return try await writeDatabase { db in
+            try db.execute(sql: "UPDATE secret SET sealed = ?, updatedAt = ? WHERE name = ?", arguments: [sealed, Date(), name.rawValue])
+            return db.changesCount > 0
+        }
+    }
+
+    public func removeSecret(_ name: SecretName) async throws(StoreError) -> Bool {
+        try await writeDatabase { db in
+            try db.execute(sql: "DELETE FROM secret WHERE name = ?", arguments: [name.rawValue])
+            return db.changesCount > 0
+        }
+    }
+
+    public func secretNames() async throws(StoreError) -> [String] {
+        try await readDatabase { db in try String.fetchAll(db, sql: "SELECT name FROM secret ORDER BY name") }
+    }
+
+    public func secretValue(_ name: SecretName) async throws(StoreError) -> [UInt8]? {
+        let sealed = try await readDatabase { db in try Data.fetchOne(db, sql: "SELECT sealed FROM secret WHERE name = ?", arguments: [name.rawValue]) }
+        guard let sealed else { return nil }
+        do {
+            return [UInt8](try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: sealed), using: try secretKey()))
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .corruptRecord("secret '\(name)' cannot be decrypted with \(keyPath): \(error)")
+        }
+    }
+
+    private func seal(_ value: [UInt8]) throws(StoreError) -> Data {
+        do { return try ChaChaPoly.seal(value, using: try secretKey()).combined } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .io("cannot encrypt the secret: \(error)")
+        }
+    }
+
+    /// The key file, created with 32 random bytes on first use.
+    private func secretKey() throws(StoreError) -> SymmetricKey {
+        if let data = FileManager.default.contents(atPath: keyPath) {
+            guard data.count == 32 else { throw .corruptRecord("\(keyPath) does not hold a 32-byte key") }
+            return SymmetricKey(data: data)
+        }
+        let key = SymmetricKey(size: .bits256)
+        let data = key.withUnsafeBytes { Data($0) }
+        guard FileManager.default.createFile(atPath: keyPath, contents: data, attributes: [.posixPermissions: 0o600]) else {
+            throw .io("cannot create \(keyPath)")
+        }
+        return key
+    }
+}
