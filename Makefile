@@ -4,8 +4,9 @@ export SWIFT_DETERMINISTIC_HASHING := 1
 CONFIG ?= debug
 PORT ?= 8080
 BIN := .build/$(CONFIG)/stratus
-# Debian packages: the WASI C library and compiler builtins (to build Wasm functions), wabt (wasm-strip).
-APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt
+# Debian packages: the WASI C library and compiler builtins (to build Wasm functions), wabt (wasm-strip),
+# bubblewrap (the sandbox process functions run in).
+APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap
 BENCH_PACKAGES := wrk
 
 .PHONY: run build test setup bench install clean

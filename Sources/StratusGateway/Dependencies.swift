@@ -14,6 +14,9 @@ struct Dependencies: Sendable {
     let invoker: Invoker
     let configuration: GatewayConfiguration
     let logger: Logger
+    /// Writes the secrets folder a function's process sees (nil when it gets none).
+    let secretsFolder: @Sendable (FunctionSpec) async throws -> URL?
+    let removeSecretsFolder: @Sendable (FunctionName) -> Void
 }
 
 /// JSON in and out the way OpenFaaS clients expect (RFC 3339 dates).

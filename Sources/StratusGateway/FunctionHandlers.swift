@@ -81,8 +81,9 @@ struct FunctionHandlers {
             secrets: deployment.secrets ?? [], limits: deployment.limits, requests: deployment.requests,
             readOnlyRootFilesystem: deployment.readOnlyRootFilesystem ?? false,
             createdAt: existing?.createdAt ?? now, updatedAt: now)
+        let secrets = try await dependencies.secretsFolder(spec)
         do {
-            try await dependencies.invoker.deploy(spec, artifact: bytes)
+            try await dependencies.invoker.deploy(spec, artifact: bytes, secrets: secrets)
         } catch {
             throw GatewayError.from(error)
         }
@@ -104,6 +105,7 @@ struct FunctionHandlers {
         do { removed = try await dependencies.registry.removeFunction(named: name) } catch { throw GatewayError.from(error) }
         guard removed else { throw GatewayError.notFound("function '\(body.functionName)' not found") }
         dependencies.invoker.undeploy(name)
+        dependencies.removeSecretsFolder(name)
         try? await dependencies.logStore.removeLogs(function: name.rawValue)
         dependencies.logger.info("function removed", metadata: ["function": "\(name)"])
         return Response(status: .ok)

@@ -13,6 +13,8 @@ public struct Gateway: Sendable {
     public let store: SQLiteStore
     let invoker: Invoker
     let logs: LogService
+    let processes: ProcessRuntime
+    let secretFiles: SecretFiles
     let logger: Logger
     /// Basic-auth credentials, `nil` when auth is off.
     public let credentials: Credentials?
@@ -24,8 +26,14 @@ public struct Gateway: Sendable {
         store = try SQLiteStore(directory: configuration.dataDirectory)
         let bundles = configuration.dataDirectory.appendingPathComponent("bundles")
         try FileManager.default.createDirectory(at: bundles, withIntermediateDirectories: true)
+        let sandbox = Sandbox.detect(hiding: [configuration.dataDirectory])
+        if sandbox == nil {
+            logger.warning("bubblewrap (bwrap) is not available: process functions run unsandboxed and cannot see secrets (apt-get install bubblewrap)")
+        }
+        processes = ProcessRuntime(bundleDirectory: bundles, sandbox: sandbox)
+        secretFiles = SecretFiles(root: configuration.dataDirectory.appendingPathComponent("run"), secrets: store)
         logs = LogService(store: store, logger: logger)
-        invoker = Invoker(runtime: WasmRuntime(), processes: ProcessRuntime(bundleDirectory: bundles), logger: logger, logSink: logs)
+        invoker = Invoker(runtime: WasmRuntime(), processes: processes, logger: logger, logSink: logs)
     }
 
     /// Deploys every stored function into the runtime; one that fails is logged and skipped.
@@ -34,11 +42,17 @@ public struct Gateway: Sendable {
             do {
                 var bytes: [UInt8]?
                 if let digest = spec.artifact { bytes = try await store.artifactBytes(digest) }
-                try await invoker.deploy(spec, artifact: bytes)
+                try await invoker.deploy(spec, artifact: bytes, secrets: try await secretsFolder(for: spec))
             } catch {
                 logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])
             }
         }
+    }
+
+    /// The folder of secrets a process function sees, written fresh; `nil` for Wasm or without a sandbox.
+    func secretsFolder(for spec: FunctionSpec) async throws -> URL? {
+        guard spec.kind == .process, processes.sandbox?.providesSecrets == true else { return nil }
+        return try await secretFiles.materialize(for: spec)
     }
 
     /// Writes buffered function logs to the store (call once the server has stopped).
@@ -48,7 +62,10 @@ public struct Gateway: Sendable {
 
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.
     public func buildRouter() -> Router<BasicRequestContext> {
-        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger)
+        let gateway = self
+        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger,
+                                        secretsFolder: { spec in try await gateway.secretsFolder(for: spec) },
+                                        removeSecretsFolder: { name in gateway.secretFiles.remove(name) })
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)
         system.registerPublic(on: router)

@@ -1,5 +1,5 @@
 public import Logging
-import Foundation
+public import Foundation
 public import StratusModel
 public import StratusProcess
 public import StratusWasm
@@ -75,7 +75,7 @@ public final class Invoker: Sendable {
     /// Makes `spec` callable, replacing any earlier version once the new one is ready (a Wasm
     /// function has a warm instance; a process function's bundle is unpacked and its command found).
     /// `bytes` are the artifact's, `nil` for a host command.
-    public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]?) async throws(InvokerError) {
+    public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]?, secrets: URL? = nil) async throws(InvokerError) {
         let settings = try validateSettings(spec)
         let target: Target
         switch (spec.kind, spec.artifact, bytes) {
@@ -90,7 +90,7 @@ public final class Invoker: Sendable {
             do {
                 var bundle: URL?
                 if let digest, let bytes { bundle = try processes.prepareBundle(digest: digest, bytes: bytes) }
-                target = .process(try processes.load(command: spec.envProcess ?? "", bundle: bundle, settings: settings))
+                target = .process(try processes.load(command: spec.envProcess ?? "", bundle: bundle, settings: settings, secrets: secrets))
             } catch {
                 throw .invalidProcess(error)
             }

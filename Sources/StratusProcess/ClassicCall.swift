@@ -12,6 +12,7 @@ struct ClassicCall {
     let function: ProcessFunction
     let request: GuestRequest
     let environment: [(String, String)]
+    let sandbox: Sandbox?
     /// Bytes of stderr kept for the log; the rest is dropped.
     static let stderrLimit = 1024 * 1024
 
@@ -82,6 +83,8 @@ struct ClassicCall {
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
         let directory = function.directory?.path ?? FileManager.default.temporaryDirectory.path
         stratus_spawn_addchdir(&actions, directory)
+        let (executable, arguments) = sandbox?.command(for: function, workingDirectory: directory)
+            ?? (function.executable, function.arguments)
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -94,15 +97,15 @@ struct ClassicCall {
         posix_spawnattr_setsigmask(&attributes, &mask)
         posix_spawnattr_setpgroup(&attributes, 0)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let argv = function.arguments.map { strdup($0) } + [nil]
+        let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.0)=\($0.1)") } + [nil]
         defer {
             for pointer in argv { free(pointer) }
             for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
-        let code = posix_spawn(&pid, function.executable, &actions, &attributes, argv, envp)
-        guard code == 0 else { return .failure(Message(text: "cannot start \(function.executable): \(String(cString: strerror(code)))")) }
+        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard code == 0 else { return .failure(Message(text: "cannot start \(executable): \(String(cString: strerror(code)))")) }
         return .success(pid)
     }
 }

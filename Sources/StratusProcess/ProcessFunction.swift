@@ -10,4 +10,6 @@ public struct ProcessFunction: Sendable {
     /// The bundle the command runs in, or `nil` for a host command (runs in a scratch directory).
     public let directory: URL?
     public let settings: FunctionSettings
+    /// Files shown to the function at `/var/openfaas/secrets` (sandboxed runs only).
+    public let secretsDirectory: URL?
 }

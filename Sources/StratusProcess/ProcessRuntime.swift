@@ -8,8 +8,11 @@ public final class ProcessRuntime: Sendable {
     public let bundleDirectory: URL
     /// Environment every function process gets before its own variables (never the server's own).
     let baseEnvironment: [(String, String)]
+    /// The bubblewrap sandbox, when this machine has a working one.
+    public let sandbox: Sandbox?
 
-    public init(bundleDirectory: URL) {
+    public init(bundleDirectory: URL, sandbox: Sandbox? = nil) {
+        self.sandbox = sandbox
         // Writing a body to a process that closed its stdin must fail with EPIPE, not kill the server.
         signal(SIGPIPE, SIG_IGN)
         self.bundleDirectory = bundleDirectory
@@ -23,20 +26,21 @@ public final class ProcessRuntime: Sendable {
     }
 
     /// Checks a command and makes it callable; `bundle` is the unpacked artifact it runs in, if any.
-    public func load(command: String, bundle: URL?, settings: FunctionSettings) throws(ProcessError) -> ProcessFunction {
+    public func load(command: String, bundle: URL?, settings: FunctionSettings, secrets: URL? = nil) throws(ProcessError) -> ProcessFunction {
         let arguments = CommandSplitter.split(command)
         guard let first = arguments.first else { throw .emptyCommand }
         let path = baseEnvironment.first { $0.0 == "PATH" }?.1 ?? ""
         guard let executable = CommandSplitter.resolve(first, in: bundle, path: path) else { throw .commandNotFound(first) }
-        return ProcessFunction(executable: executable, arguments: arguments, directory: bundle, settings: settings)
+        return ProcessFunction(executable: executable, arguments: arguments, directory: bundle, settings: settings, secretsDirectory: secrets)
     }
 
     /// Runs one call in a new process group on its own thread.
     public func run(_ function: ProcessFunction, request: GuestRequest) async -> GuestResult {
         let environment = baseEnvironment + request.environment
+        let sandbox = sandbox
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(returning: ClassicCall(function: function, request: request, environment: environment).run())
+                continuation.resume(returning: ClassicCall(function: function, request: request, environment: environment, sandbox: sandbox).run())
             }
         }
     }

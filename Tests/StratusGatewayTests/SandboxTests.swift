@@ -1,0 +1,54 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// Whether bubblewrap works on this machine (`make test` installs it).
+let bubblewrapWorks: Bool = {
+    let probe = Process()
+    probe.executableURL = URL(fileURLWithPath: "/usr/bin/bwrap")
+    probe.arguments = ["--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--unshare-pid", "--", "/bin/true"]
+    probe.standardError = FileHandle.nullDevice
+    guard (try? probe.run()) != nil else { return false }
+    probe.waitUntilExit()
+    return probe.terminationStatus == 0
+}()
+
+/// Process functions in the bubblewrap sandbox: their secrets and nothing of Stratus's or other functions'.
+@Suite(.enabled(if: bubblewrapWorks, "needs bubblewrap (apt-get install bubblewrap; make test does)"))
+struct SandboxTests {
+    func deploy(_ client: some TestClientProtocol, _ harness: GatewayHarness, _ json: String) async throws {
+        let response = try await client.execute(uri: "/system/functions", method: .post, headers: harness.jsonAuth(), body: ByteBuffer(string: json))
+        #expect(response.status == .accepted, "\(String(buffer: response.body))")
+    }
+
+    @Test func functionsSeeTheirSecretsAsFiles() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            let created = try await client.execute(uri: "/system/secrets", method: .post, headers: harness.jsonAuth(),
+                                                   body: ByteBuffer(string: #"{"name": "api-key", "value": "open-sesame"}"#))
+            #expect(created.status == .created)
+            _ = try await client.execute(uri: "/system/secrets", method: .post, headers: harness.jsonAuth(),
+                                         body: ByteBuffer(string: #"{"name": "other", "value": "not-yours"}"#))
+            try await deploy(client, harness, #"{"service": "reader", "image": "i", "envProcess": "sh -c 'cat /var/openfaas/secrets/api-key; ls /var/openfaas/secrets'", "secrets": ["api-key"]}"#)
+            let answer = try await client.call("reader")
+            #expect(String(buffer: answer.body) == "open-sesameapi-key\n", "only the listed secret is there")
+        }
+    }
+
+    @Test func functionsCannotReadTheDataDirectoryOtherFunctionsOrTheServersProc() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        let data = harness.directory.path
+        try await harness.run { client in
+            try await deploy(client, harness, #"{"service": "snoop", "image": "i", "envProcess": "sh -c 'ls -A \#(data) 2>/dev/null | wc -l; cat \#(data)/credentials 2>/dev/null || echo no-credentials; cat /proc/1/comm'"}"#)
+            let answer = String(buffer: try await client.call("snoop").body)
+            let lines = answer.split(separator: "\n").map(String.init)
+            #expect(lines.first == "0", "the data directory looks empty inside: \(answer)")
+            #expect(lines.contains("no-credentials"))
+            #expect(lines.last != "StratusPackageT", "pid 1 is the sandbox's, not the server's: \(answer)")
+            #expect(!answer.contains("s3cret"))
+        }
+    }
+}
