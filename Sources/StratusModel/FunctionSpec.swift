@@ -90,6 +90,8 @@ public struct FunctionSettings: Sendable, Equatable {
     public var memoryLimit: Int
     /// The response's `Content-Type`, when the function sets one.
     public var contentType: String?
+    /// The memory limit the user set (`limits.memory`), applied to process functions as their address-space cap.
+    public var explicitMemoryLimit: Int?
     /// Calls allowed at once; more get 429 (env `max_inflight`, as the OpenFaaS watchdog reads it).
     public var maxInflight: Int?
 
@@ -102,7 +104,8 @@ public struct FunctionSettings: Sendable, Equatable {
     init(spec: FunctionSpec) throws(ModelError) {
         let timeoutText = spec.annotations[Self.timeoutAnnotation] ?? spec.envVars["exec_timeout"]
         timeout = try timeoutText.map { (t: String) throws(ModelError) in try Quantities.duration(t) } ?? Self.defaultTimeout
-        memoryLimit = try spec.limits?.memory.map { (m: String) throws(ModelError) in try Quantities.memory(m) } ?? Self.defaultMemoryLimit
+        explicitMemoryLimit = try spec.limits?.memory.map { (m: String) throws(ModelError) in try Quantities.memory(m) }
+        memoryLimit = explicitMemoryLimit ?? Self.defaultMemoryLimit
         contentType = spec.annotations[Self.contentTypeAnnotation] ?? spec.envVars["content_type"]
         if let text = spec.envVars["max_inflight"] {
             guard let value = Int(text), value > 0 else { throw ModelError.invalidLimit("max_inflight", text) }

@@ -83,8 +83,10 @@ struct ClassicCall {
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
         let directory = function.directory?.path ?? FileManager.default.temporaryDirectory.path
         stratus_spawn_addchdir(&actions, directory)
-        let (executable, arguments) = sandbox?.command(for: function, workingDirectory: directory)
-            ?? (function.executable, function.arguments)
+        let direct = function.launcher.isEmpty
+            ? (function.executable, function.arguments)
+            : (function.launcher[0], function.launcher + [function.executable] + function.arguments.dropFirst())
+        let (executable, arguments) = sandbox?.command(for: function, workingDirectory: directory) ?? direct
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -5,6 +5,8 @@ public import StratusModel
 public struct ProcessFunction: Sendable {
     /// Absolute path of the executable.
     public let executable: String
+    /// What starts the executable with resource limits (`prlimit … --`), empty when unavailable.
+    public let launcher: [String]
     /// argv, including argv[0] as written.
     public let arguments: [String]
     /// The bundle the command runs in, or `nil` for a host command (runs in a scratch directory).

@@ -31,7 +31,18 @@ public final class ProcessRuntime: Sendable {
         guard let first = arguments.first else { throw .emptyCommand }
         let path = baseEnvironment.first { $0.0 == "PATH" }?.1 ?? ""
         guard let executable = CommandSplitter.resolve(first, in: bundle, path: path) else { throw .commandNotFound(first) }
-        return ProcessFunction(executable: executable, arguments: arguments, directory: bundle, settings: settings, secretsDirectory: secrets)
+        return ProcessFunction(executable: executable, launcher: Self.limits(for: settings), arguments: arguments, directory: bundle,
+                               settings: settings, secretsDirectory: secrets)
+    }
+
+    /// rlimits through util-linux's `prlimit`: open files, CPU seconds (a little past the timeout, as
+    /// a backstop), and the address space when the function sets `limits.memory`.
+    static func limits(for settings: FunctionSettings) -> [String] {
+        let prlimit = "/usr/bin/prlimit"
+        guard FileManager.default.isExecutableFile(atPath: prlimit) else { return [] }
+        var launcher = [prlimit, "--nofile=1024", "--cpu=\(Int(settings.timeout.rounded(.up)) + 1)"]
+        if let memory = settings.explicitMemoryLimit { launcher.append("--as=\(memory)") }
+        return launcher + ["--"]
     }
 
     /// Runs one call in a new process group on its own thread.

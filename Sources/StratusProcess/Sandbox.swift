@@ -43,7 +43,7 @@ public struct Sandbox: Sendable {
         if let secrets = function.secretsDirectory?.path, let mountPoint = secretsMountPoint {
             argv += ["--ro-bind", secrets, mountPoint]
         }
-        argv += ["--chdir", workingDirectory, "--", function.executable] + function.arguments.dropFirst()
+        argv += ["--chdir", workingDirectory, "--"] + function.launcher + [function.executable] + function.arguments.dropFirst()
         return (bwrap, argv)
     }
 }

@@ -98,3 +98,24 @@ struct ProcessRuntimeTests {
         #expect(CommandSplitter.split("") == [])
     }
 }
+
+/// rlimits from the function's settings, applied through prlimit.
+struct ProcessLimitTests {
+    let runtime = ProcessRuntime(bundleDirectory: FileManager.default.temporaryDirectory)
+
+    func run(_ command: String, settings: FunctionSettings) async throws -> GuestResult {
+        let function = try runtime.load(command: command, bundle: nil, settings: settings)
+        return await runtime.run(function, request: GuestRequest(stdin: [], environment: [], arguments: []))
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/prlimit")))
+    func openFilesAndMemoryAreCapped() async throws {
+        let files = try await run("sh -c 'ulimit -n'", settings: FunctionSettings())
+        #expect(String(decoding: files.stdout, as: UTF8.self) == "1024\n")
+        var capped = FunctionSettings()
+        capped.explicitMemoryLimit = 64 * 1024 * 1024
+        let hog = "python3 -c 'x = bytearray(200 * 1024 * 1024); print(len(x))'"
+        #expect(try await run(hog, settings: capped).outcome != .exited(0), "200 MB under a 64 MiB cap fails")
+        #expect(try await run(hog, settings: FunctionSettings()).outcome == .exited(0), "without limits.memory there is no cap")
+    }
+}
