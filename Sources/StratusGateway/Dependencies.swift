@@ -16,6 +16,7 @@ struct Dependencies: Sendable {
     let logger: Logger
     /// Writes the secrets folder a function's process sees (nil when it gets none).
     let secretsFolder: @Sendable (FunctionSpec) async throws -> URL?
+    let secretValues: @Sendable (FunctionSpec) async throws -> [String: [UInt8]]
     let removeSecretsFolder: @Sendable (FunctionName) -> Void
 }
 

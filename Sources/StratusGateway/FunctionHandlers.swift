@@ -82,8 +82,9 @@ struct FunctionHandlers {
             readOnlyRootFilesystem: deployment.readOnlyRootFilesystem ?? false,
             createdAt: existing?.createdAt ?? now, updatedAt: now)
         let secrets = try await dependencies.secretsFolder(spec)
+        let secretValues = try await dependencies.secretValues(spec)
         do {
-            try await dependencies.invoker.deploy(spec, artifact: bytes, secrets: secrets)
+            try await dependencies.invoker.deploy(spec, artifact: bytes, secrets: secrets, secretValues: secretValues)
         } catch {
             throw GatewayError.from(error)
         }

@@ -42,7 +42,8 @@ public struct Gateway: Sendable {
             do {
                 var bytes: [UInt8]?
                 if let digest = spec.artifact { bytes = try await store.artifactBytes(digest) }
-                try await invoker.deploy(spec, artifact: bytes, secrets: try await secretsFolder(for: spec))
+                try await invoker.deploy(spec, artifact: bytes, secrets: try await secretsFolder(for: spec),
+                                         secretValues: try await secretValues(for: spec))
             } catch {
                 logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])
             }
@@ -55,6 +56,20 @@ public struct Gateway: Sendable {
         return try await secretFiles.materialize(for: spec)
     }
 
+    /// The secrets a Wasm function sees as files; empty for process functions (they get a folder).
+    func secretValues(for spec: FunctionSpec) async throws -> [String: [UInt8]] {
+        guard spec.kind == .wasm else { return [:] }
+        var values: [String: [UInt8]] = [:]
+        for raw in spec.secrets {
+            let name = try SecretName(raw)
+            guard let value = try await store.secretValue(name) else {
+                throw GatewayError.badRequest("secret '\(raw)' does not exist: create it first (stratus secret create \(raw))")
+            }
+            values[name.rawValue] = value
+        }
+        return values
+    }
+
     /// Writes buffered function logs to the store (call once the server has stopped).
     public func flushLogs() async {
         await logs.flush()
@@ -65,6 +80,7 @@ public struct Gateway: Sendable {
         let gateway = self
         let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger,
                                         secretsFolder: { spec in try await gateway.secretsFolder(for: spec) },
+                                        secretValues: { spec in try await gateway.secretValues(for: spec) },
                                         removeSecretsFolder: { name in gateway.secretFiles.remove(name) })
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)

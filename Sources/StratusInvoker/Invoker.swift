@@ -75,14 +75,15 @@ public final class Invoker: Sendable {
     /// Makes `spec` callable, replacing any earlier version once the new one is ready (a Wasm
     /// function has a warm instance; a process function's bundle is unpacked and its command found).
     /// `bytes` are the artifact's, `nil` for a host command.
-    public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]?, secrets: URL? = nil) async throws(InvokerError) {
+    /// `secrets` is the folder a process function sees; `secretValues` the files a Wasm function sees.
+    public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]?, secrets: URL? = nil, secretValues: [String: [UInt8]] = [:]) async throws(InvokerError) {
         let settings = try validateSettings(spec)
         let target: Target
         switch (spec.kind, spec.artifact, bytes) {
         case (.wasm, let digest?, let bytes?):
             do {
                 let module = try runtime.prepare(digest: digest, bytes: bytes)
-                target = .wasm(try await runtime.load(module, settings: settings))
+                target = .wasm(try await runtime.load(module, settings: settings, secrets: secretValues))
             } catch {
                 throw .invalidArtifact(error)
             }

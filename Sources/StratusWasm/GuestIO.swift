@@ -12,6 +12,8 @@ final class GuestIO: @unchecked Sendable {
     var args: [UInt8] = []
     var argOffsets: [Int] = []
     var exitCode: Int32?
+    /// The preopened secrets directory and the files opened from it.
+    var files = OpenFiles()
     /// Bytes stdout and stderr may hold each; a write past it fails with EFBIG.
     var outputLimit = 64 * 1024 * 1024
 
@@ -22,6 +24,7 @@ final class GuestIO: @unchecked Sendable {
         stdout.removeAll(keepingCapacity: true)
         stderr.removeAll(keepingCapacity: true)
         exitCode = nil
+        files.reset()
         self.outputLimit = outputLimit
         environ.removeAll(keepingCapacity: true)
         environOffsets.removeAll(keepingCapacity: true)

@@ -66,7 +66,20 @@ struct WASIHost {
             }
         case "fd_fdstat_get":
             return { _, a, out in
-                guard a[0].i32 <= 2 else { return errno(out, .badf) }
+                let fd = a[0].i32
+                if fd > 2 {
+                    let isDirectory = fd == OpenFiles.directoryFD && io.files.directory != nil
+                    guard isDirectory || io.files.size(fd) != nil else { return errno(out, .badf) }
+                    return errno(out, box.access { memory in
+                        guard let range = Self.range(memory, a[1].i32, 24) else { return .fault }
+                        for index in range { memory[index] = 0 }
+                        memory[range.lowerBound] = isDirectory ? 3 : 4
+                        // Directory: path_open and friends; file: fd_read, fd_seek, fd_tell, fd_filestat_get.
+                        let rights: UInt64 = isDirectory ? (1 << 13 | 1 << 18 | 1 << 21) : (1 << 1 | 1 << 2 | 1 << 5 | 1 << 21)
+                        _ = Self.store64(memory, a[1].i32 + 8, rights)
+                        return Self.store64(memory, a[1].i32 + 16, isDirectory ? (1 << 1 | 1 << 2 | 1 << 5 | 1 << 21) : 0)
+                    })
+                }
                 errno(out, box.access { memory in
                     guard let range = Self.range(memory, a[1].i32, 24) else { return .fault }
                     for index in range { memory[index] = 0 }
@@ -76,13 +89,78 @@ struct WASIHost {
                     return .success
                 })
             }
-        case "fd_close", "fd_fdstat_set_flags", "fd_sync", "fd_datasync":
+        case "fd_close":
+            return { _, a, out in errno(out, a[0].i32 <= 2 ? .success : io.files.close(a[0].i32)) }
+        case "fd_fdstat_set_flags", "fd_sync", "fd_datasync":
             return { _, a, out in errno(out, a[0].i32 <= 2 ? .success : .badf) }
-        case "fd_seek", "fd_tell":
-            return { _, a, out in errno(out, a[0].i32 <= 2 ? .spipe : .badf) }
+        case "fd_seek":
+            return { _, a, out in
+                switch io.files.seek(a[0].i32, offset: Int64(bitPattern: a[1].i64), whence: a[2].i32) {
+                case .success(let position): errno(out, box.access { Self.store64($0, a[3].i32, position) })
+                case .failure(let code): errno(out, code)
+                }
+            }
+        case "fd_tell":
+            return { _, a, out in
+                switch io.files.seek(a[0].i32, offset: 0, whence: 1) {
+                case .success(let position): errno(out, box.access { Self.store64($0, a[1].i32, position) })
+                case .failure(let code): errno(out, code)
+                }
+            }
+        case "fd_prestat_get":
+            return { _, a, out in
+                guard a[0].i32 == OpenFiles.directoryFD, let directory = io.files.directory else { return errno(out, .badf) }
+                errno(out, box.access { memory in
+                    guard Self.range(memory, a[1].i32, 8) != nil else { return .fault }
+                    memory.storeBytes(of: UInt32(0), toByteOffset: Int(a[1].i32), as: UInt32.self)  // tag: directory
+                    return Self.store32(memory, a[1].i32 + 4, UInt32(directory.path.utf8.count))
+                })
+            }
+        case "fd_prestat_dir_name":
+            return { _, a, out in
+                guard a[0].i32 == OpenFiles.directoryFD, let directory = io.files.directory else { return errno(out, .badf) }
+                errno(out, box.access { memory in
+                    let name = Array(directory.path.utf8)
+                    guard Int(a[2].i32) >= name.count, let target = Self.range(memory, a[1].i32, name.count) else { return .fault }
+                    for (offset, byte) in name.enumerated() { memory[target.lowerBound + offset] = byte }
+                    return .success
+                })
+            }
+        case "path_open":
+            return { _, a, out in
+                guard a[0].i32 == OpenFiles.directoryFD, io.files.directory != nil else { return errno(out, .notcapable) }
+                errno(out, box.access { memory in
+                    guard let range = Self.range(memory, a[2].i32, Int(a[3].i32)) else { return .fault }
+                    let name = String(decoding: UnsafeRawBufferPointer(rebasing: memory[range]), as: UTF8.self)
+                    switch io.files.openFile(name, oflags: a[4].i32, rights: a[5].i64) {
+                    case .success(let fd): return Self.store32(memory, a[8].i32, fd)
+                    case .failure(let code): return code
+                    }
+                })
+            }
+        case "fd_filestat_get":
+            return { _, a, out in
+                let fd = a[0].i32
+                let filetype: UInt8
+                let size: Int
+                if fd == OpenFiles.directoryFD, io.files.directory != nil {
+                    (filetype, size) = (3, 0)
+                } else if let bytes = io.files.size(fd) {
+                    (filetype, size) = (4, bytes)
+                } else {
+                    return errno(out, .badf)
+                }
+                errno(out, box.access { memory in
+                    guard let range = Self.range(memory, a[1].i32, 64) else { return .fault }
+                    for index in range { memory[index] = 0 }
+                    memory[range.lowerBound + 16] = filetype
+                    _ = Self.store64(memory, a[1].i32 + 24, 1)
+                    return Self.store64(memory, a[1].i32 + 32, UInt64(size))
+                })
+            }
         case "sched_yield":
             return { _, _, out in errno(out, .success) }
-        case "fd_prestat_get", "fd_prestat_dir_name", "fd_readdir", "fd_filestat_get", "fd_pread", "fd_pwrite",
+        case "fd_readdir", "fd_pread", "fd_pwrite",
             "fd_renumber", "fd_allocate", "fd_advise", "fd_filestat_set_size", "fd_filestat_set_times",
             "fd_fdstat_set_rights":
             return { _, _, out in errno(out, .badf) }
@@ -120,7 +198,19 @@ struct WASIHost {
     }
 
     static func fdRead(_ io: GuestIO, _ memory: UnsafeMutableRawBufferPointer, fd: UInt32, iovs: UInt32, count: UInt32, nread: UInt32) -> WASIErrno {
-        guard fd == 0 else { return fd <= 2 ? .badf : .badf }
+        if fd > 2, io.files.size(fd) != nil {
+            var total = 0
+            for index in 0..<count {
+                guard let base = load32(memory, iovs &+ index &* 8), let length = load32(memory, iovs &+ index &* 8 &+ 4),
+                    let target = range(memory, base, Int(length))
+                else { return .fault }
+                let n = io.files.read(fd, into: UnsafeMutableRawBufferPointer(rebasing: memory[target])) ?? 0
+                total += n
+                if n < target.count { break }
+            }
+            return store32(memory, nread, UInt32(total))
+        }
+        guard fd == 0 else { return .badf }
         var total = 0
         for index in 0..<count {
             guard let base = load32(memory, iovs &+ index &* 8), let length = load32(memory, iovs &+ index &* 8 &+ 4),

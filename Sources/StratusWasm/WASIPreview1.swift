@@ -1,7 +1,7 @@
 import WasmKit
 
 /// WASI preview1 error numbers the host returns.
-enum WASIErrno: Int32 {
+enum WASIErrno: Int32, Error {
     case success = 0
     case badf = 8
     case fault = 21
@@ -11,6 +11,9 @@ enum WASIErrno: Int32 {
     case nosys = 52
     case spipe = 70
     case notcapable = 76
+    case noent = 44
+    case rofs = 69
+    case mfileLimit = 33
 }
 
 /// Every `wasi_snapshot_preview1` function and its type, so any import a guest declares can be linked.

@@ -15,10 +15,13 @@ final class WarmInstance: @unchecked Sendable {
     private let memory: Memory
     private let start: Function
     private let globals: [(global: WasmKit.Global, value: Value)]
+    /// Where a function's secrets appear, as for process functions (OpenFaaS's path).
+    static let secretsPath = "/var/openfaas/secrets"
     private let snapshot: MemorySnapshot
     private let growthAllowance: Int
 
-    init(module: PreparedModule, engine: Engine, memoryLimit: Int) throws(WasmError) {
+    init(module: PreparedModule, engine: Engine, memoryLimit: Int, secrets: [String: [UInt8]] = [:]) throws(WasmError) {
+        if !secrets.isEmpty { io.files.directory = (WarmInstance.secretsPath, secrets) }
         let store = Store(engine: engine)
         store.resourceLimiter = MemoryLimiter(limit: memoryLimit)
         let box = MemoryBox()

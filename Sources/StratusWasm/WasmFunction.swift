@@ -10,13 +10,16 @@ public final class WasmFunction: Sendable {
     private let watchdog: Watchdog
     private let idle = Mutex<[WarmInstance]>([])
     private let maxIdle: Int
+    /// Files of the read-only directory preopened at `/var/openfaas/secrets`.
+    private let secrets: [String: [UInt8]]
     /// Whether calls may run on the caller's thread (see `callInline`); cleared for good once one
     /// outruns the inline budget.
     private let inlineAllowed = Atomic<Bool>(true)
     /// Fuel an inline call may burn (about a millisecond in a release build) before it is moved.
     static let inlineFuel: UInt64 = 500_000
 
-    init(module: PreparedModule, settings: FunctionSettings, engine: Engine, watchdog: Watchdog, maxIdle: Int) {
+    init(module: PreparedModule, settings: FunctionSettings, engine: Engine, watchdog: Watchdog, maxIdle: Int, secrets: [String: [UInt8]]) {
+        self.secrets = secrets
         self.module = module
         self.watchdog = watchdog
         self.settings = settings
@@ -27,7 +30,7 @@ public final class WasmFunction: Sendable {
     /// Creates an instance now so the first call finds one ready.
     func prewarm() throws(WasmError) {
         guard maxIdle > 0 else { return }
-        let instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit)
+        let instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets)
         idle.withLock { $0.append(instance) }
     }
 
@@ -64,7 +67,7 @@ public final class WasmFunction: Sendable {
         if instance == nil {
             cold = true
             do {
-                instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit)
+                instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets)
             } catch {
                 return GuestResult(outcome: .failed(error.description), stdout: [], stderr: [], duration: begin.duration(to: .now).seconds, coldStart: true)
             }

@@ -52,6 +52,17 @@ import Testing
         }
     }
 
+    @Test func wasmFunctionsReadTheirSecrets() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            #expect(try await send(client, harness, .post, #"{"name": "token", "value": "t0ken"}"#).status == .created)
+            try await client.deploy(harness, fixture: "secret", as: "reader", extra: #", "secrets": ["token"]"#)
+            let answer = try await client.call("reader", "token")
+            #expect(String(buffer: answer.body) == "t0ken")
+        }
+    }
+
     @Test func deploymentsMustNameExistingSecrets() async throws {
         let harness = GatewayHarness()
         defer { harness.cleanUp() }

@@ -113,6 +113,19 @@ import Testing
         #expect(String(decoding: await call(echo, "alive").stdout, as: UTF8.self) == "alive")
     }
 
+    @Test func secretsAreAReadOnlyPreopenedDirectory() async throws {
+        let bytes = try WasmFixtures.bytes("secret")
+        let module = try runtime.prepare(digest: Digest(hashBytes: Array("secret-fixture-digest-0000000000".utf8)), bytes: bytes)
+        let function = try await runtime.load(module, settings: FunctionSettings(), secrets: ["api-key": Array("open-sesame".utf8)])
+        #expect(String(decoding: await call(function, "api-key").stdout, as: UTF8.self) == "open-sesame", "readable, and not writable")
+        let missing = String(decoding: await call(function, "nope").stdout, as: UTF8.self)
+        #expect(missing.hasPrefix("cannot open /var/openfaas/secrets/nope"))
+        let escape = String(decoding: await call(function, "../../etc/passwd").stdout, as: UTF8.self)
+        #expect(escape.hasPrefix("cannot open"), "\(escape)")
+        let without = try await runtime.load(module, settings: FunctionSettings())
+        #expect(String(decoding: await call(without, "api-key").stdout, as: UTF8.self).hasPrefix("cannot open"), "no secrets, no directory")
+    }
+
     @Test func memoryCapMakesLargeAllocationsFail() async throws {
         let capped = try await load("grow", memory: 16 * 1024 * 1024)
         let result = await call(capped)
