@@ -44,3 +44,11 @@ public enum GuestOutcome: Sendable, Equatable {
     /// The call could not start (e.g. the instance's initial memory exceeds the cap, or the command is missing).
     case failed(String)
 }
+
+extension Duration {
+    /// The duration in seconds, for reports and headers.
+    public var seconds: Double {
+        let (whole, attoseconds) = components
+        return Double(whole) + Double(attoseconds) * 1e-18
+    }
+}

@@ -183,9 +183,3 @@ struct PipeIO {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (s, attos) = components
-        return Double(s) + Double(attos) * 1e-18
-    }
-}

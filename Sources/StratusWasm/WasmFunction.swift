@@ -93,9 +93,3 @@ public final class WasmFunction: Sendable {
     }
 }
 
-extension Duration {
-    var seconds: Double {
-        let (s, attos) = components
-        return Double(s) + Double(attos) * 1e-18
-    }
-}
