@@ -18,6 +18,8 @@ struct Dependencies: Sendable {
     let secretsFolder: @Sendable (FunctionSpec) async throws -> URL?
     let secretValues: @Sendable (FunctionSpec) async throws -> [String: [UInt8]]
     let removeSecretsFolder: @Sendable (FunctionName) -> Void
+    /// Serializes deploys and removals.
+    let managementGate = SerialGate()
 }
 
 /// JSON in and out the way OpenFaaS clients expect (RFC 3339 dates).

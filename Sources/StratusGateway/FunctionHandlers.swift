@@ -10,9 +10,10 @@ struct FunctionHandlers {
 
     func register(on group: RouterGroup<BasicRequestContext>) {
         group.get("functions") { _, _ in try await list() }
-        group.post("functions") { request, _ in try await deploy(request, mustExist: false) }
-        group.put("functions") { request, _ in try await deploy(request, mustExist: true) }
-        group.delete("functions") { request, _ in try await delete(request) }
+        let gate = dependencies.managementGate
+        group.post("functions") { request, _ in try await gate.run { try await deploy(request, mustExist: false) } }
+        group.put("functions") { request, _ in try await gate.run { try await deploy(request, mustExist: true) } }
+        group.delete("functions") { request, _ in try await gate.run { try await delete(request) } }
         group.get("function/{name}") { _, context in try await describe(context.parameters.get("name") ?? "") }
     }
 

@@ -98,6 +98,29 @@ import Testing
         }
     }
 
+    @Test func racingDeploysLeaveTheStoreAndTheRuntimeAgreeing() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            try await client.upload(harness, fixture: "echo", name: "a:1")
+            try await client.upload(harness, fixture: "stderr", name: "b:1")
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<12 {
+                    let image = index % 2 == 0 ? "a:1" : "b:1"
+                    group.addTask {
+                        _ = try await client.execute(uri: "/system/functions", method: .post, headers: harness.jsonAuth(),
+                                                     body: ByteBuffer(string: #"{"service": "race", "image": "\#(image)"}"#))
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let status = try await client.execute(uri: "/system/function/race", method: .get, headers: harness.auth)
+            let stored = try JSONDecoder().decode([String: AnyDecodable].self, from: Data(buffer: status.body))["image"]?.text
+            let answer = String(buffer: try await client.call("race", "ping").body)
+            #expect(stored == (answer == "ping" ? "a:1" : "b:1"), "stored \(stored ?? "-") but the runtime answered \(answer)")
+        }
+    }
+
     @Test func updateOfUnknownFunctionIs404SoFaasCliFallsBackToPost() async throws {
         let harness = GatewayHarness()
         defer { harness.cleanUp() }
@@ -145,5 +168,13 @@ import Testing
             let list = try await client.execute(uri: "/system/functions", method: .get, headers: harness.auth)
             #expect(String(buffer: list.body) == "[]", "nothing half-deployed")
         }
+    }
+}
+
+/// Decodes any JSON value, keeping strings.
+struct AnyDecodable: Decodable {
+    let text: String?
+    init(from decoder: any Decoder) throws {
+        text = try? decoder.singleValueContainer().decode(String.self)
     }
 }
