@@ -86,7 +86,7 @@ struct ClassicCall {
         let direct = function.launcher.isEmpty
             ? (function.executable, function.arguments)
             : (function.launcher[0], function.launcher + [function.executable] + function.arguments.dropFirst())
-        let (executable, arguments) = sandbox?.command(for: function, workingDirectory: directory) ?? direct
+        let (executable, arguments) = sandbox?.command(for: function) ?? direct
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }

@@ -18,7 +18,9 @@ public final class ProcessRuntime: Sendable {
         self.bundleDirectory = bundleDirectory
         let env = ProcessInfo.processInfo.environment
         baseEnvironment = [
-            ("PATH", env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"),
+            // The system's directories first (what a function's user can run), then the server's.
+            ("PATH", (["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"]
+                + (env["PATH"] ?? "").split(separator: ":").map(String.init)).uniqued().joined(separator: ":")),
             ("LANG", env["LANG"] ?? "C.UTF-8"),
             ("HOME", FileManager.default.temporaryDirectory.path),
             ("PYTHONUNBUFFERED", "1"),
@@ -54,5 +56,13 @@ public final class ProcessRuntime: Sendable {
                 continuation.resume(returning: ClassicCall(function: function, request: request, environment: environment, sandbox: sandbox).run())
             }
         }
+    }
+}
+
+extension Array where Element == String {
+    /// The elements in order, each once.
+    func uniqued() -> [String] {
+        var seen = Set<String>()
+        return filter { seen.insert($0).inserted }
     }
 }

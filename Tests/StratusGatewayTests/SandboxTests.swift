@@ -37,6 +37,17 @@ struct SandboxTests {
         }
     }
 
+    @Test(.enabled(if: getuid() == 0, "the server drops to nobody only when it runs as root"))
+    func functionsRunAsNobodyInHomeApp() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            try await deploy(client, harness, #"{"service": "who", "image": "i", "envProcess": "sh -c 'id -u; pwd; touch /tmp/ok && echo tmp-writable'"}"#)
+            let answer = String(buffer: try await client.call("who").body)
+            #expect(answer == "65534\n/tmp\ntmp-writable\n", "\(answer)")
+        }
+    }
+
     @Test func functionsCannotReadTheDataDirectoryOtherFunctionsOrTheServersProc() async throws {
         let harness = GatewayHarness()
         defer { harness.cleanUp() }
