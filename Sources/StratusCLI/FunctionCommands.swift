@@ -63,7 +63,7 @@ struct Describe: AsyncParsableCommand {
             rows.append([title, entries.isEmpty ? "-" : entries.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")])
         }
         if let memory = status.limits?.memory { rows.append(["Memory limit:", memory]) }
-        printTable(rows, header: false)
+        printTable(rows)
     }
 }
 
@@ -77,8 +77,7 @@ struct Remove: AsyncParsableCommand {
         guard !names.isEmpty else { throw ValidationError("name at least one function to remove") }
         let client = options.client()
         for name in names {
-            let body = Array(try JSONEncoder().encode(DeleteFunctionRequest(functionName: name)))
-            _ = try await client.expectSuccess(.DELETE, "/system/functions", body: body, headers: [("Content-Type", "application/json")])
+            try await client.sendJSON(.DELETE, "/system/functions", DeleteFunctionRequest(functionName: name))
             print("Removed: \(name)")
         }
     }
@@ -116,7 +115,7 @@ struct Invoke: AsyncParsableCommand {
 }
 
 /// Prints rows as aligned columns.
-func printTable(_ rows: [[String]], header: Bool = true) {
+func printTable(_ rows: [[String]]) {
     guard let columns = rows.map(\.count).max() else { return }
     var widths = Array(repeating: 0, count: columns)
     for row in rows { for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) } }
@@ -126,5 +125,4 @@ func printTable(_ rows: [[String]], header: Bool = true) {
         }.joined()
         print(line)
     }
-    _ = header
 }

@@ -54,6 +54,12 @@ struct GatewayClient {
         return reply
     }
 
+    /// Sends `value` as a JSON body and fails with the server's message unless the status is 2xx.
+    @discardableResult
+    func sendJSON<T: Encodable>(_ method: HTTPMethod, _ path: String, _ value: T) async throws -> Reply {
+        try await expectSuccess(method, path, body: Array(try JSONEncoder().encode(value)), headers: [("Content-Type", "application/json")])
+    }
+
     func decode<T: Decodable>(_ type: T.Type, _ reply: Reply) throws -> T {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601

@@ -32,8 +32,7 @@ struct SecretCreate: AsyncParsableCommand {
     @OptionGroup var value: SecretValueOptions
 
     func run() async throws {
-        let body = Array(try JSONEncoder().encode(try value.request(name: name)))
-        _ = try await options.client().expectSuccess(.POST, "/system/secrets", body: body, headers: [("Content-Type", "application/json")])
+        try await options.client().sendJSON(.POST, "/system/secrets", try value.request(name: name))
         print("Created: \(name)")
     }
 }
@@ -45,8 +44,7 @@ struct SecretUpdate: AsyncParsableCommand {
     @OptionGroup var value: SecretValueOptions
 
     func run() async throws {
-        let body = Array(try JSONEncoder().encode(try value.request(name: name)))
-        _ = try await options.client().expectSuccess(.PUT, "/system/secrets", body: body, headers: [("Content-Type", "application/json")])
+        try await options.client().sendJSON(.PUT, "/system/secrets", try value.request(name: name))
         print("Updated: \(name)")
     }
 }
@@ -71,8 +69,7 @@ struct SecretRemove: AsyncParsableCommand {
     func run() async throws {
         guard !names.isEmpty else { throw ValidationError("name at least one secret") }
         for name in names {
-            let body = Array(try JSONEncoder().encode(SecretRequest(name: name)))
-            _ = try await options.client().expectSuccess(.DELETE, "/system/secrets", body: body, headers: [("Content-Type", "application/json")])
+            try await options.client().sendJSON(.DELETE, "/system/secrets", SecretRequest(name: name))
             print("Removed: \(name)")
         }
     }

@@ -1,4 +1,4 @@
-/// The state one guest call reads and writes through WASI: stdin, stdout, stderr, env, exit code.
+/// The state one guest call reads and writes through WASI: stdin, stdout, stderr, env, opened files.
 ///
 /// Owned by one warm instance and touched only by the thread running that instance's call.
 final class GuestIO: @unchecked Sendable {
@@ -11,7 +11,6 @@ final class GuestIO: @unchecked Sendable {
     var environOffsets: [Int] = []
     var args: [UInt8] = []
     var argOffsets: [Int] = []
-    var exitCode: Int32?
     /// The preopened secrets directory and the files opened from it.
     var files = OpenFiles()
     /// Bytes stdout and stderr may hold each; a write past it fails with EFBIG.
@@ -23,7 +22,6 @@ final class GuestIO: @unchecked Sendable {
         stdinOffset = 0
         stdout.removeAll(keepingCapacity: true)
         stderr.removeAll(keepingCapacity: true)
-        exitCode = nil
         files.reset()
         self.outputLimit = outputLimit
         environ.removeAll(keepingCapacity: true)

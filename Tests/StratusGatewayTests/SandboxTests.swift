@@ -53,13 +53,15 @@ struct SandboxTests {
         defer { harness.cleanUp() }
         let data = harness.directory.path
         try await harness.run { client in
-            try await deploy(client, harness, #"{"service": "snoop", "image": "i", "envProcess": "sh -c 'ls -A \#(data) 2>/dev/null | wc -l; cat \#(data)/credentials 2>/dev/null || echo no-credentials; cat /proc/1/comm'"}"#)
+            // Something readable in the data directory, so "cannot read it" is a real check.
+            try Data("private-marker".utf8).write(to: harness.directory.appendingPathComponent("marker"))
+            try await deploy(client, harness, #"{"service": "snoop", "image": "i", "envProcess": "sh -c 'ls -A \#(data) 2>/dev/null | wc -l; cat \#(data)/marker 2>/dev/null || echo no-marker; cat /proc/1/comm'"}"#)
             let answer = String(buffer: try await client.call("snoop").body)
             let lines = answer.split(separator: "\n").map(String.init)
             #expect(lines.first == "0", "the data directory looks empty inside: \(answer)")
-            #expect(lines.contains("no-credentials"))
+            #expect(lines.contains("no-marker"))
+            #expect(!answer.contains("private-marker"))
             #expect(lines.last != "StratusPackageT", "pid 1 is the sandbox's, not the server's: \(answer)")
-            #expect(!answer.contains("s3cret"))
         }
     }
 }
