@@ -48,9 +48,19 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // Process runtime: classic-watchdog functions, one process (group) per request.
+        // Process runtime: classic-watchdog functions (a process group per request) and http-mode replicas behind a proxy.
         .target(name: "CStratusSys"),
-        .target(name: "StratusProcess", dependencies: ["StratusModel", "CStratusSys"], swiftSettings: strict),
+        .target(
+            name: "StratusProcess",
+            dependencies: [
+                "StratusModel",
+                "CStratusSys",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict
+        ),
         // Routes invocations to runtimes; deployed-function table, limits, stats.
         .target(
             name: "StratusInvoker",
@@ -59,6 +69,7 @@ let package = Package(
                 "StratusWasm",
                 "StratusProcess",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

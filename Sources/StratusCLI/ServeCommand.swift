@@ -33,6 +33,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
+    @Option(name: .customLong("function-user"),
+            help: "User process functions run as when the server runs as root: NAME, UID, NAME:GROUP or UID:GID (env STRATUS_FUNCTION_USER; default nobody).")
+    var functionUser: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
@@ -69,16 +73,21 @@ struct Serve: AsyncParsableCommand {
             }
         }
         let configuration = GatewayConfiguration(host: host, port: port, dataDirectory: data, maxRequestBytes: maxBytes,
-                                                 authEnabled: !noAuth, version: StratusVersion.current)
-        let gateway = try Gateway(configuration: configuration, credentials: credentials, logger: logger)
+                                                 authEnabled: !noAuth, version: StratusVersion.current,
+                                                 functionUser: functionUser ?? env["STRATUS_FUNCTION_USER"].nonEmpty)
+        let gateway: Gateway
+        do { gateway = try Gateway(configuration: configuration, credentials: credentials, logger: logger) } catch let error as GatewayStartError {
+            throw ValidationError(error.message)
+        }
         try await gateway.restoreFunctions()
         let app = gateway.buildApplication { host, port in
             say("Stratus \(StratusVersion.current) listening on http://\(host):\(port) (data: \(data.path))")
         }
         do {
             try await app.runService()
-            await gateway.flushLogs()
+            await gateway.shutdown()
         } catch {
+            await gateway.shutdown()
             throw CLIError("stratus serve stopped: cannot serve on \(host):\(port): \(error)")
         }
     }

@@ -171,6 +171,8 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
             do { environment.merge(try StackParser.loadEnvironmentFile(path: path)) { _, new in new } } catch { throw CLIError(error.description) }
         }
         environment.merge(function.environment) { _, new in new }
+        // The template's watchdog mode (http for long-running servers), unless the stack sets one.
+        if let mode = language?.processMode, environment["mode"] == nil, function.fprocess == nil { environment["mode"] = mode }
         let command = function.fprocess ?? language?.fprocess
         let deployment = FunctionDeployment(
             service: function.name, image: image, namespace: function.namespace, envProcess: command,

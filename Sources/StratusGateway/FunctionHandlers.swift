@@ -15,6 +15,26 @@ struct FunctionHandlers {
         group.put("functions") { request, _ in try await gate.run { try await deploy(request, mustExist: true) } }
         group.delete("functions") { request, _ in try await gate.run { try await delete(request) } }
         group.get("function/{name}") { _, context in try await describe(context.parameters.get("name") ?? "") }
+        group.post("scale-function/{name}") { request, context in
+            try await gate.run { try await scale(request, rawName: context.parameters.get("name") ?? "") }
+        }
+    }
+
+    /// `POST /system/scale-function/{name}` `{"serviceName", "namespace", "replicas"}`: sets an http-mode
+    /// function's replicas (kept across restarts). Wasm and classic functions run per call: accepted, no change.
+    func scale(_ request: Request, rawName: String) async throws -> Response {
+        let buffer = try await request.collectBody(limit: 64 * 1024)
+        let body = try JSON.decode(ScaleServiceRequest.self, from: buffer, what: "scale request ({\"serviceName\": \"…\", \"replicas\": N})")
+        let name = try parseName(rawName)
+        guard var spec = try await lookup(name) else { throw GatewayError.notFound("function '\(rawName)' not found") }
+        guard body.replicas >= 0 else { throw GatewayError.badRequest("replicas must be 0 or more, not \(body.replicas)") }
+        let applied: Int?
+        do { applied = try dependencies.invoker.scale(name, to: body.replicas) } catch { throw GatewayError.from(error) }
+        guard let applied else { return Response(status: .accepted) }
+        spec.replicas = applied
+        do { try await dependencies.registry.saveFunction(spec) } catch { throw GatewayError.from(error) }
+        dependencies.logger.info("function scaled", metadata: ["function": "\(name)", "replicas": "\(applied)"])
+        return Response(status: .accepted)
     }
 
     func list() async throws -> Response {
@@ -122,7 +142,8 @@ struct FunctionHandlers {
     }
 
     private func status(_ spec: FunctionSpec) -> FunctionStatus {
-        spec.status(invocationCount: dependencies.invoker.invocationCount(spec.name),
-                    replicas: dependencies.invoker.isReady(spec.name) ? 1 : 0)
+        let replicas = dependencies.invoker.replicas(spec.name)
+        return spec.status(invocationCount: dependencies.invoker.invocationCount(spec.name),
+                           replicas: replicas.desired, availableReplicas: replicas.available)
     }
 }

@@ -30,7 +30,16 @@ public struct Gateway: Sendable {
         if sandbox == nil {
             logger.warning("bubblewrap (bwrap) is not available: process functions run unsandboxed and cannot see secrets (apt-get install bubblewrap)")
         }
-        processes = ProcessRuntime(bundleDirectory: bundles, sandbox: sandbox)
+        var user = FunctionUser.nobody
+        if let text = configuration.functionUser {
+            do { user = try FunctionUser(parsing: text) } catch { throw GatewayStartError(message: "--function-user: \(error)") }
+        }
+        processes = ProcessRuntime(bundleDirectory: bundles, sandbox: sandbox, user: user)
+        if processes.user == nil {
+            logger.warning("the server does not run as root: process functions run as its own user (\(getuid()))")
+        } else if configuration.functionUser != nil || sandbox == nil {
+            logger.info("process functions run as user \(user)")
+        }
         secretFiles = SecretFiles(root: configuration.dataDirectory.appendingPathComponent("run"), secrets: store)
         logs = LogService(store: store, logger: logger)
         invoker = Invoker(runtime: WasmRuntime(), processes: processes, logger: logger, logSink: logs)
@@ -42,8 +51,9 @@ public struct Gateway: Sendable {
             do {
                 var bytes: [UInt8]?
                 if let digest = spec.artifact { bytes = try await store.artifactBytes(digest) }
+                // http-mode replicas start in the background: a slow one must not hold up the server.
                 try await invoker.deploy(spec, artifact: bytes, secrets: try await secretsFolder(for: spec),
-                                         secretValues: try await secretValues(for: spec))
+                                         secretValues: try await secretValues(for: spec), waitUntilReady: false)
             } catch {
                 logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])
             }
@@ -72,6 +82,12 @@ public struct Gateway: Sendable {
 
     /// Writes buffered function logs to the store (call once the server has stopped).
     public func flushLogs() async {
+        await logs.flush()
+    }
+
+    /// Stops function replicas and writes buffered logs: call once the server has stopped serving.
+    public func shutdown() async {
+        await invoker.stopAll()
         await logs.flush()
     }
 
@@ -110,4 +126,10 @@ public struct Gateway: Sendable {
             },
             logger: logger)
     }
+}
+
+/// Why the gateway cannot start; the message says what to fix.
+public struct GatewayStartError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }

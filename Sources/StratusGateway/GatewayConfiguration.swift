@@ -13,8 +13,12 @@ public struct GatewayConfiguration: Sendable {
     /// Basic auth on `/system/*`; `false` only for local experiments.
     public var authEnabled: Bool
     public var version: String
+    /// Who process functions run as (`NAME`, `UID`, `NAME:GROUP`, `UID:GID`); `nil` means `nobody`.
+    /// Only a server running as root can switch users.
+    public var functionUser: String?
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.1.0") {
+    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.1.0", functionUser: String? = nil) {
+        self.functionUser = functionUser
         self.host = host
         self.port = port
         self.dataDirectory = dataDirectory

@@ -1,5 +1,6 @@
 public import Logging
 public import Foundation
+public import NIOCore
 public import StratusModel
 public import StratusProcess
 public import StratusWasm
@@ -11,11 +12,13 @@ public final class Invoker: Sendable {
     private enum Target: Sendable {
         case wasm(WasmFunction)
         case process(ProcessFunction)
+        case http(HTTPFunction)
 
         var settings: FunctionSettings {
             switch self {
             case .wasm(let function): function.settings
             case .process(let function): function.settings
+            case .http(let function): function.function.settings
             }
         }
     }
@@ -31,7 +34,11 @@ public final class Invoker: Sendable {
         init(spec: FunctionSpec, target: Target) {
             self.spec = spec
             self.target = target
-            environment = spec.envVars.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            environment = Self.environment(of: spec)
+        }
+
+        static func environment(of spec: FunctionSpec) -> [(String, String)] {
+            spec.envVars.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         }
     }
 
@@ -76,7 +83,10 @@ public final class Invoker: Sendable {
     /// function has a warm instance; a process function's bundle is unpacked and its command found).
     /// `bytes` are the artifact's, `nil` for a host command.
     /// `secrets` is the folder a process function sees; `secretValues` the files a Wasm function sees.
-    public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]?, secrets: URL? = nil, secretValues: [String: [UInt8]] = [:]) async throws(InvokerError) {
+    /// An http-mode function's replicas are started; with `waitUntilReady` the deploy fails (and the
+    /// earlier version stays) unless one becomes ready, else they keep starting in the background.
+    public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]?, secrets: URL? = nil, secretValues: [String: [UInt8]] = [:],
+                       waitUntilReady: Bool = true) async throws(InvokerError) {
         let settings = try validateSettings(spec)
         let target: Target
         switch (spec.kind, spec.artifact, bytes) {
@@ -88,28 +98,146 @@ public final class Invoker: Sendable {
                 throw .invalidArtifact(error)
             }
         case (.process, let digest, let bytes):
-            do {
+            do throws(ProcessError) {
                 var bundle: URL?
                 if let digest, let bytes { bundle = try processes.prepareBundle(digest: digest, bytes: bytes) }
-                target = .process(try processes.load(command: spec.envProcess ?? "", bundle: bundle, settings: settings, secrets: secrets))
+                let function = try processes.load(command: spec.envProcess ?? "", bundle: bundle, settings: settings, secrets: secrets)
+                if settings.mode == .http {
+                    let replicas = processes.startHTTP(function, name: spec.name.rawValue, environment: Deployed.environment(of: spec),
+                                                       replicas: settings.replicas(requested: spec.replicas), log: replicaLog(spec))
+                    if waitUntilReady {
+                        do throws(ProcessError) { try await replicas.waitUntilReady() } catch {
+                            await replicas.stop()
+                            throw error
+                        }
+                    }
+                    target = .http(replicas)
+                } else {
+                    target = .process(function)
+                }
             } catch {
                 throw .invalidProcess(error)
             }
         default:
             throw .invalidArtifact(.invalidModule("a Wasm function needs its module's bytes"))
         }
-        deployed.withLock { $0[spec.name] = Deployed(spec: spec, target: target) }
+        let previous = deployed.withLock { table -> Deployed? in
+            defer { table[spec.name] = Deployed(spec: spec, target: target) }
+            return table[spec.name]
+        }
+        if case .http(let old)? = previous?.target { Task { await old.stop() } }
         logger.info("deployed", metadata: ["function": "\(spec.name)", "runtime": "\(spec.kind.rawValue)", "digest": "\(spec.artifact?.description ?? "-")"])
     }
 
-    /// Stops routing calls to `name`; calls in flight finish.
+    /// Stops routing calls to `name`; calls in flight finish, then its replicas (if any) stop.
     public func undeploy(_ name: FunctionName) {
-        let remaining = deployed.withLock { table -> Set<Digest> in
-            table[name] = nil
-            return Set(table.values.compactMap(\.spec.artifact))
+        let (removed, remaining) = deployed.withLock { table -> (Deployed?, Set<Digest>) in
+            let removed = table.removeValue(forKey: name)
+            return (removed, Set(table.values.compactMap(\.spec.artifact)))
         }
         counts.withLock { $0[name] = nil }
         runtime.evict(except: remaining)
+        if case .http(let replicas)? = removed?.target { Task { await replicas.stop() } }
+    }
+
+    /// Stops every http-mode replica (server shutdown); calls in flight finish first.
+    public func stopAll() async {
+        let all = deployed.withLock { table -> [HTTPFunction] in
+            table.values.compactMap { if case .http(let replicas) = $0.target { replicas } else { nil } }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for replicas in all { group.addTask { await replicas.stop() } }
+        }
+    }
+
+    /// Replicas wanted and ready: an http-mode function's real count; Wasm and classic functions
+    /// have one (the runtime that starts an instance or process per call) while deployed.
+    public func replicas(_ name: FunctionName) -> (desired: Int, available: Int) {
+        guard let entry = deployed.withLock({ $0[name] }) else { return (0, 0) }
+        if case .http(let replicas) = entry.target { return (replicas.desiredReplicas, replicas.availableReplicas) }
+        return (1, 1)
+    }
+
+    /// Sets an http-mode function's replica count (clamped to `com.openfaas.scale.max`); returns the
+    /// count applied, `nil` for functions that do not run replicas (Wasm, classic).
+    public func scale(_ name: FunctionName, to count: Int) throws(InvokerError) -> Int? {
+        guard let entry = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
+        guard case .http(let replicas) = entry.target else { return nil }
+        replicas.scale(to: count)
+        return replicas.desiredReplicas
+    }
+
+    /// Whether calls to `name` are proxied to replicas (streamed), rather than run with a buffered body.
+    public func isStreaming(_ name: FunctionName) -> Bool {
+        guard let entry = deployed.withLock({ $0[name] }) else { return false }
+        if case .http = entry.target { return true }
+        return false
+    }
+
+    /// Proxies one call to an http-mode function, streaming `body` to its replica and the answer back.
+    /// `request.body` is ignored. Over `max_inflight`, throws `.overloaded`.
+    public func forward<Body: AsyncSequence & Sendable>(_ name: FunctionName, _ request: InvocationRequest, body: Body,
+                                                        contentLength: Int?) async throws(InvokerError) -> ProxyResponse
+    where Body.Element == ByteBuffer {
+        guard let entry = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
+        guard case .http(let replicas) = entry.target else { throw .functionNotFound(name) }
+        let limit = entry.target.settings.maxInflight
+        if let limit {
+            guard entry.inflight.add(1, ordering: .relaxed).newValue <= limit else {
+                entry.inflight.subtract(1, ordering: .relaxed)
+                throw .overloaded(name, limit: limit)
+            }
+        }
+        var headers = request.headers.filter { $0.0.lowercased() != "x-call-id" }
+        headers.append(("X-Call-Id", request.callID))
+        let head = ProxyRequest(method: request.method, path: request.path, query: request.query, headers: headers, contentLength: contentLength)
+        let spec = entry.spec
+        let sink = logSink
+        let logger = logger
+        let response = await replicas.forward(head, body: body) { end in
+            if limit != nil { entry.inflight.subtract(1, ordering: .relaxed) }
+            var text = "\(request.method) \(request.path) - \(end.status) - ContentLength: \(end.bytes)B (\(String(format: "%.4f", end.duration))s)"
+            if let error = end.error { text += " - \(error)" }
+            sink?.record([LogLine(name: spec.name.rawValue, namespace: spec.namespace, instance: end.instance ?? "gateway", text: text)])
+            if end.status >= 500 || end.error != nil {
+                logger.warning("function call failed", metadata: ["function": "\(spec.name)", "call_id": "\(request.callID)", "status": "\(end.status)"])
+            }
+        }
+        counts.withLock { $0[name, default: 0] += 1 }
+        return response
+    }
+
+    /// An http-mode call with the whole body in hand and the whole answer collected.
+    private func invokeBuffered(_ name: FunctionName, _ request: InvocationRequest) async throws(InvokerError) -> InvocationResult {
+        let start = ContinuousClock.now
+        let response = try await forward(name, request, body: OneBuffer(buffer: ByteBuffer(bytes: request.body)), contentLength: request.body.count)
+        var body: [UInt8] = []
+        var status = response.status
+        do {
+            for try await chunk in response.body {
+                body += chunk.readableBytesView
+                if body.count > responseLimit {
+                    status = 500
+                    body = Array("the response is over the limit of \(responseLimit) bytes\n".utf8)
+                    break
+                }
+            }
+        } catch {
+            status = 502
+            body = Array("the function's response was cut off: \(error)\n".utf8)
+        }
+        let type = response.headers.first { $0.0.lowercased() == "content-type" }?.1
+        return InvocationResult(status: status, body: body, contentType: type, duration: start.duration(to: .now).seconds)
+    }
+
+    /// Where an http-mode function's replicas write their output: the function's log.
+    private func replicaLog(_ spec: FunctionSpec) -> ReplicaLogSink {
+        let sink = logSink
+        let name = spec.name.rawValue
+        let namespace = spec.namespace
+        return { instance, lines in
+            sink?.record(lines.map { LogLine(name: name, namespace: namespace, instance: instance, text: $0) })
+        }
     }
 
     /// How many calls `name` has answered since it was deployed in this process.
@@ -125,6 +253,7 @@ public final class Invoker: Sendable {
     /// Runs one call of `name`.
     public func invoke(_ name: FunctionName, _ request: InvocationRequest) async throws(InvokerError) -> InvocationResult {
         guard let entry = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
+        if case .http = entry.target { return try await invokeBuffered(name, request) }
         let settings = entry.target.settings
         if let limit = settings.maxInflight {
             guard entry.inflight.add(1, ordering: .relaxed).newValue <= limit else {
@@ -139,6 +268,7 @@ public final class Invoker: Sendable {
         switch entry.target {
         case .wasm(let function): result = await runtime.run(function, request: guest)
         case .process(let function): result = await processes.run(function, request: guest)
+        case .http: return try await invokeBuffered(name, request)
         }
         counts.withLock { $0[name, default: 0] += 1 }
         logGuestOutput(entry, callID: request.callID, result: result)
@@ -197,5 +327,21 @@ public final class Invoker: Sendable {
         }
         if spec.kind == .process { add("Wrote \(result.stdout.count) Bytes - Duration: \(String(format: "%.6f", result.duration)) seconds") }
         if !lines.isEmpty { logSink?.record(lines) }
+    }
+}
+
+/// A body that is one buffer, as an async sequence.
+private struct OneBuffer: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+    let buffer: ByteBuffer
+
+    func makeAsyncIterator() -> Iterator { Iterator(buffer: buffer) }
+
+    struct Iterator: AsyncIteratorProtocol {
+        var buffer: ByteBuffer?
+        mutating func next() async -> ByteBuffer? {
+            defer { buffer = nil }
+            return buffer
+        }
     }
 }

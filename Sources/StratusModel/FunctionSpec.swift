@@ -19,6 +19,8 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var limits: FunctionResources?
     public var requests: FunctionResources?
     public var readOnlyRootFilesystem: Bool
+    /// Replicas asked for with `POST /system/scale-function`; `nil` means the spec's minimum.
+    public var replicas: Int?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -52,14 +54,14 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         try FunctionSettings(spec: self)
     }
 
-    /// The OpenFaaS view of this function.
-    public func status(invocationCount: Int, replicas: Int) -> FunctionStatus {
+    /// The OpenFaaS view of this function: `replicas` wanted, `availableReplicas` ready now.
+    public func status(invocationCount: Int, replicas: Int, availableReplicas: Int) -> FunctionStatus {
         FunctionStatus(
             name: name.rawValue, image: image, namespace: namespace, envProcess: envProcess,
             envVars: envVars.isEmpty ? nil : envVars, constraints: constraints.isEmpty ? nil : constraints,
             secrets: secrets.isEmpty ? nil : secrets, labels: labels, annotations: annotations,
             limits: limits, requests: requests, readOnlyRootFilesystem: readOnlyRootFilesystem ? true : nil,
-            invocationCount: Double(invocationCount), replicas: replicas, availableReplicas: replicas,
+            invocationCount: Double(invocationCount), replicas: replicas, availableReplicas: availableReplicas,
             createdAt: createdAt, digest: artifact?.description, runtime: kind.rawValue)
     }
 
@@ -71,8 +73,16 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
 public enum FunctionRuntime: String, Codable, Sendable {
     /// A WASI module run in-process by the Wasm runtime.
     case wasm
-    /// A command started per request (OpenFaaS classic watchdog), from a bundle or on the host.
+    /// A command run as a process (OpenFaaS watchdog), from a bundle or on the host; see `ProcessMode`.
     case process
+}
+
+/// How a process function is run (the OpenFaaS watchdog `mode`).
+public enum ProcessMode: String, Codable, Sendable {
+    /// A process per request: body on stdin, answer on stdout (the classic watchdog).
+    case classic
+    /// Long-running replicas that listen on the port in `$PORT`; requests are proxied to them (of-watchdog `mode=http`).
+    case http
 }
 
 /// How a function runs: limits and response settings derived from its spec.
@@ -81,7 +91,17 @@ public struct FunctionSettings: Sendable, Equatable {
     public static let timeoutAnnotation = "com.stratus.timeout"
     /// Annotation naming the response content type; the watchdog's `content_type` env var also works.
     public static let contentTypeAnnotation = "com.stratus.content-type"
+    /// Annotation choosing the process mode (`classic` or `http`); the of-watchdog's `mode` env var also works.
+    public static let modeAnnotation = "com.stratus.mode"
+    /// Annotation: how long an http-mode replica may take to accept connections after it starts (e.g. `10s`).
+    public static let readyTimeoutAnnotation = "com.stratus.ready-timeout"
+    /// OpenFaaS annotations for the replica range and the optional readiness path.
+    public static let minReplicasAnnotation = "com.openfaas.scale.min"
+    public static let maxReplicasAnnotation = "com.openfaas.scale.max"
+    public static let healthPathAnnotation = "com.openfaas.health.http.path"
     public static let defaultTimeout: Double = 30
+    public static let defaultReadyTimeout: Double = 10
+    public static let defaultMaxReplicas = 20
     public static let defaultMemoryLimit = 128 * 1024 * 1024
 
     /// Seconds a call may run before it is stopped and answered with 504.
@@ -94,6 +114,15 @@ public struct FunctionSettings: Sendable, Equatable {
     public var explicitMemoryLimit: Int?
     /// Calls allowed at once; more get 429 (env `max_inflight`, as the OpenFaaS watchdog reads it).
     public var maxInflight: Int?
+    /// How a process function runs; ignored for Wasm.
+    public var mode: ProcessMode = .classic
+    /// http mode: replicas started at deploy (`com.openfaas.scale.min`, default 1) and the most allowed.
+    public var minReplicas = 1
+    public var maxReplicas = FunctionSettings.defaultMaxReplicas
+    /// http mode: seconds a new replica has to accept connections.
+    public var readyTimeout = FunctionSettings.defaultReadyTimeout
+    /// http mode: a path that must answer 2xx before a replica gets traffic (else: it accepts a connection).
+    public var healthPath: String?
 
     public init(timeout: Double = FunctionSettings.defaultTimeout, memoryLimit: Int = FunctionSettings.defaultMemoryLimit, contentType: String? = nil) {
         self.timeout = timeout
@@ -111,5 +140,33 @@ public struct FunctionSettings: Sendable, Equatable {
             guard let value = Int(text), value > 0 else { throw ModelError.invalidLimit("max_inflight", text) }
             maxInflight = value
         }
+        let modeText = spec.annotations[Self.modeAnnotation] ?? spec.envVars["mode"]
+        if let modeText {
+            switch modeText.lowercased() {
+            case "classic", "serializing", "streaming": mode = .classic
+            case "http": mode = .http
+            default: throw ModelError.invalidMode(modeText)
+            }
+        }
+        minReplicas = try Self.count(spec.annotations[Self.minReplicasAnnotation], Self.minReplicasAnnotation, allowZero: true) ?? 1
+        maxReplicas = try Self.count(spec.annotations[Self.maxReplicasAnnotation], Self.maxReplicasAnnotation, allowZero: false) ?? Self.defaultMaxReplicas
+        guard minReplicas <= maxReplicas else {
+            throw ModelError.invalidLimit(Self.minReplicasAnnotation, "\(minReplicas) (above \(Self.maxReplicasAnnotation) \(maxReplicas))")
+        }
+        if let text = spec.annotations[Self.readyTimeoutAnnotation] { readyTimeout = try Quantities.duration(text) }
+        if let path = spec.annotations[Self.healthPathAnnotation], !path.isEmpty {
+            healthPath = path.hasPrefix("/") ? path : "/" + path
+        }
+    }
+
+    private static func count(_ text: String?, _ name: String, allowZero: Bool) throws(ModelError) -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), value > 0 || (allowZero && value == 0) else { throw ModelError.invalidLimit(name, text) }
+        return value
+    }
+
+    /// Replicas to run for a spec that asked for `replicas` (scale-function), clamped to the allowed range.
+    public func replicas(requested: Int?) -> Int {
+        min(max(requested ?? minReplicas, 0), maxReplicas)
     }
 }

@@ -113,3 +113,16 @@ public struct ArtifactUpload: Codable, Sendable, Equatable {
         self.name = name
     }
 }
+
+/// `POST /system/scale-function/{name}`: the replica count wanted.
+public struct ScaleServiceRequest: Codable, Sendable, Equatable {
+    public var serviceName: String?
+    public var namespace: String?
+    public var replicas: Int
+
+    public init(serviceName: String? = nil, namespace: String? = nil, replicas: Int) {
+        self.serviceName = serviceName
+        self.namespace = namespace
+        self.replicas = replicas
+    }
+}

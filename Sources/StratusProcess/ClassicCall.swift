@@ -34,7 +34,7 @@ struct ClassicCall {
             close(stdinPipe[1])
             close(stdoutPipe[0])
             close(stderrPipe[0])
-            if case .failure(let message) = spawned { return result(.failed(message.text)) }
+            if case .failure(let failure) = spawned { return result(.failed(failure.text)) }
             return result(.failed("cannot start the process"))
         }
         var io = PipeIO(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: request.stdin)
@@ -71,44 +71,8 @@ struct ClassicCall {
         return result(.exited((status >> 8) & 0xff), io.stdoutBytes, stderr)
     }
 
-    private struct Message: Error { let text: String }
-
-    /// Starts the process in its own process group with the pipes as its stdio.
-    private func spawn(stdin: Int32, stdout: Int32, stderr: Int32) -> Result<pid_t, Message> {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
-        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
-        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
-        let directory = function.directory?.path ?? FileManager.default.temporaryDirectory.path
-        stratus_spawn_addchdir(&actions, directory)
-        let direct = function.launcher.isEmpty
-            ? (function.executable, function.arguments)
-            : (function.launcher[0], function.launcher + [function.executable] + function.arguments.dropFirst())
-        let (executable, arguments) = sandbox?.command(for: function) ?? direct
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        var mask = sigset_t()
-        sigemptyset(&mask)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setsigmask(&attributes, &mask)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.0)=\($0.1)") } + [nil]
-        defer {
-            for pointer in argv { free(pointer) }
-            for pointer in envp { free(pointer) }
-        }
-        var pid: pid_t = 0
-        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
-        guard code == 0 else { return .failure(Message(text: "cannot start \(executable): \(String(cString: strerror(code)))")) }
-        return .success(pid)
+    private func spawn(stdin: Int32, stdout: Int32, stderr: Int32) -> Result<pid_t, SpawnFailure> {
+        Spawner.spawn(function, sandbox: sandbox, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
     }
 }
 

@@ -1,8 +1,9 @@
 public import Foundation
 public import StratusModel
 
-/// Runs process functions the OpenFaaS classic-watchdog way: one process per request, body on
-/// stdin, stdout is the answer, stderr the log, metadata in `Http_*` environment variables.
+/// Runs process functions the OpenFaaS watchdog ways: classic (one process per request, body on
+/// stdin, stdout is the answer, stderr the log, metadata in `Http_*` environment variables) and
+/// http (long-running replicas behind a proxy, see `HTTPFunction`).
 public final class ProcessRuntime: Sendable {
     /// Where bundles are unpacked, one folder per digest.
     public let bundleDirectory: URL
@@ -10,9 +11,13 @@ public final class ProcessRuntime: Sendable {
     let baseEnvironment: [(String, String)]
     /// The bubblewrap sandbox, when this machine has a working one.
     public let sandbox: Sandbox?
+    /// The unprivileged user functions run as, when the server can switch to one (it runs as root).
+    public let user: FunctionUser?
 
-    public init(bundleDirectory: URL, sandbox: Sandbox? = nil) {
+    /// `user` is who functions run as; it only takes effect when the server runs as root.
+    public init(bundleDirectory: URL, sandbox: Sandbox? = nil, user: FunctionUser? = nil) {
         self.sandbox = sandbox
+        self.user = user?.switchCommand == nil ? nil : user
         // Writing a body to a process that closed its stdin must fail with EPIPE, not kill the server.
         signal(SIGPIPE, SIG_IGN)
         self.bundleDirectory = bundleDirectory
@@ -33,18 +38,39 @@ public final class ProcessRuntime: Sendable {
         guard let first = arguments.first else { throw .emptyCommand }
         let path = baseEnvironment.first { $0.0 == "PATH" }?.1 ?? ""
         guard let executable = CommandSplitter.resolve(first, in: bundle, path: path) else { throw .commandNotFound(first) }
-        return ProcessFunction(executable: executable, launcher: Self.limits(for: settings), arguments: arguments, directory: bundle,
+        let launcher = (user?.switchCommand ?? []) + Self.limits(for: settings, dedicatedUser: user != nil)
+        return ProcessFunction(executable: executable, launcher: launcher, arguments: arguments, directory: bundle,
                                settings: settings, secretsDirectory: secrets)
     }
 
-    /// rlimits through util-linux's `prlimit`: open files, CPU seconds (a little past the timeout, as
-    /// a backstop), and the address space when the function sets `limits.memory`.
-    static func limits(for settings: FunctionSettings) -> [String] {
+    /// rlimits through util-linux's `prlimit`: open files, the address space when the function sets
+    /// `limits.memory`, processes when functions have a user of their own, and CPU seconds (a little
+    /// past the timeout, as a backstop) for a process that lives one request.
+    static func limits(for settings: FunctionSettings, dedicatedUser: Bool) -> [String] {
         let prlimit = "/usr/bin/prlimit"
         guard FileManager.default.isExecutableFile(atPath: prlimit) else { return [] }
-        var launcher = [prlimit, "--nofile=1024", "--cpu=\(Int(settings.timeout.rounded(.up)) + 1)"]
+        var launcher = [prlimit, "--nofile=1024"]
+        if settings.mode == .classic { launcher.append("--cpu=\(Int(settings.timeout.rounded(.up)) + 1)") }
+        if dedicatedUser { launcher.append("--nproc=\(processLimit)") }
         if let memory = settings.explicitMemoryLimit { launcher.append("--as=\(memory)") }
         return launcher + ["--"]
+    }
+
+    /// Processes (and threads) the function user may have at once, across all its functions.
+    static let processLimit = 2048
+
+    /// The environment a function's processes start with: the base, then the function's own.
+    func environment(_ own: [(String, String)]) -> [(String, String)] {
+        baseEnvironment + own
+    }
+
+    /// Starts `replicas` replicas of an http-mode function; `environment` is the function's own.
+    /// Their output lines go to `log`. Wait for them with `waitUntilReady()`.
+    public func startHTTP(_ function: ProcessFunction, name: String, environment: [(String, String)], replicas: Int,
+                          log: @escaping ReplicaLogSink) -> HTTPFunction {
+        let replicaSet = HTTPFunction(function: function, name: name, environment: self.environment(environment), sandbox: sandbox, log: log)
+        replicaSet.scale(to: replicas)
+        return replicaSet
     }
 
     /// Runs one call in a new process group on its own thread.

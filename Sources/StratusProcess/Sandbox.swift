@@ -14,8 +14,6 @@ public struct Sandbox: Sendable {
     public static let secretsPath = "/var/openfaas/secrets"
     /// Where a function's bundle appears inside, as in OpenFaaS containers.
     public static let functionPath = "/home/app"
-    /// The unprivileged user functions run as when the server runs as root (`nobody`).
-    let user: (uid: UInt32, gid: UInt32)?
 
     /// A sandbox when `bwrap` exists and works here (it needs user or mount namespaces), else `nil`.
     public static func detect(hiding hidden: [URL]) -> Sandbox? {
@@ -32,16 +30,14 @@ public struct Sandbox: Sendable {
         // bwrap can only mount over a path that exists, and `/` is read-only inside: prepare it on the host.
         try? FileManager.default.createDirectory(atPath: secretsPath, withIntermediateDirectories: true)
         let mountPoint = FileManager.default.fileExists(atPath: secretsPath) ? secretsPath : nil
-        // As root, drop to nobody inside the sandbox (util-linux setpriv); as anyone else, stay that user.
-        let user: (UInt32, UInt32)? = getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv") ? (65534, 65534) : nil
-        return Sandbox(bwrap: bwrap, hidden: hidden.map(\.path), secretsMountPoint: mountPoint, user: user)
+        return Sandbox(bwrap: bwrap, hidden: hidden.map(\.path), secretsMountPoint: mountPoint)
     }
 
     /// Whether secrets can be shown to functions.
     public var providesSecrets: Bool { secretsMountPoint != nil }
 
     /// The bwrap argv that runs `function`: its bundle at `/home/app` (also the working directory),
-    /// its secrets at `/var/openfaas/secrets`, as `nobody` when the server is root.
+    /// its secrets at `/var/openfaas/secrets`, through its launcher (user switch, rlimits).
     func command(for function: ProcessFunction) -> (executable: String, arguments: [String]) {
         var argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp",
                     "--tmpfs", "/home", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
@@ -58,7 +54,6 @@ public struct Sandbox: Sendable {
             argv += ["--ro-bind", secrets, mountPoint]
         }
         argv += ["--chdir", workingDirectory, "--"]
-        if let user { argv += ["/usr/bin/setpriv", "--reuid=\(user.uid)", "--regid=\(user.gid)", "--clear-groups", "--"] }
         argv += function.launcher + [executable] + function.arguments.dropFirst()
         return (bwrap, argv)
     }

@@ -6,6 +6,10 @@ public enum TemplateLanguage: String, CaseIterable, Sendable {
     case cWasm = "c-wasm"
     /// Python 3, OpenFaaS classic `def handle(req)`, a process per request.
     case python3
+    /// Python 3 in http mode (OpenFaaS python3-http): `def handle(event, context)`, standard library only.
+    case python3Http = "python3-http"
+    /// Node.js in http mode (OpenFaaS node): `module.exports = async (event, context) => …`, no npm needed.
+    case node
     /// A bash script, a process per request (body on stdin).
     case bash
 
@@ -14,10 +18,22 @@ public enum TemplateLanguage: String, CaseIterable, Sendable {
         switch self {
         case .swiftWasm: "swift"
         case .cWasm: "c"
-        case .python3: "py"
+        case .python3, .python3Http: "py"
+        case .node: "js"
         case .bash: "sh"
         }
     }
+
+    /// The of-watchdog `mode` a deploy sets for this language (`http` for long-running servers), `nil` for classic.
+    public var processMode: String? {
+        switch self {
+        case .python3Http, .node: "http"
+        default: nil
+        }
+    }
+
+    /// Whether the handler folder becomes the bundle's `function/` package (next to the template's entry point).
+    var handlerInFunctionFolder: Bool { self == .python3 || self == .python3Http || self == .node }
 
     /// Whether it builds to a Wasm module (else to a tar.gz bundle run as a process).
     public var buildsWasm: Bool { self == .swiftWasm || self == .cWasm }
@@ -26,7 +42,8 @@ public enum TemplateLanguage: String, CaseIterable, Sendable {
     public var fprocess: String? {
         switch self {
         case .swiftWasm, .cWasm: nil
-        case .python3: "python3 index.py"
+        case .python3, .python3Http: "python3 index.py"
+        case .node: "node index.js"
         case .bash: "bash handler.sh"
         }
     }
@@ -95,6 +112,24 @@ public enum Templates {
                 ],
                 summary: "Python 3, OpenFaaS classic def handle(req): a process per request",
                 buildSupportFiles: [TemplateFile(path: "index.py", contents: ProcessTemplateSources.pythonIndex)])
+        case .python3Http:
+            FunctionTemplate(
+                language: .python3Http,
+                files: [
+                    TemplateFile(path: "handler.py", contents: ProcessTemplateSources.pythonHTTPHandler),
+                    TemplateFile(path: "requirements.txt", contents: ""),
+                ],
+                summary: "Python 3, OpenFaaS python3-http def handle(event, context): a long-running server (http mode)",
+                buildSupportFiles: [TemplateFile(path: "index.py", contents: ProcessTemplateSources.pythonHTTPIndex)])
+        case .node:
+            FunctionTemplate(
+                language: .node,
+                files: [
+                    TemplateFile(path: "handler.js", contents: ProcessTemplateSources.nodeHandler),
+                    TemplateFile(path: "package.json", contents: ProcessTemplateSources.nodePackage),
+                ],
+                summary: "Node.js, OpenFaaS node async (event, context) => …: a long-running server (http mode)",
+                buildSupportFiles: [TemplateFile(path: "index.js", contents: ProcessTemplateSources.nodeIndex)])
         case .bash:
             FunctionTemplate(
                 language: .bash,

@@ -49,7 +49,7 @@ public struct WasmBuilder: Sendable {
         switch language {
         case .swiftWasm: warnings = try buildSwift(handler: handler, sources: sources, scratch: scratch, module: module)
         case .cWasm: warnings = try buildC(handler: handler, sources: sources, scratch: scratch, module: module)
-        case .python3, .bash: return try buildBundle(language: language, handler: handler, sources: sources, output: output)
+        case .python3, .python3Http, .node, .bash: return try buildBundle(language: language, handler: handler, sources: sources, output: output)
         }
         guard let bytes = try? Data(contentsOf: module), bytes.starts(with: [0x00, 0x61, 0x73, 0x6D]) else {
             throw BuildError(.ioFailed("the linker did not produce a WebAssembly module"))

@@ -56,7 +56,7 @@ public struct WasmToolchain: Sendable, Equatable {
             if clang == nil {
                 missing.append(("clang", "it ships in the swift.org toolchain's usr/bin; or apt-get install -y clang"))
             }
-        case .python3, .bash:
+        case .python3, .python3Http, .node, .bash:
             return []  // bundles need only tar; the interpreter is checked where the function is deployed
         }
         if wasiSysroot == nil {

@@ -28,8 +28,15 @@ struct GatewayHarness {
 
     /// Runs `body` against a gateway started on this harness's data directory.
     func run(_ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let app = try await gateway().buildApplication()
-        try await app.test(.router) { client in try await body(client) }
+        let gateway = try await gateway()
+        let app = gateway.buildApplication()
+        do {
+            try await app.test(.router) { client in try await body(client) }
+        } catch {
+            await gateway.shutdown()
+            throw error
+        }
+        await gateway.shutdown()
     }
 
     var auth: HTTPFields {

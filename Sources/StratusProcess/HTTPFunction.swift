@@ -1,0 +1,323 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import StratusModel
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An http-mode function (OpenFaaS of-watchdog `mode=http`): replicas of its process, each
+/// listening on the loopback port Stratus gives it in `$PORT`, health-checked before they get
+/// traffic, restarted with backoff when they exit, and requests proxied to the least busy one.
+public final class HTTPFunction: Sendable {
+    public let function: ProcessFunction
+    let name: String
+    let environment: [(String, String)]
+    let sandbox: Sandbox?
+    let log: ReplicaLogSink
+    private let state = Mutex(State())
+
+    private struct State {
+        var desired = 0
+        var slots: [Slot] = []
+        var stopped = false
+        /// Why the last start failed, for callers who find no replica ready.
+        var lastFailure: String?
+        /// Starts that failed since a replica was last ready.
+        var failedStarts = 0
+        /// Where the next tie-break starts.
+        var turn = 0
+    }
+
+    /// One replica position: its supervisor restarts the process in it until the slot is cancelled.
+    private final class Slot: Sendable {
+        let index: Int
+        let cancelled = Atomic<Bool>(false)
+        let current = Mutex<Replica?>(nil)
+        init(index: Int) { self.index = index }
+    }
+
+    /// One running replica process and its port.
+    final class Replica: Sendable {
+        let instance: String
+        let port: Int
+        let process: ReplicaProcess
+        let ready = Atomic<Bool>(false)
+        let inflight = Atomic<Int>(0)
+
+        init(instance: String, port: Int, process: ReplicaProcess) {
+            self.instance = instance
+            self.port = port
+            self.process = process
+        }
+    }
+
+    init(function: ProcessFunction, name: String, environment: [(String, String)], sandbox: Sandbox?, log: @escaping ReplicaLogSink) {
+        self.function = function
+        self.name = name
+        self.sandbox = sandbox
+        self.log = log
+        // The port is Stratus's to give: drop any the function's own environment sets.
+        let reserved: Set<String> = ["PORT", "http_port", "upstream_url", "mode"]
+        self.environment = environment.filter { !reserved.contains($0.0) }
+    }
+
+    /// Replicas asked for.
+    public var desiredReplicas: Int { state.withLock { $0.desired } }
+
+    /// Replicas ready for traffic now.
+    public var availableReplicas: Int {
+        state.withLock { state in state.slots.count { slot in slot.current.withLock { $0?.ready.load(ordering: .relaxed) ?? false } } }
+    }
+
+    /// Starts or stops replicas until `count` run (clamped to the function's maximum).
+    public func scale(to count: Int) {
+        let target = min(max(count, 0), function.settings.maxReplicas)
+        let (added, removed) = state.withLock { state -> ([Slot], [Slot]) in
+            guard !state.stopped else { return ([], []) }
+            state.desired = target
+            var added: [Slot] = []
+            while state.slots.count < target {
+                let slot = Slot(index: state.slots.count + 1)
+                state.slots.append(slot)
+                added.append(slot)
+            }
+            let removed = Array(state.slots.dropFirst(target))
+            state.slots.removeLast(state.slots.count - target)
+            return (added, removed)
+        }
+        for slot in removed { retire(slot) }
+        for slot in added { Task { await supervise(slot) } }
+    }
+
+    /// Stops every replica: callers in flight finish first (up to the function's timeout).
+    public func stop() async {
+        let slots = state.withLock { state -> [Slot] in
+            state.stopped = true
+            state.desired = 0
+            defer { state.slots = [] }
+            return state.slots
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for slot in slots { group.addTask { await self.retireNow(slot) } }
+        }
+    }
+
+    /// Waits until a replica is ready; throws when every replica's first start failed, or after the ready timeout.
+    public func waitUntilReady() async throws(ProcessError) {
+        // Each start ends by itself (ready, exited, or killed at its ready timeout); this only bounds a stuck spawn.
+        let deadline = ContinuousClock.now + .seconds(function.settings.readyTimeout * 2 + 10)
+        while true {
+            if availableReplicas > 0 { return }
+            let (failed, desired, reason) = state.withLock { ($0.failedStarts, $0.desired, $0.lastFailure) }
+            if desired == 0 { return }
+            if failed >= desired || ContinuousClock.now > deadline {
+                throw .notReady(reason ?? "no replica became ready within \(function.settings.readyTimeout)s")
+            }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    // MARK: Supervision
+
+    private func supervise(_ slot: Slot) async {
+        var backoff = 0.1
+        while !slot.cancelled.load(ordering: .relaxed) {
+            let instance = "\(name)-\(slot.index)"
+            let port: Int
+            do { port = try Self.freePort() } catch {
+                record(failure: "no free loopback port: \(error)")
+                await pause(backoff, slot)
+                continue
+            }
+            let variables = environment + [("PORT", String(port)), ("http_port", String(port)),
+                                           ("upstream_url", "http://127.0.0.1:\(port)"), ("mode", "http")]
+            let started = ContinuousClock.now
+            let launched = await ReplicaProcess.launch(function, sandbox: sandbox, environment: variables, instance: instance, log: log)
+            guard case .success(let process) = launched else {
+                if case .failure(let failure) = launched { record(failure: failure.text) }
+                await pause(backoff, slot)
+                backoff = min(backoff * 2, 30)
+                continue
+            }
+            let replica = Replica(instance: instance, port: port, process: process)
+            slot.current.withLock { $0 = replica }
+            if slot.cancelled.load(ordering: .relaxed) { process.signal(SIGKILL) }
+            let ready = await probe(replica, slot)
+            var neverListened = false
+            if ready {
+                replica.ready.store(true, ordering: .relaxed)
+                state.withLock { state in
+                    state.failedStarts = 0
+                    state.lastFailure = nil
+                }
+            } else if !process.hasExited && !slot.cancelled.load(ordering: .relaxed) {
+                neverListened = true
+                record(failure: "it did not accept connections on port \(port) ($PORT) within \(function.settings.readyTimeout)s")
+                process.signal(SIGKILL)
+            }
+            let status = await process.exitStatus()
+            replica.ready.store(false, ordering: .relaxed)
+            slot.current.withLock { $0 = nil }
+            if slot.cancelled.load(ordering: .relaxed) { break }
+            let how = Self.describe(status)
+            if ready {
+                record(failure: "its process \(how)", countsAsFailedStart: false)
+            } else if !neverListened {
+                record(failure: "its process \(how) before it accepted connections on $PORT (see `stratus logs \(name)`)")
+            }
+            // A replica that ran a while starts over with a short pause; one that keeps failing waits longer each time.
+            if started.duration(to: .now) > .seconds(30) { backoff = 0.1 }
+            log(instance, ["replica \(how); restarting in \(String(format: "%.1f", backoff))s"])
+            await pause(backoff, slot)
+            backoff = min(backoff * 2, 30)
+        }
+    }
+
+    private func record(failure: String, countsAsFailedStart: Bool = true) {
+        state.withLock { state in
+            state.lastFailure = failure
+            if countsAsFailedStart { state.failedStarts += 1 }
+        }
+    }
+
+    /// Sleeps `seconds`, waking early when the slot is cancelled.
+    private func pause(_ seconds: Double, _ slot: Slot) async {
+        let end = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < end, !slot.cancelled.load(ordering: .relaxed) {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Whether the replica accepts connections (and answers 2xx on the health path, when set) before its ready timeout.
+    private func probe(_ replica: Replica, _ slot: Slot) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(function.settings.readyTimeout)
+        var wait = 2
+        while ContinuousClock.now < deadline {
+            if replica.process.hasExited || slot.cancelled.load(ordering: .relaxed) { return false }
+            if Self.accepts(port: replica.port) {
+                guard let path = function.settings.healthPath else { return true }
+                var request = HTTPClientRequest(url: "http://127.0.0.1:\(replica.port)\(path)")
+                request.method = .GET
+                if let response = try? await ProxyClient.shared.execute(request, timeout: .seconds(2)) {
+                    _ = try? await response.body.collect(upTo: 1024 * 1024)
+                    if (200..<300).contains(Int(response.status.code)) { return true }
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(wait))
+            wait = min(wait * 2, 50)
+        }
+        return false
+    }
+
+    /// Ends a slot's replica after its callers finish, in the background.
+    private func retire(_ slot: Slot) {
+        slot.cancelled.store(true, ordering: .relaxed)
+        Task { await retireNow(slot) }
+    }
+
+    private func retireNow(_ slot: Slot) async {
+        slot.cancelled.store(true, ordering: .relaxed)
+        guard let replica = slot.current.withLock({ $0 }) else { return }
+        replica.ready.store(false, ordering: .relaxed)
+        let drain = ContinuousClock.now + .seconds(function.settings.timeout)
+        while replica.inflight.load(ordering: .relaxed) > 0, ContinuousClock.now < drain {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        replica.process.signal(SIGTERM)
+        let grace = ContinuousClock.now + .seconds(2)
+        while !replica.process.hasExited, ContinuousClock.now < grace {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        replica.process.signal(SIGKILL)
+        _ = await replica.process.exitStatus()
+    }
+
+    // MARK: Calls
+
+    /// The least busy ready replica, counted as busy by one more call; waits for one to become ready
+    /// (starting one if the function was scaled to zero) until the ready timeout.
+    func acquire() async -> Result<Replica, ProxyFailure> {
+        let deadline = ContinuousClock.now + .seconds(function.settings.readyTimeout)
+        var wait = 1
+        while true {
+            let (picked, stopped, desired) = state.withLock { state -> (Replica?, Bool, Int) in
+                let ready = state.slots.compactMap { slot in slot.current.withLock { $0 } }
+                    .filter { $0.ready.load(ordering: .relaxed) && !$0.process.hasExited }
+                // Fewest calls in flight; ties go round the replicas so idle ones share the work.
+                state.turn = (state.turn + 1) % 1_000_000
+                let rotated = ready.isEmpty ? [] : Array(ready[(state.turn % ready.count)...] + ready[..<(state.turn % ready.count)])
+                let best = rotated.min { $0.inflight.load(ordering: .relaxed) < $1.inflight.load(ordering: .relaxed) }
+                best?.inflight.add(1, ordering: .relaxed)
+                return (best, state.stopped, state.desired)
+            }
+            if let picked { return .success(picked) }
+            if stopped { return .failure(.unavailable("function '\(name)' was removed or replaced")) }
+            if desired == 0 { scale(to: 1) }
+            if ContinuousClock.now > deadline {
+                let why = state.withLock { $0.lastFailure } ?? "no replica became ready"
+                return .failure(.unavailable("no replica of '\(name)' is ready after \(function.settings.readyTimeout)s: \(why)"))
+            }
+            try? await Task.sleep(for: .milliseconds(wait))
+            wait = min(wait * 2, 20)
+        }
+    }
+
+    static func describe(_ status: Int32) -> String {
+        let signal = status & 0x7f
+        if signal != 0 { return "was killed by signal \(signal)" }
+        return "exited with status \((status >> 8) & 0xff)"
+    }
+
+    /// Whether something accepts TCP connections on 127.0.0.1:`port`.
+    static func accepts(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+
+    /// A loopback port nobody listens on now (the kernel picks it).
+    static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw ProcessError.io(String(cString: strerror(errno))) }
+        defer { close(fd) }
+        var address = loopback(port: 0)
+        let bound = withUnsafePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard bound == 0 else { throw ProcessError.io(String(cString: strerror(errno))) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        return address
+    }
+}
+
+/// The HTTP client that carries proxied calls to replicas: one per process, kept alive with it,
+/// never following redirects or decompressing (the caller gets exactly what the function sent).
+enum ProxyClient {
+    static let shared: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.redirectConfiguration = .disallow
+        configuration.decompression = .disabled
+        configuration.httpVersion = .http1Only
+        configuration.connectionPool = .init(idleTimeout: .seconds(30))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+}

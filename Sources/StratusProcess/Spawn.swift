@@ -1,0 +1,60 @@
+import CStratusSys
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ProcessFunction {
+    /// The executable and argv that start this function: through bubblewrap when there is a sandbox,
+    /// else its launcher (user switch, rlimits) and command directly.
+    func commandLine(sandbox: Sandbox?) -> (executable: String, arguments: [String]) {
+        if let sandbox { return sandbox.command(for: self) }
+        guard let first = launcher.first else { return (executable, arguments) }
+        return (first, launcher + [executable] + arguments.dropFirst())
+    }
+}
+
+/// Why a process could not be started; the text is safe to show.
+struct SpawnFailure: Error {
+    let text: String
+}
+
+enum Spawner {
+    /// Starts `function` in a new process group with the given stdio, in its bundle (or a scratch
+    /// directory), with SIGPIPE back to its default and no signals blocked.
+    static func spawn(_ function: ProcessFunction, sandbox: Sandbox?, environment: [(String, String)],
+                      stdin: Int32, stdout: Int32, stderr: Int32) -> Result<pid_t, SpawnFailure> {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, stdin, 0)
+        posix_spawn_file_actions_adddup2(&actions, stdout, 1)
+        posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        let directory = function.directory?.path ?? FileManager.default.temporaryDirectory.path
+        stratus_spawn_addchdir(&actions, directory)
+        let (executable, arguments) = function.commandLine(sandbox: sandbox)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setsigmask(&attributes, &mask)
+        posix_spawnattr_setpgroup(&attributes, 0)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.0)=\($0.1)") } + [nil]
+        defer {
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
+        }
+        var pid: pid_t = 0
+        let code = posix_spawn(&pid, executable, &actions, &attributes, argv, envp)
+        guard code == 0 else { return .failure(SpawnFailure(text: "cannot start \(executable): \(String(cString: strerror(code)))")) }
+        return .success(pid)
+    }
+}
