@@ -17,6 +17,7 @@ trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 RD=$(dirname "$(dirname "$(dirname "$(ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a | head -1)")")")
 /opt/swift/usr/bin/clang --target=wasm32-wasi --sysroot=/usr -resource-dir "$RD" -O2 Tests/Fixtures/wasm/echo.c -o "$WORK/echo.wasm"
 (cd "$WORK" && "$OLDPWD/$BIN" new hello --lang swift-wasm >/dev/null && "$OLDPWD/$BIN" new pycon --lang python3 >/dev/null \
+  && "$OLDPWD/$BIN" new pyhttp --lang python3-http >/dev/null && "$OLDPWD/$BIN" new nodehttp --lang node >/dev/null \
   && "$OLDPWD/$BIN" build -f stack.yml >/dev/null)
 cp "$WORK/build/hello/function.wasm" "$WORK/hello.wasm"
 
@@ -27,6 +28,16 @@ URL=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve.log" | head -1)
 "$BIN" deploy --gateway "$URL" --name echo --wasm "$WORK/echo.wasm" >/dev/null
 "$BIN" deploy --gateway "$URL" --name hello --wasm "$WORK/hello.wasm" >/dev/null
 "$BIN" deploy --gateway "$URL" --name pycon --artifact "$WORK/build/pycon/bundle.tar.gz" --fprocess "python3 index.py" >/dev/null
+"$BIN" deploy --gateway "$URL" --name pyhttp --artifact "$WORK/build/pyhttp/bundle.tar.gz" --fprocess "python3 index.py" --env mode=http >/dev/null
+"$BIN" deploy --gateway "$URL" --name nodehttp --artifact "$WORK/build/nodehttp/bundle.tar.gz" --fprocess "node index.js" --env mode=http >/dev/null
+
+# The floor for http mode: the same python3-http handler and server, run directly on loopback without Stratus.
+mkdir -p "$WORK/direct" && tar -xzf "$WORK/build/pyhttp/bundle.tar.gz" -C "$WORK/direct"
+DIRECT_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+(cd "$WORK/direct" && PORT=$DIRECT_PORT exec /usr/bin/python3 index.py 2>/dev/null) &
+DIRECT=$!
+trap 'kill $SERVER $DIRECT 2>/dev/null || true; rm -rf "$WORK"' EXIT
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$DIRECT_PORT/" && break; sleep 0.1; done
 
 cat > "$WORK/post.lua" <<'LUA'
 wrk.method = "POST"
@@ -54,9 +65,14 @@ run_wrk() { # label url [script]
   run_wrk wasm-echo-c "$URL/function/echo" "$WORK/post.lua"
   run_wrk wasm-hello-swift "$URL/function/hello" "$WORK/post.lua"
   run_wrk process-pycon-python3 "$URL/function/pycon" "$WORK/post.lua"
+  run_wrk http-python3-http "$URL/function/pyhttp" "$WORK/post.lua"
+  run_wrk http-node "$URL/function/nodehttp" "$WORK/post.lua"
+  run_wrk direct-python-http.server "http://127.0.0.1:$DIRECT_PORT/" "$WORK/post.lua"
   awk -v h="$(cat "$WORK/healthz.rps")" -v e="$(cat "$WORK/wasm-echo-c.rps")" -v s="$(cat "$WORK/wasm-hello-swift.rps")" \
-    -v p="$(cat "$WORK/process-pycon-python3.rps")" \
-    'BEGIN { printf "ratio echo/healthz %.2f   hello/healthz %.2f   pycon(classic python3)/wasm-echo %.3f\n", e/h, s/h, p/e }'
+    -v p="$(cat "$WORK/process-pycon-python3.rps")" -v y="$(cat "$WORK/http-python3-http.rps")" -v n="$(cat "$WORK/http-node.rps")" \
+    -v d="$(cat "$WORK/direct-python-http.server.rps")" \
+    'BEGIN { printf "ratio echo/healthz %.2f   hello/healthz %.2f   pycon(classic python3)/wasm-echo %.4f\n", e/h, s/h, p/e;
+             printf "ratio python3-http/wasm-echo %.3f   node/wasm-echo %.3f   python3-http via Stratus/direct http.server %.2f\n", y/e, n/e, y/d }'
   echo
   echo "## Cold start: deploy completes -> first answer (ms), new function each time"
   python3 bench/coldstart.py "$BIN" "$URL" "$WORK/hello.wasm" "$WORK/echo.wasm"

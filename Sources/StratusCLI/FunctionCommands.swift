@@ -83,6 +83,28 @@ struct Remove: AsyncParsableCommand {
     }
 }
 
+/// `stratus scale NAME --replicas N`.
+struct Scale: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Set how many replicas of an http-mode function run.",
+        discussion: """
+            Only process functions in http mode (mode=http, e.g. the python3-http and node templates) run \
+            replicas; Wasm and classic functions start an instance per call, and scaling them changes nothing. \
+            The count is kept across restarts and clamped to com.openfaas.scale.max; 0 stops every replica \
+            until the next call starts one.
+            """)
+    @OptionGroup var options: GatewayOptions
+    @Argument(help: "Function name.") var name: String
+    @Option(name: .long, help: "Replicas to run (0 or more).") var replicas: Int
+
+    func run() async throws {
+        guard replicas >= 0 else { throw ValidationError("--replicas must be 0 or more") }
+        let client = options.client()
+        try await client.sendJSON(.POST, "/system/scale-function/\(name)", ScaleServiceRequest(serviceName: name, replicas: replicas))
+        print("Scaled \(name) to \(replicas) replica\(replicas == 1 ? "" : "s")")
+    }
+}
+
 /// `stratus invoke NAME < body`.
 struct Invoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Call a function with standard input as the request body.")

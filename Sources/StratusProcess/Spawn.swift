@@ -22,7 +22,7 @@ struct SpawnFailure: Error {
 
 enum Spawner {
     /// Starts `function` in a new process group with the given stdio, in its bundle (or a scratch
-    /// directory), with SIGPIPE back to its default and no signals blocked.
+    /// directory), with every signal at its default action and none blocked.
     static func spawn(_ function: ProcessFunction, sandbox: Sandbox?, environment: [(String, String)],
                       stdin: Int32, stdout: Int32, stderr: Int32) -> Result<pid_t, SpawnFailure> {
         var actions = posix_spawn_file_actions_t()
@@ -37,9 +37,12 @@ enum Spawner {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
+        // Every signal back to its default action: the server ignores some (SIGPIPE; SIGTERM and SIGINT
+        // are handled through ignored dispositions), and a function must die of SIGTERM when it is stopped.
         var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
+        sigfillset(&defaults)
+        sigdelset(&defaults, SIGKILL)
+        sigdelset(&defaults, SIGSTOP)
         var mask = sigset_t()
         sigemptyset(&mask)
         posix_spawnattr_setsigdefault(&attributes, &defaults)

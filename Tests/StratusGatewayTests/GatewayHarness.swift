@@ -12,15 +12,18 @@ struct GatewayHarness {
     let credentials = Credentials(user: "admin", password: "s3cret")
     let maxRequestBytes: Int
     let maxArtifactBytes: Int
+    var functionUser: String?
 
-    init(maxRequestBytes: Int = 1024 * 1024, maxArtifactBytes: Int = 16 * 1024 * 1024) {
+    init(maxRequestBytes: Int = 1024 * 1024, maxArtifactBytes: Int = 16 * 1024 * 1024, functionUser: String? = nil) {
+        self.functionUser = functionUser
         self.maxArtifactBytes = maxArtifactBytes
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-gw-\(UUID().uuidString)")
         self.maxRequestBytes = maxRequestBytes
     }
 
     func gateway() async throws -> Gateway {
-        let configuration = GatewayConfiguration(dataDirectory: directory, maxRequestBytes: maxRequestBytes, maxArtifactBytes: maxArtifactBytes)
+        let configuration = GatewayConfiguration(dataDirectory: directory, maxRequestBytes: maxRequestBytes, maxArtifactBytes: maxArtifactBytes,
+                                                 functionUser: functionUser)
         let gateway = try Gateway(configuration: configuration, credentials: credentials, logger: Logger(label: "test"))
         try await gateway.restoreFunctions()
         return gateway

@@ -48,6 +48,16 @@ struct SandboxTests {
         }
     }
 
+    @Test(.enabled(if: getuid() == 0, "only a server running as root switches users"))
+    func theFunctionUserIsConfigurable() async throws {
+        let harness = GatewayHarness(functionUser: "daemon")
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            try await deploy(client, harness, #"{"service": "who", "image": "i", "envProcess": "id -u"}"#)
+            #expect(String(buffer: try await client.call("who").body) == "1\n")
+        }
+    }
+
     @Test func functionsCannotReadTheDataDirectoryOtherFunctionsOrTheServersProc() async throws {
         let harness = GatewayHarness()
         defer { harness.cleanUp() }

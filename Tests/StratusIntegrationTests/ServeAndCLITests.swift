@@ -114,6 +114,19 @@ import Testing
         #expect(try String(contentsOf: file, encoding: .utf8) == "not json", "the file is left for the user to fix")
     }
 
+    @Test func anUnknownFunctionUserStopsTheServerWithAClearMessage() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-user-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let server = try ServerProcess(dataDirectory: directory, arguments: ["--function-user", "no-such-user-here"])
+            server.stop()
+            Issue.record("the server must not start with a user it cannot run functions as")
+        } catch {
+            #expect("\(error)".contains("--function-user"), "\(error)")
+            #expect("\(error)".contains("no user 'no-such-user-here'"), "\(error)")
+        }
+    }
+
     @Test func logsFollowNewLinesLive() throws {
         let server = try ServerProcess()
         defer { server.destroy() }
@@ -162,12 +175,13 @@ import Testing
 
     @Test func helpExplainsTheCommands() throws {
         let help = try StratusBinary.run(["--help"])
-        for command in ["serve", "new", "build", "deploy", "up", "invoke", "list", "describe", "remove", "login", "logout", "version"] {
+        for command in ["serve", "new", "build", "deploy", "up", "invoke", "list", "describe", "remove", "scale", "logs", "secret", "login", "logout", "version"] {
             #expect(help.stdout.contains(command), "\(command) missing from --help")
         }
         let serveHelp = try StratusBinary.run(["serve", "--help"])
         #expect(serveHelp.stdout.contains("--data-dir"))
         #expect(serveHelp.stdout.contains("--no-auth"))
+        #expect(serveHelp.stdout.contains("--function-user"))
     }
 }
 

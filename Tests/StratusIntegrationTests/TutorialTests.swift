@@ -19,7 +19,8 @@ import Testing
         return try StratusBinary.run(arguments, in: directory, environment: environment, stdin: stdin)
     }
 
-    @Test(arguments: [("swift-wasm", "hello"), ("c-wasm", "hello-c"), ("python3", "hello-py"), ("bash", "hello-sh")])
+    @Test(arguments: [("swift-wasm", "hello"), ("c-wasm", "hello-c"), ("python3", "hello-py"), ("python3-http", "hello-pyhttp"),
+                      ("node", "hello-node"), ("bash", "hello-sh")])
     func newUpAndCall(language: String, name: String) throws {
         let server = try ServerProcess()
         defer { server.destroy() }
@@ -38,6 +39,47 @@ import Testing
 
         let redeploy = try cli(server, ["up", "-f", "stack.yml"], in: directory)
         #expect(redeploy.stdout.contains("updated"), "deploying the same name twice updates it")
+    }
+
+    /// http-mode functions run replicas that `stratus scale` sets, that survive nothing of the server:
+    /// stopping it stops them.
+    @Test func httpModeReplicasScaleAndStopWithTheServer() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try cli(server, ["new", "replicated", "--lang", "node"], in: directory).status == 0)
+        let up = try cli(server, ["up"], in: directory)
+        #expect(up.status == 0, "\(up.stderr)")
+        let scaled = try cli(server, ["scale", "replicated", "--replicas", "2"], in: directory)
+        #expect(scaled.stdout.contains("Scaled replicated to 2 replicas"), "\(scaled.stderr)")
+        var described = ""
+        for _ in 0..<250 {
+            described = try cli(server, ["describe", "replicated"], in: directory).stdout
+            if described.contains("Available replicas:  2") { break }
+            usleep(20_000)
+        }
+        #expect(described.contains("Available replicas:  2"), "\(described)")
+        #expect(try cli(server, ["invoke", "replicated"], in: directory, stdin: "Hi").stdout.trimmingCharacters(in: .newlines) == "Hello! You said: Hi")
+        #expect(Self.processCount("node index.js") == 2)
+        #expect(server.stop() == 0)
+        var left = Self.processCount("node index.js")
+        for _ in 0..<100 where left > 0 {
+            usleep(50_000)
+            left = Self.processCount("node index.js")
+        }
+        #expect(left == 0, "the replicas stop with the server")
+    }
+
+    /// Processes whose command line contains `text` exactly (run as root with bubblewrap, two wrappers each share it).
+    static func processCount(_ text: String) -> Int {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.filter { entry in
+            guard Int(entry) != nil, let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return false }
+            let arguments = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }
+            // The interpreter itself, not the bwrap/setpriv/prlimit wrappers whose argv also names it.
+            return arguments.count == 2 && arguments.joined(separator: " ").hasSuffix(text) && arguments[0].hasSuffix("node")
+        }.count
     }
 
     /// The seed's OpenFaaS example, byte for byte: `lang: python3`, a handler that prints.

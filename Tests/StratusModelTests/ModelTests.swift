@@ -82,6 +82,24 @@ struct FunctionSettingsTests {
         #expect(throws: ModelError.self) { try spec(annotations: ["com.stratus.timeout": "forever"]).settings() }
         #expect(throws: ModelError.self) { try spec(memory: "big").settings() }
     }
+
+    @Test func processModeAndReplicaRange() throws {
+        #expect(try spec().settings().mode == .classic)
+        #expect(try spec(env: ["mode": "http"]).settings().mode == .http)
+        #expect(try spec(env: ["mode": "http"], annotations: ["com.stratus.mode": "classic"]).settings().mode == .classic)
+        #expect(throws: ModelError.invalidMode("sideways")) { try spec(env: ["mode": "sideways"]).settings() }
+        let settings = try spec(annotations: ["com.openfaas.scale.min": "2", "com.openfaas.scale.max": "5",
+                                              "com.stratus.ready-timeout": "3s", "com.openfaas.health.http.path": "healthz"]).settings()
+        #expect(settings.minReplicas == 2 && settings.maxReplicas == 5 && settings.readyTimeout == 3)
+        #expect(settings.healthPath == "/healthz")
+        #expect(settings.replicas(requested: nil) == 2, "the minimum when nobody scaled it")
+        #expect(settings.replicas(requested: 9) == 5, "clamped to the maximum")
+        #expect(settings.replicas(requested: 0) == 0, "scaled to zero")
+        #expect(try spec().settings().replicas(requested: nil) == 1)
+        #expect(throws: ModelError.self) { try spec(annotations: ["com.openfaas.scale.min": "3", "com.openfaas.scale.max": "2"]).settings() }
+        #expect(throws: ModelError.self) { try spec(annotations: ["com.openfaas.scale.max": "0"]).settings() }
+        #expect(throws: ModelError.self) { try spec(annotations: ["com.openfaas.scale.min": "-1"]).settings() }
+    }
 }
 
 struct WatchdogEnvironmentTests {

@@ -119,3 +119,31 @@ struct ProcessLimitTests {
         #expect(try await run(hog, settings: FunctionSettings()).outcome == .exited(0), "without limits.memory there is no cap")
     }
 }
+
+/// `stratus serve --function-user`: names and numbers from the system's user database; never root.
+struct FunctionUserTests {
+    @Test func parsesNamesAndNumbers() throws {
+        #expect(try FunctionUser(parsing: "nobody") == FunctionUser(uid: 65534, gid: 65534))
+        #expect(try FunctionUser(parsing: "daemon") == FunctionUser(uid: 1, gid: 1))
+        #expect(try FunctionUser(parsing: "1234:4321") == FunctionUser(uid: 1234, gid: 4321))
+        #expect(try FunctionUser(parsing: "daemon:nogroup") == FunctionUser(uid: 1, gid: 65534))
+    }
+
+    @Test func refusesRootAndUnknownNames() {
+        #expect(throws: ProcessError.self) { try FunctionUser(parsing: "root") }
+        #expect(throws: ProcessError.self) { try FunctionUser(parsing: "0") }
+        #expect(throws: ProcessError.self) { try FunctionUser(parsing: "no-such-user-here") }
+        #expect(throws: ProcessError.self) { try FunctionUser(parsing: "daemon:no-such-group") }
+        #expect(throws: ProcessError.self) { try FunctionUser(parsing: "") }
+    }
+
+    @Test(.enabled(if: getuid() == 0, "only root can switch users"))
+    func functionsRunAsTheConfiguredUserWithAProcessLimit() async throws {
+        let runtime = ProcessRuntime(bundleDirectory: FileManager.default.temporaryDirectory, user: try FunctionUser(parsing: "daemon"))
+        let function = try runtime.load(command: "sh -c 'id -u; grep processes /proc/self/limits'", bundle: nil, settings: FunctionSettings(timeout: 10))
+        let result = await runtime.run(function, request: GuestRequest(stdin: [], environment: [], arguments: ["f"], outputLimit: 1024))
+        let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n")
+        #expect(lines.first == "1")
+        #expect(lines.last?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first.map(String.init) == String(ProcessRuntime.processLimit))
+    }
+}

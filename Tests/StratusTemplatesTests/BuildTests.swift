@@ -211,3 +211,109 @@ struct BuildTests {
         #expect(Array([UInt8](try Data(contentsOf: output)).prefix(4)) == wasmMagic)
     }
 }
+
+/// The http-mode templates (python3-http, node): their server answers on `$PORT` the way OpenFaaS's do.
+@Suite("http-mode templates") struct HTTPTemplateTests {
+    /// Builds `language`'s template with `handler` (or the scaffolded one), unpacks it and starts its fprocess on a free port.
+    func start(_ language: TemplateLanguage, handler: String?, in directory: URL) throws -> (Process, Int) {
+        let scaffold = try Templates.scaffold(name: "web", language: language, in: directory)
+        if let handler {
+            try write(handler, to: scaffold.functionDirectory.appendingPathComponent("handler.\(language.sourceExtension)"))
+        }
+        let output = directory.appendingPathComponent("build/web/\(language.artifactFileName)")
+        _ = try WasmBuilder().build(language: language, handlerDirectory: scaffold.functionDirectory, output: output)
+        let unpacked = directory.appendingPathComponent("unpacked")
+        try FileManager.default.createDirectory(at: unpacked, withIntermediateDirectories: true)
+        #expect(try Self.tool("/bin/tar", ["-xzf", output.path, "-C", unpacked.path]).status == 0)
+        let port = Int(try Self.tool("/usr/bin/python3", ["-c", "import socket; s=socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1])"]).output
+            .trimmingCharacters(in: .whitespacesAndNewlines))!
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        server.arguments = try #require(language.fprocess).split(separator: " ").map(String.init)
+        server.currentDirectoryURL = unpacked
+        server.environment = ["PATH": "/usr/bin:/bin", "PORT": String(port)]
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        for _ in 0..<200 {
+            if (try? Self.tool("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(port)/"]))?.status == 0 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return (server, port)
+    }
+
+    /// (status code, headers, body) of one call.
+    func call(_ port: Int, _ method: String, _ path: String, body: String? = nil, type: String = "text/plain") throws -> (Int, String, String) {
+        var arguments = ["-s", "-D", "-", "-X", method, "-H", "Content-Type: \(type)", "http://127.0.0.1:\(port)\(path)"]
+        if let body { arguments += ["--data-binary", body] }
+        let text = try Self.tool("/usr/bin/curl", arguments).output
+        let parts = text.components(separatedBy: "\r\n\r\n")
+        let head = parts.first ?? ""
+        let code = Int(head.split(separator: " ").dropFirst().first ?? "") ?? 0
+        return (code, head, parts.dropFirst().joined(separator: "\r\n\r\n"))
+    }
+
+    static func tool(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test("The scaffolded handler answers 'Hello! You said: Hi'", arguments: [TemplateLanguage.python3Http, .node])
+    func helloTemplate(language: TemplateLanguage) throws {
+        #expect(language.processMode == "http")
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (server, port) = try start(language, handler: nil, in: directory)
+        defer { kill(server.processIdentifier, SIGKILL) }  // the test's threads block SIGTERM, and children inherit the mask
+        let (status, _, body) = try call(port, "POST", "/", body: "Hi")
+        #expect(status == 200)
+        #expect(body == "Hello! You said: Hi")
+    }
+
+    @Test func python3HTTPHandlersReturnStatusHeadersAndJSONOrRaise() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (server, port) = try start(.python3Http, handler: """
+            def handle(event, context):
+                if event.path == "/json":
+                    return {"statusCode": 201, "body": {"method": event.method, "q": event.query.get("q")}, "headers": {"X-Handler": "yes"}}
+                if event.path == "/fail":
+                    raise ValueError("boom")
+                return event.body
+            """, in: directory)
+        defer { kill(server.processIdentifier, SIGKILL) }  // the test's threads block SIGTERM, and children inherit the mask
+        let (status, head, body) = try call(port, "GET", "/json?q=1")
+        #expect(status == 201)
+        #expect(head.contains("X-Handler: yes"))
+        #expect(head.contains("Content-Type: application/json"))
+        #expect(body == #"{"method": "GET", "q": "1"}"#)
+        #expect(try call(port, "POST", "/fail", body: "x").0 == 500)
+        #expect(try call(port, "POST", "/raw", body: "raw bytes").2 == "raw bytes", "bytes come back as they are")
+    }
+
+    @Test func nodeHandlersUseContextAndGetJSONBodiesParsed() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let (server, port) = try start(.node, handler: """
+            module.exports = async (event, context) => {
+              if (event.path === '/json') return context.status(201).headers({ 'X-Handler': 'yes' }).succeed({ method: event.method, q: event.query.q, name: event.body.name })
+              if (event.path === '/fail') throw new Error('boom')
+              return event.body
+            }
+            """, in: directory)
+        defer { kill(server.processIdentifier, SIGKILL) }  // the test's threads block SIGTERM, and children inherit the mask
+        let (status, head, body) = try call(port, "POST", "/json?q=1", body: #"{"name": "ada"}"#, type: "application/json")
+        #expect(status == 201)
+        #expect(head.lowercased().contains("x-handler: yes"))
+        #expect(body == #"{"method":"POST","q":"1","name":"ada"}"#)
+        #expect(try call(port, "POST", "/fail", body: "x").0 == 500)
+        #expect(try call(port, "POST", "/text", body: "plain").2 == "plain")
+    }
+}
