@@ -3,7 +3,6 @@ import Hummingbird
 import StratusInvoker
 import StratusModel
 import StratusProcess
-import Synchronization
 
 /// `/function/{name}` and `/function/{name}/{path…}` for any method: runs the function.
 struct InvokeHandler {
@@ -54,6 +53,11 @@ struct InvokeHandler {
     }
 
     /// An http-mode call: the body streams to a replica and its answer streams back, never held whole.
+    ///
+    /// The request body has one reader, this handler: a child task moves it chunk by chunk into a
+    /// stream the proxy uploads from, and the handler returns only once the whole body has been read
+    /// (Hummingbird drains an unread body after the response, and two readers must never meet).
+    /// The stream holds at most the body-size limit when the function reads slower than the caller sends.
     func forward(_ request: Request, name: FunctionName, path: String, callID: String, start: Date) async throws -> Response {
         let limit = dependencies.configuration.maxRequestBytes
         let length = request.headers[.contentLength].flatMap(Int.init)
@@ -63,14 +67,16 @@ struct InvokeHandler {
         let invocation = InvocationRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
             headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: [], callID: callID)
-        let body = LimitedBody(base: request.body, limit: limit)
+        let (upload, feed) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
+        async let overLimit = Self.pump(request.body, into: feed, limit: limit)
         let response: ProxyResponse
         do {
-            response = try await dependencies.invoker.forward(name, invocation, body: body, contentLength: length)
+            response = try await dependencies.invoker.forward(name, invocation, body: upload, contentLength: length)
         } catch {
+            _ = await overLimit
             throw GatewayError.from(error)
         }
-        if body.exceeded.isSet {
+        if await overLimit {
             throw GatewayError(.contentTooLarge, "request body is over the limit of \(limit) bytes")
         }
         var headers: HTTPFields = [:]
@@ -82,38 +88,23 @@ struct InvokeHandler {
         headers[.init("X-Duration-Seconds")!] = String(format: "%.6f", Date().timeIntervalSince(start))
         return Response(status: .init(code: response.status), headers: headers, body: ResponseBody(asyncSequence: response.body))
     }
-}
 
-/// A request body that stops (and says so) past `limit` bytes.
-struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
-    typealias Element = ByteBuffer
-    let base: Base
-    let limit: Int
-    let exceeded = SharedFlag()
-
-    func makeAsyncIterator() -> Iterator { Iterator(base: base.makeAsyncIterator(), limit: limit, exceeded: exceeded) }
-
-    struct Iterator: AsyncIteratorProtocol {
-        var base: Base.AsyncIterator
-        let limit: Int
-        let exceeded: SharedFlag
+    /// Reads the request body into `feed`; `true` when it ran past `limit` (the upload then fails).
+    static func pump(_ body: RequestBody, into feed: AsyncThrowingStream<ByteBuffer, any Error>.Continuation, limit: Int) async -> Bool {
         var count = 0
-
-        mutating func next() async throws -> ByteBuffer? {
-            guard let chunk = try await base.next() else { return nil }
-            count += chunk.readableBytes
-            if count > limit {
-                exceeded.set()
-                throw GatewayError(.contentTooLarge, "request body is over the limit of \(limit) bytes")
+        do {
+            for try await chunk in body {
+                count += chunk.readableBytes
+                if count > limit {
+                    feed.finish(throwing: GatewayError(.contentTooLarge, "request body is over the limit of \(limit) bytes"))
+                    return true
+                }
+                feed.yield(chunk)
             }
-            return chunk
+            feed.finish()
+        } catch {
+            feed.finish(throwing: error)
         }
+        return false
     }
-}
-
-/// A boolean several tasks can see.
-final class SharedFlag: Sendable {
-    private let value = Atomic<Bool>(false)
-    var isSet: Bool { value.load(ordering: .relaxed) }
-    func set() { value.store(true, ordering: .relaxed) }
 }

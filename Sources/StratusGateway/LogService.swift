@@ -35,10 +35,19 @@ final class LogService: FunctionLogSink, Service {
             defer { buffer.removeAll(keepingCapacity: true) }
             return buffer
         }
+        guard !lines.isEmpty else { return }
         do { try await store.appendLogs(lines, keep: Self.keep) } catch {
-            logger.error("cannot store function logs", metadata: ["error": "\(error)", "lines": "\(lines.count)"])
+            // Keep them for the next flush (bounded: a store that keeps failing must not eat the memory).
+            pending.withLock { buffer in
+                buffer.insert(contentsOf: lines, at: 0)
+                if buffer.count > Self.pendingLimit { buffer.removeFirst(buffer.count - Self.pendingLimit) }
+            }
+            logger.error("cannot store function logs yet", metadata: ["error": "\(error)", "lines": "\(lines.count)"])
         }
     }
+
+    /// Lines held in memory at most while the store cannot take them.
+    static let pendingLimit = 100_000
 
     /// New lines of `function` from now on, until the subscriber stops or the server shuts down.
     func follow(_ function: String) -> AsyncStream<LogLine> {
@@ -55,7 +64,8 @@ final class LogService: FunctionLogSink, Service {
             await flush()
         }
         endFollowers()
-        await flush()
+        // The last lines are written even when the service is being cancelled.
+        await Task.detached { await self.flush() }.value
     }
 
     /// Ends every `follow` stream (the server is stopping).

@@ -61,6 +61,26 @@ import Testing
         }
         #expect(described.contains("Available replicas:  2"), "\(described)")
         #expect(try cli(server, ["invoke", "replicated"], in: directory, stdin: "Hi").stdout.trimmingCharacters(in: .newlines) == "Hello! You said: Hi")
+        // Many bodies over keep-alive connections (curl reuses them), eight at once: each body is read by
+        // exactly one reader; the server once crashed here when an upload outlived its handler.
+        var clients: [(Process, Pipe)] = []
+        for _ in 0..<8 {
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-s", "--data", "Hi"] + Array(repeating: "\(server.url)/function/replicated", count: 100)
+            let out = Pipe()
+            curl.standardOutput = out
+            try curl.run()
+            clients.append((curl, out))
+        }
+        var answered = 0
+        for (curl, out) in clients {
+            let answers = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            curl.waitUntilExit()
+            answered += answers.components(separatedBy: "Hello! You said: Hi").count - 1
+        }
+        #expect(answered == 800)
+        #expect(server.isRunning)
         #expect(Self.processCount("node index.js") == 2)
         #expect(server.stop() == 0)
         var left = Self.processCount("node index.js")
