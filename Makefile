@@ -5,8 +5,9 @@ CONFIG ?= debug
 PORT ?= 8080
 BIN := .build/$(CONFIG)/stratus
 # Debian packages: the WASI C library and compiler builtins (to build Wasm functions), wabt (wasm-strip),
-# bubblewrap (the sandbox process functions run in).
-APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap
+# bubblewrap (the sandbox process functions run in), python3/nodejs/curl (templates and their tests),
+# libjpeg/libpng headers (image decoding for inference functions).
+APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 nodejs curl libjpeg62-turbo-dev libpng-dev
 BENCH_PACKAGES := wrk
 
 .PHONY: run build test setup bench install clean
