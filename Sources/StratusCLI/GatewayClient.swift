@@ -72,9 +72,10 @@ struct GatewayClient {
         try decode([FunctionStatus].self, try await expectSuccess(.GET, "/system/functions"))
     }
 
-    func uploadArtifact(_ bytes: [UInt8], name: String) async throws -> ArtifactUpload {
+    func uploadArtifact(_ bytes: [UInt8], name: String, model: Bool = false) async throws -> ArtifactUpload {
         let query = name.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed.subtracting(CharacterSet(charactersIn: "&=+"))) ?? name
-        let reply = try await expectSuccess(.POST, "/system/artifacts?name=\(query)", body: bytes, headers: [("Content-Type", "application/wasm")])
+        let reply = try await expectSuccess(.POST, "/system/artifacts?name=\(query)\(model ? "&kind=model" : "")", body: bytes,
+                                            headers: [("Content-Type", model ? "application/octet-stream" : "application/wasm")])
         return try decode(ArtifactUpload.self, reply)
     }
 

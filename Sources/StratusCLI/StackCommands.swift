@@ -174,15 +174,34 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
         // The template's watchdog mode (http for long-running servers), unless the stack sets one.
         if let mode = language?.processMode, environment["mode"] == nil, function.fprocess == nil { environment["mode"] = mode }
         let command = function.fprocess ?? language?.fprocess
+        let annotations = try await uploadModels(function.annotations, function: function.name, directory: directory, client: client)
         let deployment = FunctionDeployment(
             service: function.name, image: image, namespace: function.namespace, envProcess: command,
             envVars: environment, constraints: function.constraints, secrets: function.secrets, labels: function.labels,
-            annotations: function.annotations,
+            annotations: annotations,
             limits: function.limits.map { FunctionResources(memory: $0.memory, cpu: $0.cpu) },
             requests: function.requests.map { FunctionResources(memory: $0.memory, cpu: $0.cpu) },
             readOnlyRootFilesystem: function.readonlyRootFilesystem)
         try await deployOne(deployment, client: client)
     }
+}
+
+/// Models declared as `com.stratus.model.NAME: ./path/model.onnx` are uploaded (content-addressed)
+/// and the annotation rewritten to the digest; a digest or `name:tag` is left as it is.
+func uploadModels(_ annotations: [String: String]?, function: String, directory: URL, client: GatewayClient) async throws -> [String: String]? {
+    guard var annotations else { return nil }
+    for (key, value) in annotations where key.hasPrefix("com.stratus.model.") && !value.hasPrefix("sha256:") {
+        let path = value.hasPrefix("/") ? URL(fileURLWithPath: value) : directory.appendingPathComponent(value)
+        guard value.hasPrefix(".") || value.hasPrefix("/") || FileManager.default.fileExists(atPath: path.path) else { continue }
+        guard let data = FileManager.default.contents(atPath: path.path) else {
+            throw CLIError("\(function): model file \(path.path) (annotation \(key)) not found")
+        }
+        let name = String(key.dropFirst("com.stratus.model.".count))
+        let upload = try await client.uploadArtifact(Array(data), name: "\(function)-model-\(name):latest", model: true)
+        print("Uploaded model \(name) (\(value)) as \(upload.digest)")
+        annotations[key] = upload.digest
+    }
+    return annotations
 }
 
 func deployOne(_ deployment: FunctionDeployment, client: GatewayClient) async throws {

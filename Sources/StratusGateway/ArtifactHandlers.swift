@@ -2,7 +2,8 @@ import Hummingbird
 import StratusModel
 import StratusStore
 
-/// `POST /system/artifacts?name=NAME[:TAG]`: stores a Wasm module or a process bundle (tar.gz) and answers its digest.
+/// `POST /system/artifacts?name=NAME[:TAG][&kind=model]`: stores a Wasm module, a process bundle
+/// (tar.gz) or, with `kind=model`, a model for WASI-NN (ONNX), and answers its digest.
 struct ArtifactHandlers {
     let dependencies: Dependencies
 
@@ -20,17 +21,26 @@ struct ArtifactHandlers {
         let buffer = try await request.collectBody(limit: dependencies.configuration.maxArtifactBytes)
         let bytes = Array(buffer.readableBytesView)
         guard !bytes.isEmpty else { throw GatewayError.badRequest("empty body: upload the .wasm file's bytes") }
+        let digest = contentDigest(bytes)
+        if let kind = request.uri.queryParameters.get("kind"), kind != "function" {
+            guard kind == "model" else { throw GatewayError.badRequest("unknown artifact kind '\(kind)': use 'model' for an ONNX model, or leave it out") }
+            do { try dependencies.invoker.validateModel(digest: digest, bytes: bytes) } catch { throw GatewayError.from(error) }
+            return try await store(bytes, name: name)
+        }
         let isWasm = bytes.count >= 8 && bytes[0..<4] == [0x00, 0x61, 0x73, 0x6d]
         guard isWasm || (bytes.count >= 2 && bytes[0] == 0x1f && bytes[1] == 0x8b) else {
             throw GatewayError.badRequest(
                 "invalid artifact: the body is neither a WebAssembly module (\\0asm magic number) nor a gzip'd tar bundle")
         }
-        let digest = contentDigest(bytes)
         do {
             try await dependencies.invoker.validateArtifact(digest: digest, bytes: bytes)
         } catch {
             throw GatewayError.from(error)
         }
+        return try await store(bytes, name: name)
+    }
+
+    private func store(_ bytes: [UInt8], name: ArtifactName?) async throws -> Response {
         let record: ArtifactRecord
         do {
             record = try await dependencies.artifacts.putArtifact(bytes, name: name)

@@ -4,6 +4,7 @@ import Logging
 import StratusInvoker
 import StratusModel
 import StratusStore
+import StratusWasm
 
 /// What the handlers share: the store, the invoker, the settings.
 struct Dependencies: Sendable {
@@ -17,6 +18,8 @@ struct Dependencies: Sendable {
     /// Writes the secrets folder a function's process sees (nil when it gets none).
     let secretsFolder: @Sendable (FunctionSpec) async throws -> URL?
     let secretValues: @Sendable (FunctionSpec) async throws -> [String: [UInt8]]
+    /// The models a Wasm function declared, resolved to their bytes.
+    let models: @Sendable (FunctionSpec) async throws -> [String: FunctionModels.Model]
     let removeSecretsFolder: @Sendable (FunctionName) -> Void
     /// Serializes deploys and removals.
     let managementGate = SerialGate()

@@ -104,8 +104,9 @@ struct FunctionHandlers {
             createdAt: existing?.createdAt ?? now, updatedAt: now)
         let secrets = try await dependencies.secretsFolder(spec)
         let secretValues = try await dependencies.secretValues(spec)
+        let models = try await dependencies.models(spec)
         do {
-            try await dependencies.invoker.deploy(spec, artifact: bytes, secrets: secrets, secretValues: secretValues)
+            try await dependencies.invoker.deploy(spec, artifact: bytes, secrets: secrets, secretValues: secretValues, models: models)
         } catch {
             throw GatewayError.from(error)
         }

@@ -53,7 +53,8 @@ public struct Gateway: Sendable {
                 if let digest = spec.artifact { bytes = try await store.artifactBytes(digest) }
                 // http-mode replicas start in the background: a slow one must not hold up the server.
                 try await invoker.deploy(spec, artifact: bytes, secrets: try await secretsFolder(for: spec),
-                                         secretValues: try await secretValues(for: spec), waitUntilReady: false)
+                                         secretValues: try await secretValues(for: spec), models: try await models(for: spec),
+                                         waitUntilReady: false)
             } catch {
                 logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])
             }
@@ -80,6 +81,24 @@ public struct Gateway: Sendable {
         return values
     }
 
+    /// Annotation prefix declaring a model a Wasm function may load by name: `com.stratus.model.NAME: sha256:…`
+    /// (or the `name:tag` it was uploaded under; `stratus deploy` uploads a file path given there).
+    static let modelAnnotationPrefix = "com.stratus.model."
+
+    /// The models `spec` declares, resolved to their stored bytes.
+    func models(for spec: FunctionSpec) async throws -> [String: FunctionModels.Model] {
+        var models: [String: FunctionModels.Model] = [:]
+        for (key, value) in spec.annotations where key.hasPrefix(Self.modelAnnotationPrefix) {
+            let name = String(key.dropFirst(Self.modelAnnotationPrefix.count))
+            guard !name.isEmpty else { throw GatewayError.badRequest("annotation '\(key)' names no model: use \(Self.modelAnnotationPrefix)NAME") }
+            guard let record = try await store.resolveArtifact(value) else {
+                throw GatewayError.badRequest("model '\(name)' refers to '\(value)', which is not uploaded: upload it with POST /system/artifacts?kind=model (stratus deploy does it for a file path)")
+            }
+            models[name] = FunctionModels.Model(digest: record.digest, bytes: try await store.artifactBytes(record.digest))
+        }
+        return models
+    }
+
     /// Writes buffered function logs to the store (call once the server has stopped).
     public func flushLogs() async {
         await logs.flush()
@@ -97,6 +116,7 @@ public struct Gateway: Sendable {
         let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger,
                                         secretsFolder: { spec in try await gateway.secretsFolder(for: spec) },
                                         secretValues: { spec in try await gateway.secretValues(for: spec) },
+                                        models: { spec in try await gateway.models(for: spec) },
                                         removeSecretsFolder: { name in gateway.secretFiles.remove(name) })
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)

@@ -27,7 +27,7 @@ struct GatewayError: HTTPResponseError {
     static func from(_ error: InvokerError) -> GatewayError {
         switch error {
         case .functionNotFound: GatewayError(.notFound, error.description)
-        case .invalidArtifact, .invalidSettings, .invalidProcess: GatewayError(.badRequest, error.description)
+        case .invalidArtifact, .invalidSettings, .invalidProcess, .invalidModel: GatewayError(.badRequest, error.description)
         case .overloaded: GatewayError(.tooManyRequests, error.description)
         }
     }

@@ -44,6 +44,8 @@ public final class Invoker: Sendable {
 
     private let runtime: WasmRuntime
     private let processes: ProcessRuntime
+    /// The inference engine Wasm functions reach through WASI-NN, when this server has one.
+    public let inference: (any InferenceBackend)?
     private let logger: Logger
     private let logSink: (any FunctionLogSink)?
     private let deployed = Mutex<[FunctionName: Deployed]>([:])
@@ -51,8 +53,9 @@ public final class Invoker: Sendable {
     /// Largest response body a function may write.
     public let responseLimit: Int
 
-    public init(runtime: WasmRuntime, processes: ProcessRuntime, logger: Logger, logSink: (any FunctionLogSink)? = nil,
-                responseLimit: Int = 64 * 1024 * 1024) {
+    public init(runtime: WasmRuntime, processes: ProcessRuntime, inference: (any InferenceBackend)? = nil, logger: Logger,
+                logSink: (any FunctionLogSink)? = nil, responseLimit: Int = 64 * 1024 * 1024) {
+        self.inference = inference
         self.logSink = logSink
         self.runtime = runtime
         self.processes = processes
@@ -67,6 +70,14 @@ public final class Invoker: Sendable {
             return
         }
         do { try await runtime.validate(digest: digest, bytes: bytes) } catch { throw .invalidArtifact(error) }
+    }
+
+    /// Checks that `bytes` are a model the inference engine loads (and keeps it loaded, so the first call is warm).
+    public func validateModel(digest: Digest, bytes: [UInt8]) throws(InvokerError) {
+        guard let inference else {
+            throw .invalidModel(.unavailable("this server has no inference engine: run `make setup-models` (or set STRATUS_ONNXRUNTIME) and restart it"))
+        }
+        do { _ = try inference.model(digest: digest, bytes: bytes) } catch { throw .invalidModel(error) }
     }
 
     /// The runtime an artifact's bytes need.
@@ -85,15 +96,18 @@ public final class Invoker: Sendable {
     /// `secrets` is the folder a process function sees; `secretValues` the files a Wasm function sees.
     /// An http-mode function's replicas are started; with `waitUntilReady` the deploy fails (and the
     /// earlier version stays) unless one becomes ready, else they keep starting in the background.
+    /// `models` are the ones a Wasm function declared (by name), loaded now so its first call is warm.
     public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]?, secrets: URL? = nil, secretValues: [String: [UInt8]] = [:],
-                       waitUntilReady: Bool = true) async throws(InvokerError) {
+                       models: [String: FunctionModels.Model] = [:], waitUntilReady: Bool = true) async throws(InvokerError) {
+        for (_, model) in models.sorted(by: { $0.key < $1.key }) { try validateModel(digest: model.digest, bytes: model.bytes) }
         let settings = try validateSettings(spec)
         let target: Target
         switch (spec.kind, spec.artifact, bytes) {
         case (.wasm, let digest?, let bytes?):
             do {
                 let module = try runtime.prepare(digest: digest, bytes: bytes)
-                target = .wasm(try await runtime.load(module, settings: settings, secrets: secretValues))
+                target = .wasm(try await runtime.load(module, settings: settings, secrets: secretValues,
+                                                      models: FunctionModels(backend: inference, named: models)))
             } catch {
                 throw .invalidArtifact(error)
             }

@@ -8,6 +8,8 @@ public enum InvokerError: Error, Sendable, CustomStringConvertible {
     case invalidArtifact(WasmError)
     case invalidProcess(ProcessError)
     case invalidSettings(ModelError)
+    /// A declared model the inference engine cannot load (or there is no engine).
+    case invalidModel(InferenceError)
     /// The function already runs its `max_inflight` calls.
     case overloaded(FunctionName, limit: Int)
 
@@ -17,6 +19,7 @@ public enum InvokerError: Error, Sendable, CustomStringConvertible {
         case .invalidArtifact(let error): error.description
         case .invalidProcess(let error): error.description
         case .invalidSettings(let error): error.description
+        case .invalidModel(let error): error.description
         case .overloaded(let name, let limit): "function '\(name)' is already running its limit of \(limit) concurrent calls (max_inflight); retry later"
         }
     }

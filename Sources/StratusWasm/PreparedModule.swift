@@ -9,6 +9,9 @@ public final class PreparedModule: Sendable {
     let mutableGlobals: [String]
     /// Size of the uploaded bytes.
     public let size: Int
+    /// Whether it imports host modules that do heavy work outside the guest (WASI-NN): such calls
+    /// never run inline on the request's thread.
+    public let usesHostWork: Bool
 
     init(digest: Digest, bytes: [UInt8]) throws(WasmError) {
         let (instrumented, globals) = try GlobalExporter.instrument(bytes)
@@ -21,11 +24,17 @@ public final class PreparedModule: Sendable {
         guard module.exports.contains(where: { $0.name == "_start" && { if case .function = $0.descriptor { true } else { false } }($0) })
         else { throw .missingStart }
         guard module.exports.contains(where: { $0.name == "memory" }) else { throw .missingMemory }
+        var usesHostWork = false
         for entry in module.imports {
-            guard entry.module == wasiModuleName, case .function = entry.descriptor, preview1Signatures[entry.name] != nil else {
-                throw .unsupportedImport(module: entry.module, name: entry.name)
+            guard case .function = entry.descriptor else { throw .unsupportedImport(module: entry.module, name: entry.name) }
+            switch entry.module {
+            case wasiModuleName where preview1Signatures[entry.name] != nil: continue
+            case WASINNHost.moduleName where WASINNHost.signatures[entry.name] != nil: usesHostWork = true
+            case WASINNHost.extensionModuleName where WASINNHost.extensionSignatures[entry.name] != nil: usesHostWork = true
+            default: throw .unsupportedImport(module: entry.module, name: entry.name)
             }
         }
+        self.usesHostWork = usesHostWork
         self.digest = digest
         self.module = module
         self.mutableGlobals = globals

@@ -20,15 +20,22 @@ final class WarmInstance: @unchecked Sendable {
     private let snapshot: MemorySnapshot
     private let growthAllowance: Int
 
-    init(module: PreparedModule, engine: Engine, memoryLimit: Int, secrets: [String: [UInt8]] = [:]) throws(WasmError) {
+    /// WASI-NN handles of the running call.
+    private let nn = NNState()
+
+    init(module: PreparedModule, engine: Engine, memoryLimit: Int, secrets: [String: [UInt8]] = [:], models: FunctionModels = .none) throws(WasmError) {
         if !secrets.isEmpty { io.files.directory = (WarmInstance.secretsPath, secrets) }
         let store = Store(engine: engine)
         store.resourceLimiter = MemoryLimiter(limit: memoryLimit)
         let box = MemoryBox()
         let host = WASIHost(io: io, memoryBox: box)
+        var imports = host.imports(for: module.module, store: store)
+        if module.usesHostWork {
+            WASINNHost(models: models, state: nn, memoryBox: box, io: io).define(for: module.module, store: store, into: &imports)
+        }
         let instance: Instance
         do {
-            instance = try module.module.instantiate(store: store, imports: host.imports(for: module.module, store: store))
+            instance = try module.module.instantiate(store: store, imports: imports)
         } catch {
             throw .instantiationFailed("\(error)")
         }
@@ -75,6 +82,7 @@ final class WarmInstance: @unchecked Sendable {
             do { try global.assign(value) } catch { return false }
         }
         io.clear()
+        nn.clear()
         return true
     }
 }

@@ -12,14 +12,20 @@ public final class WasmFunction: Sendable {
     private let maxIdle: Int
     /// Files of the read-only directory preopened at `/var/openfaas/secrets`.
     private let secrets: [String: [UInt8]]
+    /// Models it may run through WASI-NN.
+    private let models: FunctionModels
     /// Whether calls may run on the caller's thread (see `callInline`); cleared for good once one
     /// outruns the inline budget.
     private let inlineAllowed = Atomic<Bool>(true)
     /// Fuel an inline call may burn (about a millisecond in a release build) before it is moved.
     static let inlineFuel: UInt64 = 500_000
 
-    init(module: PreparedModule, settings: FunctionSettings, engine: Engine, watchdog: Watchdog, maxIdle: Int, secrets: [String: [UInt8]]) {
+    init(module: PreparedModule, settings: FunctionSettings, engine: Engine, watchdog: Watchdog, maxIdle: Int, secrets: [String: [UInt8]],
+         models: FunctionModels = .none) {
         self.secrets = secrets
+        self.models = models
+        // Host calls such as inference run outside the fuel budget: never on the request's thread.
+        if module.usesHostWork { inlineAllowed.store(false, ordering: .relaxed) }
         self.module = module
         self.watchdog = watchdog
         self.settings = settings
@@ -30,7 +36,7 @@ public final class WasmFunction: Sendable {
     /// Creates an instance now so the first call finds one ready.
     func prewarm() throws(WasmError) {
         guard maxIdle > 0 else { return }
-        let instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets)
+        let instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets, models: models)
         idle.withLock { $0.append(instance) }
     }
 
@@ -67,7 +73,7 @@ public final class WasmFunction: Sendable {
         if instance == nil {
             cold = true
             do {
-                instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets)
+                instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets, models: models)
             } catch {
                 return GuestResult(outcome: .failed(error.description), stdout: [], stderr: [], duration: begin.duration(to: .now).seconds, coldStart: true)
             }
