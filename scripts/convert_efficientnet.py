@@ -31,6 +31,7 @@ import argparse
 import collections
 import io
 import math
+import os
 import pickle
 import struct
 import sys
@@ -291,6 +292,7 @@ class GraphBuilder:
 def build_model(weights):
     g = GraphBuilder(weights)
     size = IMAGE_SIZE
+    assert weights["_conv_stem.weight"].shape == (STEM_CHANNELS, 3, 3, 3)
     x, size = g.conv_bn("input", "_conv_stem", "_bn0", size, stride=2)
 
     index = 0
@@ -302,6 +304,7 @@ def build_model(weights):
             hidden = c_in * expand
             h = x
             if expand != 1:
+                assert weights[f"{p}._expand_conv.weight"].shape == (hidden, c_in, 1, 1), p
                 h, _ = g.conv_bn(h, f"{p}._expand_conv", f"{p}._bn0", size)
             h, out = g.conv_bn(h, f"{p}._depthwise_conv", f"{p}._bn1", size, stride, groups=hidden)
             h, _ = g.conv_bn(h, f"{p}._project_conv", f"{p}._bn2", out, relu6=False)
@@ -356,7 +359,9 @@ def main():
 
     model = build_model(weights)
     onnx.checker.check_model(model, full_check=True)
-    onnx.save(model, args.output)
+    tmp = f"{args.output}.tmp"
+    onnx.save(model, tmp)
+    os.replace(tmp, args.output)  # never leave a half-written model behind
     print(f"wrote {args.output}: {len(model.graph.node)} nodes, opset {OPSET}, "
           f"input 'input' [1,3,{IMAGE_SIZE},{IMAGE_SIZE}], output 'probabilities' [1,{NUM_CLASSES}]")
 
