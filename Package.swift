@@ -62,6 +62,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // ONNX Runtime's C API, opened at run time with dlopen (no headers, no link-time dependency).
+        .target(name: "CStratusORT", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        // Inference backends behind StratusModel's InferenceBackend: ONNX Runtime (CPU).
+        .target(name: "StratusInference", dependencies: ["StratusModel", "CStratusORT"], swiftSettings: strict),
         // Routes invocations to runtimes; deployed-function table, limits, stats.
         .target(
             name: "StratusInvoker",
@@ -81,6 +85,7 @@ let package = Package(
                 "StratusModel",
                 "StratusInvoker",
                 "StratusStore",
+                "StratusInference",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -119,6 +124,7 @@ let package = Package(
 
         .testTarget(name: "StratusModelTests", dependencies: ["StratusModel"]),
         .testTarget(name: "StratusStoreTests", dependencies: ["StratusStore"]),
+        .testTarget(name: "StratusInferenceTests", dependencies: ["StratusInference", "StratusModel"], swiftSettings: strict),
         // Test support only: compiles guest fixtures, starts servers. Never linked into the binary.
         .target(name: "StratusTestSupport", path: "Sources/StratusTestSupport"),
         .testTarget(

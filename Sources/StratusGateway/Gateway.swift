@@ -1,6 +1,7 @@
 import Foundation
 public import Hummingbird
 public import Logging
+import StratusInference
 import StratusInvoker
 import StratusModel
 import StratusProcess
@@ -42,7 +43,19 @@ public struct Gateway: Sendable {
         }
         secretFiles = SecretFiles(root: configuration.dataDirectory.appendingPathComponent("run"), secrets: store)
         logs = LogService(store: store, logger: logger)
-        invoker = Invoker(runtime: WasmRuntime(), processes: processes, logger: logger, logSink: logs)
+        var inference: (any InferenceBackend)?
+        if let library = ONNXRuntimeBackend.findLibrary() {
+            do {
+                let backend = try ONNXRuntimeBackend(libraryPath: library)
+                inference = backend
+                logger.info("inference engine ready", metadata: ["engine": "\(backend.name)", "library": "\(library)"])
+            } catch {
+                logger.warning("inference engine unavailable: \(error)")
+            }
+        } else {
+            logger.notice("no inference engine: WASI-NN functions cannot run models (make setup-models, or set STRATUS_ONNXRUNTIME)")
+        }
+        invoker = Invoker(runtime: WasmRuntime(), processes: processes, inference: inference, logger: logger, logSink: logs)
     }
 
     /// Deploys every stored function into the runtime; one that fails is logged and skipped.
