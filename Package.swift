@@ -37,11 +37,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // JPEG/PNG decoding and tensor preprocessing for the image host calls (Debian's libjpeg-turbo, libpng).
+        .target(name: "CStratusImage", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
         // WebAssembly runtime (WasmKit): module cache, instance pool, WASI preview1 host.
         .target(
             name: "StratusWasm",
             dependencies: [
                 "StratusModel",
+                "CStratusImage",
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmParser", package: "WasmKit"),
                 .product(name: "Logging", package: "swift-log"),

@@ -295,6 +295,10 @@ public final class Invoker: Sendable {
         case .exited(0):
             let type = settings.contentType ?? requestType ?? "text/plain; charset=utf-8"
             return InvocationResult(status: 200, body: result.stdout, contentType: type, duration: result.duration)
+        case .exited(Self.badInputExitCode):
+            // EX_DATAERR: the function says the request was wrong; what it printed is the reason.
+            let reason = String(decoding: result.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return failure(400, reason.isEmpty ? "the function rejected the request (exit code 65)" : reason, result)
         case .exited(let code):
             return failure(500, "function exited with code \(code)", result)
         case .trapped:
@@ -305,6 +309,9 @@ public final class Invoker: Sendable {
             return failure(500, "function could not start: \(why)", result)
         }
     }
+
+    /// The exit code (sysexits' EX_DATAERR) by which a function says the request itself was bad: 400.
+    public static let badInputExitCode: Int32 = 65
 
     private func failure(_ status: Int, _ message: String, _ result: GuestResult) -> InvocationResult {
         InvocationResult(status: status, body: Array((message + "\n").utf8), contentType: "text/plain; charset=utf-8", duration: result.duration)

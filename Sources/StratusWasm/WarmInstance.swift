@@ -32,6 +32,7 @@ final class WarmInstance: @unchecked Sendable {
         var imports = host.imports(for: module.module, store: store)
         if module.usesHostWork {
             WASINNHost(models: models, state: nn, memoryBox: box, io: io).define(for: module.module, store: store, into: &imports)
+            ImageHost(memoryBox: box, io: io).define(for: module.module, store: store, into: &imports)
         }
         let instance: Instance
         do {

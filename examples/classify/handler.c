@@ -40,8 +40,15 @@ typedef struct {
 __attribute__((import_module("stratus_image"), import_name("to_tensor")))
 uint32_t image_to_tensor(const uint8_t *image, uint32_t length, const image_spec *spec, uint8_t *out, uint32_t capacity, uint32_t *written);
 
-static int fail(const char *message) {
+// The request was wrong: the message is the answer, with HTTP 400 (exit code 65, EX_DATAERR).
+static int reject(const char *message) {
     printf("%s\n", message);
+    fprintf(stderr, "classify: %s\n", message);
+    return 65;
+}
+
+// Something failed on this side: HTTP 500, the reason in the function's log.
+static int fail(const char *message) {
     fprintf(stderr, "classify: %s\n", message);
     return 1;
 }
@@ -103,17 +110,17 @@ static int image_bytes(uint8_t *input, size_t length, uint8_t **image, size_t *i
         return 0;
     }
     const char *key = strstr((const char *)input + start, "\"body\"");
-    if (!key || (size_t)((const uint8_t *)key - input) >= length) return fail("the JSON has no \"body\" field: send {\"body\": \"<base64 image>\"} or the image bytes");
+    if (!key || (size_t)((const uint8_t *)key - input) >= length) return reject("the JSON has no \"body\" field: send {\"body\": \"<base64 image>\"} or the image bytes");
     const uint8_t *p = (const uint8_t *)key + 6, *end = input + length;
     while (p < end && (*p == ' ' || *p == ':' || *p == '\n' || *p == '\t')) p++;
-    if (p >= end || *p != '"') return fail("\"body\" must be a string holding the base64 image");
+    if (p >= end || *p != '"') return reject("\"body\" must be a string holding the base64 image");
     p++;
     const uint8_t *close = memchr(p, '"', (size_t)(end - p));
-    if (!close) return fail("\"body\" string is not terminated");
+    if (!close) return reject("\"body\" string is not terminated");
     uint8_t *decoded = malloc((size_t)(close - p) * 3 / 4 + 4);
     if (!decoded) return fail("out of memory");
     long n = base64_decode(p, (size_t)(close - p), decoded);
-    if (n <= 0) return fail("\"body\" is not valid base64");
+    if (n <= 0) return reject("\"body\" is not valid base64");
     *image = decoded;
     *image_length = (size_t)n;
     return 0;
@@ -123,17 +130,18 @@ int main(void) {
     size_t length = 0;
     uint8_t *input = read_all(&length);
     if (!input) return fail("out of memory");
-    if (length == 0) return fail("send an image: {\"body\": \"<base64 JPEG or PNG>\"} or the image bytes");
+    if (length == 0) return reject("send an image: {\"body\": \"<base64 JPEG or PNG>\"} or the image bytes");
     uint8_t *image = NULL;
     size_t image_length = 0;
-    if (image_bytes(input, length, &image, &image_length) != 0) return 1;
+    int status = image_bytes(input, length, &image, &image_length);
+    if (status != 0) return status;
 
     static float pixels[3 * 224 * 224];
     image_spec spec = {224, 224, 1, 1, 0, 1, {127, 127, 127}, {128, 128, 128}};
     uint32_t written = 0;
     uint32_t code = image_to_tensor(image, (uint32_t)image_length, &spec, (uint8_t *)pixels, sizeof pixels, &written);
-    if (code == 2) return fail("the body is not a JPEG or PNG image (or it is corrupt)");
-    if (code == 7) return fail("the image is too large");
+    if (code == 2) return reject("the body is not a JPEG or PNG image (or it is corrupt)");
+    if (code == 7) return reject("the image is too large (at most 40 megapixels)");
     if (code != 0) return fail("the image could not be read");
 
     const char *model = getenv("MODEL");

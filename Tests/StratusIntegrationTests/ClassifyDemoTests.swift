@@ -1,0 +1,93 @@
+import Foundation
+import StratusTestSupport
+import Testing
+
+/// The demo assets `make setup-models` builds under .cache/ (model, photos, ONNX Runtime).
+enum DemoAssets {
+    static let root = WasmFixtures.repositoryRoot
+    static let model = root.appendingPathComponent(".cache/models/efficientnet-lite0.onnx")
+    static let photos = root.appendingPathComponent(".cache/models/photos")
+    static let library = root.appendingPathComponent(".cache/onnxruntime/lib/libonnxruntime.so")
+    static var available: Bool {
+        [model, photos.appendingPathComponent("cat.json"), library].allSatisfy { FileManager.default.fileExists(atPath: $0.path) }
+    }
+}
+
+/// The seed's image classifier, end to end through the real binary: `stratus up -f examples/stack.yml`
+/// builds the C guest, uploads the EfficientNet-Lite0 model, and `curl` gets the top-3 labels.
+@Suite(.serialized, .enabled(if: DemoAssets.available, "needs make setup-models (model, photos, ONNX Runtime)"))
+struct ClassifyDemoTests {
+    func post(_ server: ServerProcess, _ body: Data, accept: String? = nil) throws -> (status: Int, body: String) {
+        var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--data-binary", "@-", "\(server.url)/function/classify"]
+        if let accept { arguments += ["-H", "Accept: \(accept)"] }
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = arguments
+        let input = Pipe(), output = Pipe()
+        curl.standardInput = input
+        curl.standardOutput = output
+        try curl.run()
+        let writer = Thread { input.fileHandleForWriting.write(body); try? input.fileHandleForWriting.close() }
+        writer.start()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
+    func photo(_ name: String) throws -> Data { try Data(contentsOf: DemoAssets.photos.appendingPathComponent(name)) }
+
+    @Test func classifiesTheSeedsCatAndBadInputGets400() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let up = try StratusBinary.run(["up", "-f", "examples/stack.yml", "--gateway", server.url], in: DemoAssets.root,
+                                       environment: ["OPENFAAS_URL": "", "STRATUS_URL": "", "STRATUS_HOME": server.dataDirectory.path])
+        #expect(up.status == 0, "\(up.stdout)\n\(up.stderr)")
+        #expect(up.stdout.contains("Uploaded model efficientnet"))
+
+        let cat = try post(server, try photo("cat.json"))
+        #expect(cat.status == 200, "\(cat.body)")
+        let top = cat.body.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(["tabby, tabby cat:", "tiger cat:", "Egyptian cat:"].contains { top.hasPrefix($0) }, "\(cat.body)")
+        #expect(cat.body.split(separator: "\n").count == 3)
+
+        let coffee = try post(server, try photo("coffee.jpg"), accept: "application/json")
+        #expect(coffee.status == 200)
+        #expect(coffee.body.hasPrefix(#"[{"label": "espresso""#), "\(coffee.body)")
+
+        // Bad input: each a 400 with the reason, and the server keeps serving.
+        let noBody = try post(server, Data(#"{"image": "x"}"#.utf8))
+        #expect(noBody.status == 400 && noBody.body.contains("no \"body\" field"), "\(noBody)")
+        let badBase64 = try post(server, Data(#"{"body": "!!!not base64"}"#.utf8))
+        #expect(badBase64.status == 400 && badBase64.body.contains("not valid base64"), "\(badBase64)")
+        let notImage = try post(server, Data("just some text".utf8))
+        #expect(notImage.status == 400 && notImage.body.contains("not a JPEG or PNG"), "\(notImage)")
+        let jpeg = try photo("cat.jpg")
+        let truncated = try post(server, jpeg.prefix(jpeg.count / 3))
+        #expect(truncated.status == 400, "a truncated JPEG: \(truncated)")
+        let huge = try post(server, Self.claimingSize(jpeg, width: 8000, height: 6500))
+        #expect(huge.status == 400 && huge.body.contains("too large"), "a 52-megapixel header: \(huge)")
+        #expect(try post(server, try photo("cat.json")).status == 200)
+        #expect(server.isRunning)
+    }
+
+    /// `jpeg` with its frame header (SOF0/SOF2) rewritten to claim `width` x `height`.
+    static func claimingSize(_ jpeg: Data, width: UInt16, height: UInt16) -> Data {
+        var bytes = [UInt8](jpeg)
+        var index = 2
+        while index + 9 < bytes.count {
+            guard bytes[index] == 0xFF else { break }
+            let marker = bytes[index + 1]
+            let length = Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
+            if marker == 0xC0 || marker == 0xC2 {
+                bytes[index + 5] = UInt8(height >> 8)
+                bytes[index + 6] = UInt8(height & 0xFF)
+                bytes[index + 7] = UInt8(width >> 8)
+                bytes[index + 8] = UInt8(width & 0xFF)
+                break
+            }
+            index += 2 + length
+        }
+        return Data(bytes)
+    }
+}
