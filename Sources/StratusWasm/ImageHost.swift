@@ -16,19 +16,43 @@ struct ImageHost {
     static let signatures: [String: FunctionType] = [
         "to_tensor": FunctionType(parameters: Array(repeating: .i32, count: 6), results: [.i32]),
     ]
+    /// WasmEdge's image plugin, so guests built with `wasmedge_tensorflow_interface` run unchanged:
+    /// `load_jpg/load_png/load_image(in, in_len, width, height, type, out, out_len) -> 0 | 1`, type
+    /// 0 RGB8, 1 BGR8, 2 RGB32F, 3 BGR32F; NHWC, stretched to width x height, f32 = value / 255.
+    static let wasmEdgeModuleName = "wasmedge_image"
+    static let wasmEdgeSignatures: [String: FunctionType] = [
+        "load_jpg": FunctionType(parameters: Array(repeating: .i32, count: 7), results: [.i32]),
+        "load_png": FunctionType(parameters: Array(repeating: .i32, count: 7), results: [.i32]),
+        "load_image": FunctionType(parameters: Array(repeating: .i32, count: 7), results: [.i32]),
+    ]
     /// Largest image decoded: 40 megapixels (a 50-megapixel image is refused before it is decoded).
     static let maxPixels = 40_000_000
     /// Largest tensor side a guest may ask for.
     static let maxSide: UInt32 = 4096
 
     func define(for module: Module, store: Store, into imports: inout Imports) {
-        for entry in module.imports where entry.module == Self.moduleName {
-            guard case .function = entry.descriptor, let type = Self.signatures[entry.name] else { continue }
-            imports.define(module: entry.module, name: entry.name,
-                           Function(store: store, parameters: type.parameters, results: type.results) { _, a in
-                               [.i32(toTensor(a.map(\.i32)).rawValue)]
-                           })
+        for entry in module.imports {
+            guard case .function = entry.descriptor else { continue }
+            if entry.module == Self.moduleName, let type = Self.signatures[entry.name] {
+                imports.define(module: entry.module, name: entry.name,
+                               Function(store: store, parameters: type.parameters, results: type.results) { _, a in
+                                   [.i32(toTensor(a.map(\.i32)).rawValue)]
+                               })
+            } else if entry.module == Self.wasmEdgeModuleName, let type = Self.wasmEdgeSignatures[entry.name] {
+                imports.define(module: entry.module, name: entry.name,
+                               Function(store: store, parameters: type.parameters, results: type.results) { _, a in
+                                   [.i32(wasmEdgeLoad(a.map(\.i32)) == .success ? 0 : 1)]
+                               })
+            }
         }
+    }
+
+    /// WasmEdge's `load_*`: the same decode and resample, its argument layout and 0/1 result.
+    func wasmEdgeLoad(_ a: [UInt32]) -> NNErrno {
+        let (input, inputLength, width, height, type, output, outputLength) = (a[0], a[1], a[2], a[3], a[4], a[5], a[6])
+        guard type <= 3 else { return .invalidArgument }
+        return convert(image: input, length: inputLength, width: width, height: height, resize: 0, layout: 0, order: type % 2,
+                       tensorType: type >= 2 ? 1 : 3, mean: [0, 0, 0], std: [255, 255, 255], out: output, capacity: outputLength, written: nil)
     }
 
     private func complain(_ text: String) {
@@ -37,15 +61,28 @@ struct ImageHost {
 
     func toTensor(_ a: [UInt32]) -> NNErrno {
         guard let memory = memoryBox.memory else { return .missingMemory }
+        let spec: (words: [UInt32], floats: [Float])? = memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { memory in
+            guard WASIHost.range(memory, a[2], 48) != nil else { return nil }
+            let words = (0..<6).map { WASIHost.load32(memory, a[2] &+ UInt32($0 * 4)) ?? 0 }
+            let floats = (0..<6).map { Float(bitPattern: WASIHost.load32(memory, a[2] &+ UInt32(24 + $0 * 4)) ?? 0) }
+            return (words, floats)
+        }
+        guard let spec else { return .invalidArgument }
+        return convert(image: a[0], length: a[1], width: spec.words[0], height: spec.words[1], resize: spec.words[2], layout: spec.words[3],
+                       order: spec.words[4], tensorType: spec.words[5], mean: Array(spec.floats[0..<3]), std: Array(spec.floats[3..<6]),
+                       out: a[3], capacity: a[4], written: a[5])
+    }
+
+    /// Decodes the image at `image` and writes the tensor at `out` (its size at `written`, when given).
+    func convert(image imagePointer: UInt32, length: UInt32, width: UInt32, height: UInt32, resize resizeCode: UInt32, layout layoutCode: UInt32,
+                 order orderCode: UInt32, tensorType: UInt32, mean: [Float], std: [Float], out: UInt32, capacity: UInt32, written: UInt32?) -> NNErrno {
+        guard let memory = memoryBox.memory else { return .missingMemory }
+        let words = [width, height, resizeCode, layoutCode, orderCode, tensorType]
+        let floats = mean + std
+        let a = [imagePointer, length, 0, out, capacity, written ?? 0]
         return memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { memory in
-            guard let imageRange = WASIHost.range(memory, a[0], Int(a[1])), WASIHost.range(memory, a[2], 48) != nil,
-                WASIHost.range(memory, a[5], 4) != nil
-            else { return .invalidArgument }
-            var words: [UInt32] = []
-            for index in 0..<6 { words.append(WASIHost.load32(memory, a[2] &+ UInt32(index * 4)) ?? 0) }
-            var floats: [Float] = []
-            for index in 0..<6 { floats.append(Float(bitPattern: WASIHost.load32(memory, a[2] &+ UInt32(24 + index * 4)) ?? 0)) }
-            let (width, height) = (words[0], words[1])
+            guard let imageRange = WASIHost.range(memory, a[0], Int(a[1])) else { return .invalidArgument }
+            if let written, WASIHost.range(memory, written, 4) == nil { return .invalidArgument }
             guard (1...Self.maxSide).contains(width), (1...Self.maxSide).contains(height),
                 words[2] <= 1, words[3] <= 1, words[4] <= 1
             else {
@@ -90,7 +127,8 @@ struct ImageHost {
             }
             guard let target = WASIHost.range(memory, a[3], tensor.count) else { return .invalidArgument }
             tensor.withUnsafeBytes { memory.baseAddress!.advanced(by: target.lowerBound).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            return WASIHost.store32(memory, a[5], UInt32(tensor.count)) == .success ? .success : .invalidArgument
+            guard let written else { return .success }
+            return WASIHost.store32(memory, written, UInt32(tensor.count)) == .success ? .success : .invalidArgument
         }
     }
 }

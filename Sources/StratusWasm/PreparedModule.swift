@@ -32,6 +32,7 @@ public final class PreparedModule: Sendable {
             case WASINNHost.moduleName where WASINNHost.signatures[entry.name] != nil: usesHostWork = true
             case WASINNHost.extensionModuleName where WASINNHost.extensionSignatures[entry.name] != nil: usesHostWork = true
             case ImageHost.moduleName where ImageHost.signatures[entry.name] != nil: usesHostWork = true
+            case ImageHost.wasmEdgeModuleName where ImageHost.wasmEdgeSignatures[entry.name] != nil: usesHostWork = true
             default: throw .unsupportedImport(module: entry.module, name: entry.name)
             }
         }

@@ -1,3 +1,5 @@
+import StratusModel
+import StratusTestSupport
 import Testing
 @testable import StratusWasm
 
@@ -480,5 +482,30 @@ struct SplitMix64 {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
+    }
+}
+
+/// WasmEdge's image plugin imports (`wasmedge_image.load_jpg` …) run unchanged: a C guest written
+/// against them gets the resized pixels, 1 for a buffer too small or bytes that are not an image.
+@Suite struct WasmEdgeImageCompatibilityTests {
+    @Test func loadJpgResizesIntoGuestMemory() async throws {
+        let runtime = WasmRuntime(threads: 1)
+        let bytes = try WasmFixtures.bytes("wasmedge_image")
+        let module = try runtime.prepare(digest: Digest(hashBytes: Array(repeating: 7, count: 32)), bytes: bytes)
+        #expect(module.usesHostWork)
+        let function = try await runtime.load(module, settings: FunctionSettings(timeout: 10))
+        // A flat orange 16x16 JPEG: every resized pixel is (about) the same colour.
+        let pixels = [UInt8](repeating: 0, count: 16 * 16 * 3).enumerated().map { index, _ in [UInt8(240), 120, 20][index % 3] }
+        let jpeg = try ImageEncoding.jpeg(pixels, width: 16, height: 16)
+        let result = await runtime.run(function, request: GuestRequest(stdin: jpeg, environment: [], arguments: ["t"]))
+        let lines = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+        #expect(lines.count == 4, "\(lines)")
+        let rgb = lines[0].split(separator: " ").dropFirst(2).compactMap { Int($0) }
+        #expect(lines[0].hasPrefix("rgb8 0:"))
+        #expect(rgb.count == 12)
+        for (index, value) in rgb.enumerated() { #expect(abs(value - [240, 120, 20][index % 3]) <= 3, "\(rgb)") }
+        #expect(lines[1].hasPrefix("rgb32f 0: 0.9"), "f32 is value / 255: \(lines[1])")
+        #expect(lines[2] == "small 1")
+        #expect(lines[3] == "garbage 1")
     }
 }
