@@ -125,6 +125,11 @@ let package = Package(
             name: "stratus-runtime-bench", dependencies: ["StratusWasm", "StratusModel"], path: "bench/RuntimeBench",
             swiftSettings: strict),
 
+        // `make bench`: the inference backend called directly (decode + preprocess + ONNX Runtime).
+        .executableTarget(
+            name: "stratus-inference-bench", dependencies: ["StratusInference", "StratusWasm", "StratusModel"], path: "bench/InferenceBench",
+            swiftSettings: strict),
+
         .testTarget(name: "StratusModelTests", dependencies: ["StratusModel"]),
         .testTarget(name: "StratusStoreTests", dependencies: ["StratusStore"]),
         .testTarget(name: "StratusInferenceTests", dependencies: ["StratusInference", "StratusModel"], swiftSettings: strict),

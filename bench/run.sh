@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${STRATUS_BIN:-.build/release/stratus}
 RUNTIME_BENCH=${RUNTIME_BENCH:-.build/release/stratus-runtime-bench}
+INFERENCE_BENCH=${INFERENCE_BENCH:-.build/release/stratus-inference-bench}
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-16}
 mkdir -p bench/results
@@ -79,5 +80,13 @@ run_wrk() { # label url [script]
   echo
   echo "## Per-call cost inside the runtime (microseconds)"
   "$RUNTIME_BENCH" --iterations 300 "$WORK/echo.wasm" "$WORK/hello.wasm"
+  if [ -f .cache/models/efficientnet-lite0.onnx ] && [ -x "$INFERENCE_BENCH" ]; then
+    echo
+    echo "## Image classification: EfficientNet-Lite0, cat.jpg, 1 intra-op thread (median ms)"
+    "$BIN" up -f examples/stack.yml --gateway "$URL" >/dev/null
+    "$INFERENCE_BENCH" .cache/models/efficientnet-lite0.onnx .cache/models/photos/cat.jpg --iterations 50
+    PYTHONPATH=.cache/pylib /usr/bin/python3 bench/inference.py "$URL/function/classify" .cache/models/efficientnet-lite0.onnx \
+      .cache/models/photos/cat.jpg 50
+  fi
 } | tee "$OUT"
 echo "Saved to $OUT"
