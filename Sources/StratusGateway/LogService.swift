@@ -13,6 +13,8 @@ final class LogService: FunctionLogSink, Service {
     private let store: any LogStore
     private let logger: Logger
     private let pending = Mutex<[LogLine]>([])
+    /// Store writes under way.
+    private let writing = Atomic<Int>(0)
     private let subscribers = Mutex<[UUID: (function: String, continuation: AsyncStream<LogLine>.Continuation)]>([:])
 
     init(store: any LogStore, logger: Logger) {
@@ -29,20 +31,27 @@ final class LogService: FunctionLogSink, Service {
         }
     }
 
-    /// Writes buffered lines to the store now.
+    /// Writes buffered lines to the store now, and waits for writes already under way (the periodic
+    /// flush), so a reader that flushes first sees every line recorded before it.
     func flush() async {
         let lines = pending.withLock { buffer -> [LogLine] in
             defer { buffer.removeAll(keepingCapacity: true) }
             return buffer
         }
-        guard !lines.isEmpty else { return }
-        do { try await store.appendLogs(lines, keep: Self.keep) } catch {
-            // Keep them for the next flush (bounded: a store that keeps failing must not eat the memory).
-            pending.withLock { buffer in
-                buffer.insert(contentsOf: lines, at: 0)
-                if buffer.count > Self.pendingLimit { buffer.removeFirst(buffer.count - Self.pendingLimit) }
+        if !lines.isEmpty {
+            writing.add(1, ordering: .relaxed)
+            do { try await store.appendLogs(lines, keep: Self.keep) } catch {
+                // Keep them for the next flush (bounded: a store that keeps failing must not eat the memory).
+                pending.withLock { buffer in
+                    buffer.insert(contentsOf: lines, at: 0)
+                    if buffer.count > Self.pendingLimit { buffer.removeFirst(buffer.count - Self.pendingLimit) }
+                }
+                logger.error("cannot store function logs yet", metadata: ["error": "\(error)", "lines": "\(lines.count)"])
             }
-            logger.error("cannot store function logs yet", metadata: ["error": "\(error)", "lines": "\(lines.count)"])
+            writing.subtract(1, ordering: .relaxed)
+        }
+        for _ in 0..<1000 where writing.load(ordering: .relaxed) > 0 {
+            try? await Task.sleep(for: .milliseconds(2))
         }
     }
 
