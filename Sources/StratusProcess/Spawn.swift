@@ -31,6 +31,9 @@ enum Spawner {
         posix_spawn_file_actions_adddup2(&actions, stdin, 0)
         posix_spawn_file_actions_adddup2(&actions, stdout, 1)
         posix_spawn_file_actions_adddup2(&actions, stderr, 2)
+        // Nothing else of the server's: not its sockets, not another child's pipe (a descriptor opened
+        // without O_CLOEXEC elsewhere, e.g. by Foundation's Process, would keep that pipe open for good).
+        stratus_spawn_addclosefrom(&actions, 3)
         let directory = function.directory?.path ?? FileManager.default.temporaryDirectory.path
         stratus_spawn_addchdir(&actions, directory)
         let (executable, arguments) = function.commandLine(sandbox: sandbox)

@@ -147,3 +147,19 @@ struct FunctionUserTests {
         #expect(lines.last?.split(separator: " ", omittingEmptySubsequences: true).dropFirst(2).first.map(String.init) == String(ProcessRuntime.processLimit))
     }
 }
+
+/// Function processes inherit nothing of the server's but stdio: a descriptor the server opened
+/// without O_CLOEXEC (Foundation's Process pipes are such) once kept another child's pipe open forever.
+struct DescriptorInheritanceTests {
+    @Test func childrenGetOnlyTheirStdio() async throws {
+        var fds: [Int32] = [-1, -1]
+        #expect(pipe(&fds) == 0)
+        defer { close(fds[0]); close(fds[1]) }
+        let runtime = ProcessRuntime(bundleDirectory: FileManager.default.temporaryDirectory)
+        let function = try runtime.load(command: "sh -c 'ls /proc/$$/fd'", bundle: nil, settings: FunctionSettings(timeout: 10))
+        let result = await runtime.run(function, request: GuestRequest(stdin: [], environment: [], arguments: ["f"], outputLimit: 4096))
+        let open = String(decoding: result.stdout, as: UTF8.self).split(separator: "\n").compactMap { Int32($0) }
+        #expect(!open.contains(fds[0]) && !open.contains(fds[1]), "the pipe \(fds) leaked into the function: \(open)")
+        #expect(open.contains(0) && open.contains(1) && open.contains(2))
+    }
+}
