@@ -10,7 +10,7 @@ BIN := .build/$(CONFIG)/stratus
 APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev
 BENCH_PACKAGES := wrk
 
-.PHONY: run build test setup setup-models bench install clean
+.PHONY: run build test setup setup-models demo bench install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -37,6 +37,10 @@ run: build
 test: setup setup-models
 	swift build --build-tests
 	swift test --skip-build
+
+## Deploy the demo functions (hello, pycon, classify) to the server `make run` started.
+demo: build
+	$(BIN) up -f examples/stack.yml --gateway http://127.0.0.1:$(PORT)
 
 install: build
 	install -m 0755 $(BIN) $${PREFIX:-/usr/local}/bin/stratus

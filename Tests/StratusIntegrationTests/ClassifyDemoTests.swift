@@ -13,8 +13,9 @@ enum DemoAssets {
     }
 }
 
-/// The seed's image classifier, end to end through the real binary: `stratus up -f examples/stack.yml`
-/// builds the C guest, uploads the EfficientNet-Lite0 model, and `curl` gets the top-3 labels.
+/// The demo functions (`make demo`), end to end through the real binary: `stratus up -f examples/stack.yml`
+/// builds hello (Swift), pycon (the seed's python3) and classify (C guest + the EfficientNet-Lite0
+/// model), and the seed's image classifier answers the top-3 labels.
 @Suite(.serialized, .enabled(if: DemoAssets.available, "needs make setup-models (model, photos, ONNX Runtime)"))
 struct ClassifyDemoTests {
     func post(_ server: ServerProcess, _ body: Data, accept: String? = nil) throws -> (status: Int, body: String) {
@@ -44,6 +45,10 @@ struct ClassifyDemoTests {
                                        environment: ["OPENFAAS_URL": "", "STRATUS_URL": "", "STRATUS_HOME": server.dataDirectory.path])
         #expect(up.status == 0, "\(up.stdout)\n\(up.stderr)")
         #expect(up.stdout.contains("Uploaded model efficientnet"))
+        for name in ["hello", "pycon"] {
+            let answer = try StratusBinary.run(["invoke", name, "--gateway", server.url], stdin: "Hi")
+            #expect(answer.stdout.trimmingCharacters(in: .newlines) == "Hello! You said: Hi", "\(name): \(answer.stderr)")
+        }
 
         let cat = try post(server, try photo("cat.json"))
         #expect(cat.status == 200, "\(cat.body)")

@@ -1,0 +1,2 @@
+def handle(req):
+    print("Hello! You said: " + req)
