@@ -28,10 +28,10 @@ struct InvokeHandler {
         do { name = try FunctionReference(parsing: rawName).name } catch {
             throw GatewayError.notFound("error finding function \(rawName): \(error)")
         }
-        guard dependencies.invoker.isReady(name) else {
+        guard let mode = dependencies.invoker.callMode(name) else {
             throw GatewayError.notFound("error finding function \(rawName): not deployed")
         }
-        if dependencies.invoker.isStreaming(name) {
+        if mode == .streamed {
             return try await forward(request, name: name, path: path, callID: callID, start: start)
         }
         let body = try await request.collectBody(limit: dependencies.configuration.maxRequestBytes)

@@ -181,13 +181,6 @@ public final class Invoker: Sendable {
         return replicas.desiredReplicas
     }
 
-    /// Whether calls to `name` are proxied to replicas (streamed), rather than run with a buffered body.
-    public func isStreaming(_ name: FunctionName) -> Bool {
-        guard let entry = deployed.withLock({ $0[name] }) else { return false }
-        if case .http = entry.target { return true }
-        return false
-    }
-
     /// Proxies one call to an http-mode function, streaming `body` to its replica and the answer back.
     /// `request.body` is ignored. Over `max_inflight`, throws `.overloaded`.
     public func forward<Body: AsyncSequence & Sendable>(_ name: FunctionName, _ request: InvocationRequest, body: Body,
@@ -259,14 +252,22 @@ public final class Invoker: Sendable {
         counts.withLock { $0[name] ?? 0 }
     }
 
-    /// Whether `name` is deployed and ready.
-    public func isReady(_ name: FunctionName) -> Bool {
-        deployed.withLock { $0[name] != nil }
+    /// How a call to `name` is made: its body buffered (Wasm, classic process) or streamed to a
+    /// replica (http mode); `nil` when it is not deployed. One table look-up, on every call's path.
+    public func callMode(_ name: FunctionName) -> CallMode? {
+        guard let entry = deployed.withLock({ $0[name] }) else { return nil }
+        if case .http = entry.target { return .streamed }
+        return .buffered
+    }
+
+    public enum CallMode: Sendable {
+        case buffered, streamed
     }
 
     /// Runs one call of `name`.
     public func invoke(_ name: FunctionName, _ request: InvocationRequest) async throws(InvokerError) -> InvocationResult {
         guard let entry = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
+        // http mode: forward() keeps its own max_inflight count.
         if case .http = entry.target { return try await invokeBuffered(name, request) }
         let settings = entry.target.settings
         if let limit = settings.maxInflight {
@@ -282,7 +283,7 @@ public final class Invoker: Sendable {
         switch entry.target {
         case .wasm(let function): result = await runtime.run(function, request: guest)
         case .process(let function): result = await processes.run(function, request: guest)
-        case .http: return try await invokeBuffered(name, request)
+        case .http: return try await invokeBuffered(name, request)  // not reached: returned above
         }
         counts.withLock { $0[name, default: 0] += 1 }
         logGuestOutput(entry, callID: request.callID, result: result)

@@ -75,7 +75,7 @@ public final class ProcessRuntime: Sendable {
 
     /// Runs one call in a new process group on its own thread.
     public func run(_ function: ProcessFunction, request: GuestRequest) async -> GuestResult {
-        let environment = baseEnvironment + request.environment
+        let environment = environment(request.environment)
         let sandbox = sandbox
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread {

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 public import NIOCore
 import NIOHTTP1
+import StratusModel
 import Synchronization
 
 /// The head of a call proxied to an http-mode replica; the body streams separately.
@@ -143,9 +144,7 @@ private final class CallTracker: Sendable {
             return state.bytes
         }
         guard let bytes else { return }
-        let duration = start.duration(to: .now)
-        onEnd(ProxyCallEnd(instance: instance, status: status, bytes: bytes,
-                           duration: Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18, error: error))
+        onEnd(ProxyCallEnd(instance: instance, status: status, bytes: bytes, duration: start.duration(to: .now).seconds, error: error))
     }
 
     deinit { finish(error: nil) }

@@ -59,7 +59,6 @@ final class ReplicaProcess: Sendable {
         }
     }
 
-    var pid: pid_t { state.withLock { $0.pid } }
     var hasExited: Bool { state.withLock { $0.status != nil } }
 
     /// The wait status once the process has exited.

@@ -51,84 +51,81 @@ struct ImageHost {
     func wasmEdgeLoad(_ a: [UInt32]) -> NNErrno {
         let (input, inputLength, width, height, type, output, outputLength) = (a[0], a[1], a[2], a[3], a[4], a[5], a[6])
         guard type <= 3 else { return .invalidArgument }
-        return convert(image: input, length: inputLength, width: width, height: height, resize: 0, layout: 0, order: type % 2,
-                       tensorType: type >= 2 ? 1 : 3, mean: [0, 0, 0], std: [255, 255, 255], out: output, capacity: outputLength, written: nil)
+        let spec = TensorSpec(width: width, height: height, resize: 0, layout: 0, order: type % 2, type: type >= 2 ? 1 : 3,
+                              mean: .zero, std: SIMD3(repeating: 255))
+        return convert(image: input, length: inputLength, spec: spec, out: output, capacity: outputLength, written: nil)
     }
 
     private func complain(_ text: String) {
         io.stderr.append(contentsOf: Array("stratus_image: \(text)\n".utf8))
     }
 
-    func toTensor(_ a: [UInt32]) -> NNErrno {
-        guard let memory = memoryBox.memory else { return .missingMemory }
-        let spec: (words: [UInt32], floats: [Float])? = memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { memory in
-            guard WASIHost.range(memory, a[2], 48) != nil else { return nil }
-            let words = (0..<6).map { WASIHost.load32(memory, a[2] &+ UInt32($0 * 4)) ?? 0 }
-            let floats = (0..<6).map { Float(bitPattern: WASIHost.load32(memory, a[2] &+ UInt32(24 + $0 * 4)) ?? 0) }
-            return (words, floats)
-        }
-        guard let spec else { return .invalidArgument }
-        return convert(image: a[0], length: a[1], width: spec.words[0], height: spec.words[1], resize: spec.words[2], layout: spec.words[3],
-                       order: spec.words[4], tensorType: spec.words[5], mean: Array(spec.floats[0..<3]), std: Array(spec.floats[3..<6]),
-                       out: a[3], capacity: a[4], written: a[5])
+    /// What the guest asked for, as it sent it (the 48-byte `spec` record, or WasmEdge's arguments).
+    struct TensorSpec {
+        var width, height, resize, layout, order, type: UInt32
+        var mean, std: SIMD3<Float>
     }
 
-    /// Decodes the image at `image` and writes the tensor at `out` (its size at `written`, when given).
-    func convert(image imagePointer: UInt32, length: UInt32, width: UInt32, height: UInt32, resize resizeCode: UInt32, layout layoutCode: UInt32,
-                 order orderCode: UInt32, tensorType: UInt32, mean: [Float], std: [Float], out: UInt32, capacity: UInt32, written: UInt32?) -> NNErrno {
+    func toTensor(_ a: [UInt32]) -> NNErrno {
         guard let memory = memoryBox.memory else { return .missingMemory }
-        let words = [width, height, resizeCode, layoutCode, orderCode, tensorType]
-        let floats = mean + std
-        let a = [imagePointer, length, 0, out, capacity, written ?? 0]
+        let spec: TensorSpec? = memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { memory in
+            guard WASIHost.range(memory, a[2], 48) != nil else { return nil }
+            let word = { (index: Int) in WASIHost.load32(memory, a[2] &+ UInt32(index * 4)) ?? 0 }
+            let float = { (index: Int) in Float(bitPattern: word(index)) }
+            return TensorSpec(width: word(0), height: word(1), resize: word(2), layout: word(3), order: word(4), type: word(5),
+                              mean: SIMD3(float(6), float(7), float(8)), std: SIMD3(float(9), float(10), float(11)))
+        }
+        guard let spec else { return .invalidArgument }
+        return convert(image: a[0], length: a[1], spec: spec, out: a[3], capacity: a[4], written: a[5])
+    }
+
+    /// Decodes the image at `image` and writes the tensor straight into guest memory at `out`
+    /// (its size at `written`, when given).
+    func convert(image: UInt32, length: UInt32, spec: TensorSpec, out: UInt32, capacity: UInt32, written: UInt32?) -> NNErrno {
+        guard let memory = memoryBox.memory else { return .missingMemory }
+        guard (1...Self.maxSide).contains(spec.width), (1...Self.maxSide).contains(spec.height),
+            spec.resize <= 1, spec.layout <= 1, spec.order <= 1
+        else {
+            complain("invalid spec: size \(spec.width)x\(spec.height) (1...\(Self.maxSide)), resize 0/1, layout 0/1, order 0/1")
+            return .invalidArgument
+        }
+        let type: DecodedImage.ElementType
+        switch spec.type {
+        case 1: type = .float32
+        case 3: type = .uint8
+        default:
+            complain("tensor type \(spec.type) is not supported: use 1 (f32) or 3 (u8)")
+            return .invalidArgument
+        }
+        let finite = (0..<3).allSatisfy { spec.mean[$0].isFinite && spec.std[$0].isFinite && spec.std[$0] != 0 }
+        guard finite else {
+            complain("mean and std must be finite and std non-zero")
+            return .invalidArgument
+        }
+        guard let size = DecodedImage.tensorByteCount(width: Int(spec.width), height: Int(spec.height), type: type) else { return .invalidArgument }
         return memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { memory in
-            guard let imageRange = WASIHost.range(memory, a[0], Int(a[1])) else { return .invalidArgument }
+            guard let imageRange = WASIHost.range(memory, image, Int(length)) else { return .invalidArgument }
             if let written, WASIHost.range(memory, written, 4) == nil { return .invalidArgument }
-            guard (1...Self.maxSide).contains(width), (1...Self.maxSide).contains(height),
-                words[2] <= 1, words[3] <= 1, words[4] <= 1
-            else {
-                complain("invalid spec: size \(width)x\(height) (1...\(Self.maxSide)), resize 0/1, layout 0/1, order 0/1")
-                return .invalidArgument
-            }
-            let resize: DecodedImage.Resize = words[2] == 0 ? .stretch : .shorterSideCenterCrop
-            let layout: DecodedImage.Layout = words[3] == 0 ? .nhwc : .nchw
-            let order: DecodedImage.ChannelOrder = words[4] == 0 ? .rgb : .bgr
-            let type: DecodedImage.ElementType
-            switch words[5] {
-            case 1: type = .float32
-            case 3: type = .uint8
-            default:
-                complain("tensor type \(words[5]) is not supported: use 1 (f32) or 3 (u8)")
-                return .invalidArgument
-            }
-            let std = Array(floats[3..<6])
-            guard std.allSatisfy({ $0 != 0 && $0.isFinite }), floats[0..<3].allSatisfy(\.isFinite) else {
-                complain("mean and std must be finite and std non-zero")
-                return .invalidArgument
-            }
-            let image: DecodedImage
-            do throws(ImageError) {
-                image = try DecodedImage.decode(Array(UnsafeRawBufferPointer(rebasing: memory[imageRange])), maxPixels: Self.maxPixels)
-            } catch {
-                complain(error.description)
-                if case .tooLarge = error { return .tooLarge }
-                return .invalidEncoding
-            }
-            let tensor: [UInt8]
-            do throws(ImageError) {
-                tensor = try image.tensor(width: Int(width), height: Int(height), resize: resize, layout: layout, order: order, type: type,
-                                          mean: SIMD3(floats[0], floats[1], floats[2]), std: SIMD3(std[0], std[1], std[2]))
-            } catch {
-                complain(error.description)
-                return .invalidArgument
-            }
-            guard tensor.count <= Int(a[4]) else {
-                complain("the tensor is \(tensor.count) bytes; the buffer holds \(a[4])")
+            guard size <= Int(capacity) else {
+                complain("the tensor is \(size) bytes; the buffer holds \(capacity)")
                 return .tooLarge
             }
-            guard let target = WASIHost.range(memory, a[3], tensor.count) else { return .invalidArgument }
-            tensor.withUnsafeBytes { memory.baseAddress!.advanced(by: target.lowerBound).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            guard let target = WASIHost.range(memory, out, size) else { return .invalidArgument }
+            do throws(ImageError) {
+                let decoded = try DecodedImage.decode(Array(UnsafeRawBufferPointer(rebasing: memory[imageRange])), maxPixels: Self.maxPixels)
+                try decoded.writeTensor(into: UnsafeMutableRawBufferPointer(rebasing: memory[target]), width: Int(spec.width), height: Int(spec.height),
+                                        resize: spec.resize == 0 ? .stretch : .shorterSideCenterCrop, layout: spec.layout == 0 ? .nhwc : .nchw,
+                                        order: spec.order == 0 ? .rgb : .bgr, type: type, mean: spec.mean, std: spec.std)
+            } catch {
+                complain(error.description)
+                switch error {
+                case .tooLarge: return .tooLarge
+                case .invalidArguments: return .invalidArgument
+                default: return .invalidEncoding
+                }
+            }
             guard let written else { return .success }
-            return WASIHost.store32(memory, written, UInt32(tensor.count)) == .success ? .success : .invalidArgument
+            return WASIHost.store32(memory, written, UInt32(size)) == .success ? .success : .invalidArgument
         }
     }
 }

@@ -53,6 +53,10 @@ import Testing
         try await harness.run { client in
             let response = try await post(client, harness, try WasmFixtures.bytes("echo"), name: "../../etc")
             #expect(response.status == .badRequest)
+            let kind = try await client.execute(uri: "/system/artifacts?name=m:1&kind=weights", method: .post, headers: harness.auth,
+                                                body: ByteBuffer(string: "bytes"))
+            #expect(kind.status == .badRequest)
+            #expect(String(buffer: kind.body).contains("unknown artifact kind 'weights'"))
         }
     }
 

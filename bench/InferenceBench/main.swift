@@ -38,12 +38,12 @@ enum InferenceBench {
         for _ in 0..<iterations {
             clock = .now
             _ = try graph.run([try tensor()])
-            full.append(Double(clock.duration(to: .now).components.attoseconds) / 1e15 + Double(clock.duration(to: .now).components.seconds) * 1000)
+            full.append(clock.duration(to: .now).seconds * 1000)
             clock = .now
             _ = try graph.run([input])
-            bare.append(Double(clock.duration(to: .now).components.attoseconds) / 1e15 + Double(clock.duration(to: .now).components.seconds) * 1000)
+            bare.append(clock.duration(to: .now).seconds * 1000)
         }
-        func ms(_ d: Duration) -> Double { Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15 }
+        func ms(_ d: Duration) -> Double { d.seconds * 1000 }
         print(String(format: "backend  model load %.1f ms   first run %.2f ms   decode+preprocess+infer median %.2f ms   infer median %.2f ms",
                      ms(load), ms(first), median(full), median(bare)))
     }
