@@ -93,7 +93,10 @@ public enum Templates {
                 language: .swiftWasm,
                 files: [TemplateFile(path: "handler.swift", contents: TemplateSources.swiftHandler)],
                 summary: "Embedded Swift compiled to WASI (func handle(_ request: Request) -> Response)",
-                buildSupportFiles: [TemplateFile(path: GuestSDK.swiftFileName, contents: GuestSDK.swiftSource)])
+                buildSupportFiles: [
+                    TemplateFile(path: GuestSDK.swiftFileName, contents: GuestSDK.swiftSource),
+                    TemplateFile(path: GuestSDK.inferenceFileName, contents: GuestSDK.inferenceSource),
+                ])
         case .cWasm:
             FunctionTemplate(
                 language: .cWasm,

@@ -14,7 +14,7 @@ enum DemoAssets {
 }
 
 /// The demo functions (`make demo`), end to end through the real binary: `stratus up -f examples/stack.yml`
-/// builds hello (Swift), pycon (the seed's python3) and classify (C guest + the EfficientNet-Lite0
+/// builds hello (Swift), pycon (the seed's python3) and classify (Embedded Swift guest + the EfficientNet-Lite0
 /// model), and the seed's image classifier answers the top-3 labels.
 @Suite(.serialized, .enabled(if: DemoAssets.available, "needs make setup-models (model, photos, ONNX Runtime)"))
 struct ClassifyDemoTests {
@@ -55,6 +55,13 @@ struct ClassifyDemoTests {
         let top = cat.body.split(separator: "\n").first.map(String.init) ?? ""
         #expect(["tabby, tabby cat:", "tiger cat:", "Egyptian cat:"].contains { top.hasPrefix($0) }, "\(cat.body)")
         #expect(cat.body.split(separator: "\n").count == 3)
+
+        // JSON as other encoders write it: more fields, spaces, "\/" escapes; raw image bytes work too.
+        let escaped = try photo("cat.jpg").base64EncodedString().replacingOccurrences(of: "/", with: #"\/"#)
+        let spaced = try post(server, Data("{\"isBase64Encoded\": true,\n  \"body\" : \"\(escaped)\"}".utf8))
+        #expect(spaced.body.split(separator: "\n").first == cat.body.split(separator: "\n").first, "\(spaced)")
+        let raw = try post(server, try photo("cat.jpg"))
+        #expect(raw.body == cat.body)
 
         let coffee = try post(server, try photo("coffee.jpg"), accept: "application/json")
         #expect(coffee.status == 200)

@@ -126,6 +126,37 @@ struct BuildTests {
         #expect(big.stdout.contains("bytes=80000 text=\(large)\n"))
     }
 
+    @Test("The Swift SDK's helpers: base64, top-k, decimals, badRequest exits 65; unused host imports are not linked",
+          .enabled(if: WasmKitCLI.isAvailable, "needs the wasmkit CLI (/opt/swift/usr/bin/wasmkit) to run the module"))
+    func swiftSDKHelpers() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let handler = directory.appendingPathComponent("helpers")
+        try write("""
+            func handle(_ request: Request) -> Response {
+                guard let bytes = base64Decode(request.body) else { return Response(status: .badRequest, body: "not base64") }
+                var text = "decoded=" + String(decoding: bytes, as: UTF8.self) + "\\n"
+                let best = topK([0.1, 0.7, 0.05, 0.7, 0.15], 3)
+                for entry in best { text += "\\(entry.index):" + formatDecimal(entry.score, places: 2) + " " }
+                text += "\\n" + formatDecimal(38.674, places: 2) + " " + formatDecimal(0.0049, places: 2) + " "
+                text += formatDecimal(-1.5, places: 1) + " " + formatDecimal(99.999, places: 2) + " " + formatDecimal(7, places: 0)
+                text += " " + NNError(code: 8).name + " " + NNError(code: 42).name
+                return Response(body: text)
+            }
+            """, to: handler.appendingPathComponent("handler.swift"))
+        let output = directory.appendingPathComponent("helpers.wasm")
+        _ = try WasmBuilder().build(language: .swiftWasm, handlerDirectory: handler, output: output)
+        // The module runs under a plain WASI runtime: the WASI-NN and image imports it does not use are absent.
+        let run = try WasmKitCLI.run(output, stdin: "SGk/IHlvdSBzYWlkOiBo\nw6lsbG8=")
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == "decoded=Hi? you said: h\u{e9}llo\n1:0.70 3:0.70 4:0.15 \n38.67 0.00 -1.5 100.00 7 not_found error 42")
+        // URL-safe alphabet and missing padding decode too; a stray character is refused with exit 65 (HTTP 400).
+        #expect(try WasmKitCLI.run(output, stdin: "SGk_").stdout.hasPrefix("decoded=Hi?\n"))
+        let bad = try WasmKitCLI.run(output, stdin: "SGk*")
+        #expect(bad.status == 65 && bad.stdout == "not base64")
+        #expect(try WasmKitCLI.run(output, stdin: "SGkh=x").status == 65, "data after padding")
+    }
+
     @Test("A Swift syntax error fails with the compiler's message naming handler.swift and the line")
     func swiftSyntaxError() throws {
         let directory = try makeTemporaryDirectory()
