@@ -6,8 +6,8 @@ PORT ?= 8080
 BIN := .build/$(CONFIG)/stratus
 # Debian packages: the WASI C library and compiler builtins (to build Wasm functions), wabt (wasm-strip),
 # bubblewrap (the sandbox process functions run in), python3/nodejs/curl (templates and their tests),
-# libjpeg/libpng headers (image decoding for inference functions).
-APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev
+# libjpeg/libpng headers (image decoding for inference functions), chromium (the browser tests of web pages).
+APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev chromium
 BENCH_PACKAGES := wrk
 
 .PHONY: run build test setup setup-models demo bench install clean
@@ -28,19 +28,24 @@ setup-models:
 build: setup setup-models
 	swift build -c $(CONFIG)
 
-## Build and start the server on 127.0.0.1:$(PORT) with its data in $${STRATUS_HOME:-~/.stratus}.
+## Build and start the server on 127.0.0.1:$(PORT) with its data in $${STRATUS_HOME:-~/.stratus}, then
+## deploy the demo (hello, pycon, classify and its page) to it; Ctrl-C stops the server.
 run: build
 	@echo "Tip: put the CLI on your PATH with: export PATH=\"$(CURDIR)/.build/$(CONFIG):\$$PATH\"  (or: make install)"
-	$(BIN) serve --port $(PORT)
+	@$(BIN) serve --port $(PORT) & server=$$!; \
+	trap 'kill -INT $$server 2>/dev/null; wait $$server' INT TERM; \
+	for i in $$(seq 1 100); do curl -fsS -o /dev/null http://127.0.0.1:$(PORT)/healthz 2>/dev/null && break; sleep 0.1; done; \
+	$(BIN) demo deploy --gateway http://127.0.0.1:$(PORT) || echo "The demo was not deployed (see above); the server keeps running."; \
+	wait $$server
 
 ## Everything CI runs: unit tests and integration tests against the real binary.
 test: setup setup-models
 	swift build --build-tests
 	swift test --skip-build
 
-## Deploy the demo functions (hello, pycon, classify) to the server `make run` started.
+## Deploy the demo functions (hello, pycon, classify and its page) again to the server `make run` started.
 demo: build
-	$(BIN) up -f examples/stack.yml --gateway http://127.0.0.1:$(PORT)
+	$(BIN) demo deploy --gateway http://127.0.0.1:$(PORT)
 
 install: build
 	install -m 0755 $(BIN) $${PREFIX:-/usr/local}/bin/stratus

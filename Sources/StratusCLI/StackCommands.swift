@@ -174,7 +174,8 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
         // The template's watchdog mode (http for long-running servers), unless the stack sets one.
         if let mode = language?.processMode, environment["mode"] == nil, function.fprocess == nil { environment["mode"] = mode }
         let command = function.fprocess ?? language?.fprocess
-        let annotations = try await uploadModels(function.annotations, function: function.name, directory: directory, client: client)
+        var annotations = try await uploadModels(function.annotations, function: function.name, directory: directory, client: client)
+        annotations = try await deployFunctionSite(annotations, function: function.name, directory: directory, client: client)
         let deployment = FunctionDeployment(
             service: function.name, image: image, namespace: function.namespace, envProcess: command,
             envVars: environment, constraints: function.constraints, secrets: function.secrets, labels: function.labels,

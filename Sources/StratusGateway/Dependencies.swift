@@ -21,6 +21,8 @@ struct Dependencies: Sendable {
     /// The models a Wasm function declared, resolved to their bytes.
     let models: @Sendable (FunctionSpec) async throws -> [String: FunctionModels.Model]
     let removeSecretsFolder: @Sendable (FunctionName) -> Void
+    /// The static sites served under /sites/.
+    let sites: SiteDirectory
     /// Serializes deploys and removals.
     let managementGate = SerialGate()
 }

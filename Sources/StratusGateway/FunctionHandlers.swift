@@ -124,12 +124,15 @@ struct FunctionHandlers {
         let buffer = try await request.collectBody(limit: 64 * 1024)
         let body = try JSON.decode(DeleteFunctionRequest.self, from: buffer, what: "delete request ({\"functionName\": \"…\"})")
         let name = try parseName(body.functionName)
+        let spec = try await lookup(name)
         let removed: Bool
         do { removed = try await dependencies.registry.removeFunction(named: name) } catch { throw GatewayError.from(error) }
         guard removed else { throw GatewayError.notFound("function '\(body.functionName)' not found") }
         dependencies.invoker.undeploy(name)
         dependencies.removeSecretsFolder(name)
         try? await dependencies.logStore.removeLogs(function: name.rawValue)
+        // The site deployed with the function (annotation com.stratus.site) goes with it.
+        if spec?.annotations[SiteStatus.annotation] != nil { _ = try? await dependencies.sites.remove(name) }
         dependencies.logger.info("function removed", metadata: ["function": "\(name)"])
         return Response(status: .ok)
     }

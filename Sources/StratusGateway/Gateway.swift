@@ -16,6 +16,7 @@ public struct Gateway: Sendable {
     let logs: LogService
     let processes: ProcessRuntime
     let secretFiles: SecretFiles
+    let sites: SiteDirectory
     let logger: Logger
     /// Basic-auth credentials, `nil` when auth is off.
     public let credentials: Credentials?
@@ -41,6 +42,7 @@ public struct Gateway: Sendable {
         } else if configuration.functionUser != nil || sandbox == nil {
             logger.info("process functions run as user \(user)")
         }
+        sites = try SiteDirectory(root: configuration.dataDirectory.appendingPathComponent("sites"), store: store)
         secretFiles = SecretFiles(root: configuration.dataDirectory.appendingPathComponent("run"), secrets: store)
         logs = LogService(store: store, logger: logger)
         var inference: (any InferenceBackend)?
@@ -58,8 +60,10 @@ public struct Gateway: Sendable {
         invoker = Invoker(runtime: WasmRuntime(), processes: processes, inference: inference, logger: logger, logSink: logs)
     }
 
-    /// Deploys every stored function into the runtime; one that fails is logged and skipped.
+    /// Deploys every stored function into the runtime and unpacks every stored site; one that
+    /// fails is logged and skipped.
     public func restoreFunctions() async throws {
+        try await sites.restore(logger: logger)
         for spec in try await store.functions() {
             do {
                 var bytes: [UInt8]?
@@ -130,11 +134,13 @@ public struct Gateway: Sendable {
                                         secretsFolder: { spec in try await gateway.secretsFolder(for: spec) },
                                         secretValues: { spec in try await gateway.secretValues(for: spec) },
                                         models: { spec in try await gateway.models(for: spec) },
-                                        removeSecretsFolder: { name in gateway.secretFiles.remove(name) })
+                                        removeSecretsFolder: { name in gateway.secretFiles.remove(name) }, sites: sites)
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)
         system.registerPublic(on: router)
         InvokeHandler(dependencies: dependencies).register(on: router)
+        let siteHandlers = SiteHandlers(dependencies: dependencies, sites: sites)
+        siteHandlers.registerPublic(on: router)
         let group = router.group("system")
         if let credentials {
             group.add(middleware: BasicAuthMiddleware(credentials: credentials))
@@ -144,6 +150,7 @@ public struct Gateway: Sendable {
         ArtifactHandlers(dependencies: dependencies).register(on: group)
         LogHandler(dependencies: dependencies, logs: logs, store: store).register(on: group)
         SecretHandlers(dependencies: dependencies, secrets: store).register(on: group)
+        siteHandlers.register(on: group)
         return router
     }
 

@@ -10,13 +10,18 @@ extension ProcessRuntime {
 
     /// Checks that `bytes` is a tar.gz whose entries all stay inside the folder it unpacks into.
     public func validateBundle(_ bytes: [UInt8]) throws(ProcessError) {
-        let listing = try Self.tar(["-tzf", "-"], input: bytes)
+        try Self.checkEntries(bytes)
+    }
+
+    /// Checks that `bytes` is a non-empty tar.gz whose entries all stay inside the folder it unpacks into.
+    static func checkEntries(_ bytes: [UInt8]) throws(ProcessError) {
+        let listing = try tar(["-tzf", "-"], input: bytes)
         let entries = listing.split(separator: "\n").map(String.init)
         guard !entries.isEmpty else { throw .invalidBundle("the archive is empty") }
         for entry in entries {
             let parts = entry.split(separator: "/")
             if entry.hasPrefix("/") || parts.contains("..") {
-                throw .invalidBundle("entry '\(entry)' would unpack outside the function's folder")
+                throw .invalidBundle("entry '\(entry)' would unpack outside its folder")
             }
         }
     }
@@ -25,24 +30,47 @@ extension ProcessRuntime {
     public func prepareBundle(digest: Digest, bytes: [UInt8]) throws(ProcessError) -> URL {
         let target = bundleDirectory.appendingPathComponent(digest.hex)
         if FileManager.default.fileExists(atPath: target.path) { return target }
-        try validateBundle(bytes)
-        let staging = bundleDirectory.appendingPathComponent(".unpack-\(UUID().uuidString)")
+        try Self.unpackArchive(bytes, into: target, allowLinks: true)
+        return target
+    }
+
+    /// Unpacks the tar.gz `bytes` into the folder `target` (which must not exist yet), atomically:
+    /// into a staging folder beside it, then renamed. Entries leaving the folder are refused, and so
+    /// are symbolic and hard links unless `allowLinks`. A `target` another caller created first wins.
+    public static func unpackArchive(_ bytes: [UInt8], into target: URL, allowLinks: Bool) throws(ProcessError) {
+        try checkEntries(bytes)
+        let staging = target.deletingLastPathComponent().appendingPathComponent(".unpack-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
         } catch {
             throw .io("cannot create \(staging.path): \(error.localizedDescription)")
         }
-        do {
-            _ = try Self.tar(["-xzf", "-", "-C", staging.path, "--no-same-owner", "--no-same-permissions"], input: bytes)
+        do throws(ProcessError) {
+            _ = try tar(["-xzf", "-", "-C", staging.path, "--no-same-owner", "--no-same-permissions"], input: bytes)
+            if !allowLinks, let link = firstLink(in: staging) {
+                throw ProcessError.invalidBundle("'\(link)' is a link: a site holds plain files and folders only")
+            }
         } catch {
             try? FileManager.default.removeItem(at: staging)
             throw error
         }
         if rename(staging.path, target.path) != 0 {
             try? FileManager.default.removeItem(at: staging)
-            guard FileManager.default.fileExists(atPath: target.path) else { throw .io("cannot move the unpacked bundle into place") }
+            guard FileManager.default.fileExists(atPath: target.path) else { throw .io("cannot move the unpacked archive into place") }
         }
-        return target
+    }
+
+    /// The first symbolic link, or file with more than one hard link, under `folder` (relative path).
+    static func firstLink(in folder: URL) -> String? {
+        let paths = (try? FileManager.default.subpathsOfDirectory(atPath: folder.path)) ?? []
+        for relative in paths.sorted() {
+            var info = stat()
+            guard lstat(folder.appendingPathComponent(relative).path, &info) == 0 else { return relative }
+            let type = info.st_mode & S_IFMT
+            if type == S_IFLNK || (type == S_IFREG && info.st_nlink > 1) { return relative }
+            if type != S_IFREG && type != S_IFDIR { return relative }
+        }
+        return nil
     }
 
     /// Runs `tar` with `input` on stdin; the error carries tar's message.

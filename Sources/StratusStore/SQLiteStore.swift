@@ -63,6 +63,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
         }
         registerLogMigration(&migrator)
         registerSecretMigration(&migrator)
+        registerSiteMigration(&migrator)
         return migrator
     }
 

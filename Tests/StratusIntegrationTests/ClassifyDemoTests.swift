@@ -83,6 +83,65 @@ struct ClassifyDemoTests {
         #expect(server.isRunning)
     }
 
+    /// Runs Tests/Browser/classify_page.py (headless Chromium over the DevTools protocol) on `photo`;
+    /// returns the page's state as it printed it.
+    func classifyInBrowser(_ server: ServerProcess, photo: URL, screenshots: URL) throws -> [String: Any] {
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        script.arguments = [DemoAssets.root.appendingPathComponent("Tests/Browser/classify_page.py").path,
+                            "--url", "\(server.url)/sites/classify/", "--photo", photo.path, "--screenshots", screenshots.path, "--timeout", "90"]
+        let output = Pipe(), errors = Pipe()
+        script.standardOutput = output
+        script.standardError = errors
+        try script.run()
+        let errorReader = Thread { _ = errors.fileHandleForReading.readDataToEndOfFile() }
+        errorReader.start()
+        let text = output.fileHandleForReading.readDataToEndOfFile()
+        script.waitUntilExit()
+        let state = try JSONSerialization.jsonObject(with: text.isEmpty ? Data("{}".utf8) : text) as? [String: Any] ?? [:]
+        #expect(script.terminationStatus == 0, "browser driver exited \(script.terminationStatus): \(state)")
+        return state
+    }
+
+    /// The seed's front-end: `stratus demo deploy` publishes the page with classify, and a real
+    /// browser picks a photo and sees the top 3; a file that is not an image shows the reason.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/lib/chromium/chromium")
+                   || FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium"), "needs Debian's chromium"))
+    func demoDeployAndThePageInABrowser() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        // Run from elsewhere: the demo is found next to the binary (the source tree).
+        let deploy = try StratusBinary.run(["demo", "deploy", "--gateway", server.url], in: scratch,
+                                           environment: ["OPENFAAS_URL": "", "STRATUS_URL": "", "STRATUS_HOME": server.dataDirectory.path])
+        #expect(deploy.status == 0, "\(deploy.stdout)\n\(deploy.stderr)")
+        #expect(deploy.stdout.contains("Deployed site classify (3 files): \(server.url)/sites/classify/"), "\(deploy.stdout)")
+        for name in ["hello", "pycon", "classify"] { #expect(deploy.stdout.contains("Deployed \(name) (created)")) }
+
+        let screenshots = DemoAssets.root.appendingPathComponent(".build/test-artifacts/classify-page")
+        try FileManager.default.createDirectory(at: screenshots, withIntermediateDirectories: true)
+        let cat = try classifyInBrowser(server, photo: DemoAssets.photos.appendingPathComponent("cat.jpg"), screenshots: screenshots)
+        #expect(cat["status"] as? String == "Done", "\(cat)")
+        let labels = (cat["labels"] as? [[String: String]]) ?? []
+        #expect(labels.count == 3, "\(cat)")
+        #expect(["tabby, tabby cat", "tiger cat", "Egyptian cat"].contains(labels.first?["label"] ?? ""), "\(cat)")
+        #expect(labels.first?["percent"]?.hasSuffix("%") == true)
+        #expect((cat["time"] as? String)?.hasSuffix(" ms") == true, "\(cat)")
+        for shot in ["classify-empty.png", "classify-result.png"] {
+            let png = FileManager.default.contents(atPath: screenshots.appendingPathComponent(shot).path) ?? Data()
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(shot) is a PNG")
+        }
+
+        let text = scratch.appendingPathComponent("notes.txt")
+        try Data("not a photo".utf8).write(to: text)
+        let rejected = try classifyInBrowser(server, photo: text, screenshots: scratch)
+        #expect(rejected["status"] as? String == "Error", "\(rejected)")
+        #expect((rejected["error"] as? String)?.contains("not a JPEG or PNG") == true, "\(rejected)")
+        #expect(server.isRunning)
+    }
+
     /// `jpeg` with its frame header (SOF0/SOF2) rewritten to claim `width` x `height`.
     static func claimingSize(_ jpeg: Data, width: UInt16, height: UInt16) -> Data {
         var bytes = [UInt8](jpeg)

@@ -173,9 +173,46 @@ import Testing
         #expect(!server.output.contains("hunter2"), "values never reach the server log")
     }
 
+    @Test func sitesThroughTheCLI() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let folder = server.dataDirectory.appendingPathComponent("my-site")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("img"), withIntermediateDirectories: true)
+        let noIndex = try cli(server, ["site", "deploy", "docs", folder.path])
+        #expect(noIndex.status != 0 && noIndex.stderr.contains("has no index.html"), "\(noIndex.stderr)")
+        try Data("<h1>Docs</h1>".utf8).write(to: folder.appendingPathComponent("index.html"))
+        try Data([0x89, 0x50, 0x4E, 0x47]).write(to: folder.appendingPathComponent("img/logo.png"))
+        try Data("hidden".utf8).write(to: folder.appendingPathComponent(".env"))
+
+        let deploy = try cli(server, ["site", "deploy", "docs", folder.path])
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        #expect(deploy.stdout.contains("Deployed site docs (2 files): \(server.url)/sites/docs/"), "hidden files stay home: \(deploy.stdout)")
+        #expect(try Self.fetch("\(server.url)/sites/docs/") == "<h1>Docs</h1> 200")
+        #expect(try Self.fetch("\(server.url)/sites/docs/.env").hasSuffix(" 404"))
+        let list = try cli(server, ["site", "list"])
+        #expect(list.stdout.contains("docs") && list.stdout.contains("\(server.url)/sites/docs/"), "\(list.stdout)")
+        #expect(try cli(server, ["site", "deploy", "Bad_Name", folder.path]).status != 0)
+        #expect(try cli(server, ["site", "remove", "docs"]).stdout.contains("Removed site: docs"))
+        let missing = try cli(server, ["site", "remove", "docs"])
+        #expect(missing.status != 0 && missing.stderr.contains("404"), "\(missing.stderr)")
+    }
+
+    /// The body and status of a GET with curl: "BODY STATUS".
+    static func fetch(_ url: String) throws -> String {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-s", "-w", " %{http_code}", url]
+        let output = Pipe()
+        curl.standardOutput = output
+        try curl.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        return text
+    }
+
     @Test func helpExplainsTheCommands() throws {
         let help = try StratusBinary.run(["--help"])
-        for command in ["serve", "new", "build", "deploy", "up", "invoke", "list", "describe", "remove", "scale", "logs", "secret", "login", "logout", "version"] {
+        for command in ["serve", "new", "build", "deploy", "up", "invoke", "list", "describe", "remove", "scale", "logs", "secret", "site", "demo", "login", "logout", "version"] {
             #expect(help.stdout.contains(command), "\(command) missing from --help")
         }
         let serveHelp = try StratusBinary.run(["serve", "--help"])
