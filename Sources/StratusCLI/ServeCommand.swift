@@ -37,6 +37,14 @@ struct Serve: AsyncParsableCommand {
             help: "User process functions run as when the server runs as root: NAME, UID, NAME:GROUP or UID:GID (env STRATUS_FUNCTION_USER; default nobody).")
     var functionUser: String?
 
+    @Option(name: .customLong("inference-threads"),
+            help: "ONNX Runtime threads per model inside an operator; 0 uses one per core (env STRATUS_INFERENCE_THREADS; default 1, measured fastest on a busy 2-core host).")
+    var inferenceThreads: Int?
+
+    @Flag(name: .customLong("inference-spinning"),
+          help: "Let ONNX Runtime's threads spin between operators: lower latency on an idle machine, wasted CPU on a busy one (env STRATUS_INFERENCE_SPINNING=1).")
+    var inferenceSpinning = false
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
@@ -47,6 +55,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--port (or STRATUS_PORT) must be a number between 0 and 65535")
         }
         let host = host ?? env["STRATUS_BIND"].nonEmpty ?? "127.0.0.1"
+        guard let threads = inferenceThreads ?? Int(env["STRATUS_INFERENCE_THREADS"].nonEmpty ?? "1"), (0...1024).contains(threads) else {
+            throw ValidationError("--inference-threads (or STRATUS_INFERENCE_THREADS) must be a number between 0 and 1024")
+        }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
@@ -72,9 +83,11 @@ struct Serve: AsyncParsableCommand {
                     """)
             }
         }
-        let configuration = GatewayConfiguration(host: host, port: port, dataDirectory: data, maxRequestBytes: maxBytes,
+        var configuration = GatewayConfiguration(host: host, port: port, dataDirectory: data, maxRequestBytes: maxBytes,
                                                  authEnabled: !noAuth, version: StratusVersion.current,
                                                  functionUser: functionUser ?? env["STRATUS_FUNCTION_USER"].nonEmpty)
+        configuration.inferenceThreads = threads
+        configuration.inferenceSpinning = inferenceSpinning || env["STRATUS_INFERENCE_SPINNING"] == "1"
         let gateway: Gateway
         do { gateway = try Gateway(configuration: configuration, credentials: credentials, logger: logger) } catch let error as GatewayStartError {
             throw ValidationError(error.message)

@@ -48,9 +48,13 @@ public struct Gateway: Sendable {
         var inference: (any InferenceBackend)?
         if let library = ONNXRuntimeBackend.findLibrary() {
             do {
-                let backend = try ONNXRuntimeBackend(libraryPath: library)
+                let backend = try ONNXRuntimeBackend(libraryPath: library, intraOpThreads: configuration.inferenceThreads,
+                                                      allowSpinning: configuration.inferenceSpinning)
                 inference = backend
-                logger.info("inference engine ready", metadata: ["engine": "\(backend.name)", "library": "\(library)"])
+                logger.info("inference engine ready", metadata: [
+                    "engine": "\(backend.name)", "library": "\(library)", "threads": "\(configuration.inferenceThreads)",
+                    "spinning": "\(configuration.inferenceSpinning)",
+                ])
             } catch {
                 logger.warning("inference engine unavailable: \(error)")
             }

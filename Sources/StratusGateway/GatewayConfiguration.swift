@@ -16,6 +16,10 @@ public struct GatewayConfiguration: Sendable {
     /// Who process functions run as (`NAME`, `UID`, `NAME:GROUP`, `UID:GID`); `nil` means `nobody`.
     /// Only a server running as root can switch users.
     public var functionUser: String?
+    /// ONNX Runtime threads per model for work inside an operator (0: ONNX Runtime's default, one per core).
+    public var inferenceThreads: Int = 1
+    /// Let ONNX Runtime's pool threads spin between operators (lower latency alone, wasted CPU when busy).
+    public var inferenceSpinning: Bool = false
 
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.1.0", functionUser: String? = nil) {
         self.functionUser = functionUser

@@ -127,6 +127,23 @@ import Testing
         }
     }
 
+    @Test func inferenceSettingsAreCheckedAndUsed() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-ort-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        do {
+            let server = try ServerProcess(dataDirectory: directory, arguments: ["--inference-threads", "-3"])
+            server.stop()
+            Issue.record("a negative thread count must be refused")
+        } catch {
+            #expect("\(error)".contains("--inference-threads"), "\(error)")
+        }
+        let server = try ServerProcess(dataDirectory: directory, arguments: ["--inference-threads", "2", "--inference-spinning"])
+        defer { server.destroy() }
+        if FileManager.default.fileExists(atPath: WasmFixtures.repositoryRoot.appendingPathComponent(".cache/onnxruntime/lib/libonnxruntime.so").path) {
+            #expect(server.output.contains("spinning=true") && server.output.contains("threads=2"), "\(server.output)")
+        }
+    }
+
     @Test func logsFollowNewLinesLive() throws {
         let server = try ServerProcess()
         defer { server.destroy() }
