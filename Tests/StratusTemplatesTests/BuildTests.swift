@@ -124,6 +124,11 @@ struct BuildTests {
         let large = String(repeating: "0123456789abcdef", count: 5000)
         let big = try WasmKitCLI.run(output, stdin: large)
         #expect(big.stdout.contains("bytes=80000 text=\(large)\n"))
+        // With a Content-Length the body is read in place; a wrong one (too small or too large) changes nothing.
+        for length in ["80000", "10", "999999", "junk"] {
+            let sized = try WasmKitCLI.run(output, stdin: large, environment: ["Http_Content_Length": length])
+            #expect(sized.stdout.contains("bytes=80000 text=\(large)\n"), "Content-Length \(length)")
+        }
     }
 
     @Test("The Swift SDK's helpers: base64, top-k, decimals, badRequest exits 65; unused host imports are not linked",

@@ -111,16 +111,8 @@ func contains(_ text: String, _ part: String) -> Bool {
     find(Array(part.utf8), in: Array(text.utf8), from: 0) != nil
 }
 
-/// The name of ImageNet class `index`: line `index` of `imagenetLabels` (labels.swift).
+/// The name of ImageNet class `index` (labels.swift).
 func label(_ index: Int) -> String {
-    imagenetLabels.withUTF8Buffer { all in
-        var line = 0
-        var start = 0
-        for (offset, byte) in all.enumerated() where byte == 10 {
-            if line == index { return String(decoding: all[start..<offset], as: UTF8.self) }
-            line += 1
-            start = offset + 1
-        }
-        return line == index ? String(decoding: all[start...], as: UTF8.self) : "class \(index)"
-    }
+    guard imagenetLabels.indices.contains(index) else { return "class \(index)" }
+    return imagenetLabels[index].withUTF8Buffer { String(decoding: $0, as: UTF8.self) }
 }
