@@ -81,12 +81,28 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Async invocations: stored, run by workers, retried, delivered to callbacks.
+        .target(
+            name: "StratusQueue",
+            dependencies: [
+                "StratusModel",
+                "StratusInvoker",
+                "StratusStore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strict
+        ),
         // HTTP gateway (Hummingbird 2): OpenFaaS API, /function, auth.
         .target(
             name: "StratusGateway",
             dependencies: [
                 "StratusModel",
                 "StratusInvoker",
+                "StratusQueue",
                 "StratusStore",
                 "StratusInference",
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -45,6 +45,16 @@ struct Serve: AsyncParsableCommand {
           help: "Let ONNX Runtime's threads spin between operators: lower latency on an idle machine, wasted CPU on a busy one (env STRATUS_INFERENCE_SPINNING=1).")
     var inferenceSpinning = false
 
+    @Option(name: .customLong("queue-workers"), help: "Async calls run at once, all functions together (env STRATUS_QUEUE_WORKERS; default 32).")
+    var queueWorkers: Int?
+
+    @Option(name: .customLong("callback-retry-wait"),
+            help: "Wait before a failed callback delivery is tried again; doubles each time up to 60s, 10 tries in all (default 1s).")
+    var callbackRetryWait: String?
+
+    @Option(name: .customLong("callback-timeout"), help: "A callback that has not answered in this time has failed (default 10s).")
+    var callbackTimeout: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
@@ -87,6 +97,20 @@ struct Serve: AsyncParsableCommand {
                                                  authEnabled: !noAuth, version: StratusVersion.current,
                                                  functionUser: functionUser ?? env["STRATUS_FUNCTION_USER"].nonEmpty)
         configuration.inferenceThreads = threads
+        guard let workers = queueWorkers ?? Int(env["STRATUS_QUEUE_WORKERS"].nonEmpty ?? "32"), (1...4096).contains(workers) else {
+            throw ValidationError("--queue-workers (or STRATUS_QUEUE_WORKERS) must be a number between 1 and 4096")
+        }
+        configuration.queue.workers = workers
+        if let callbackTimeout {
+            do { configuration.queue.callbackTimeout = try Quantities.duration(callbackTimeout) } catch {
+                throw ValidationError("--callback-timeout: \(error)")
+            }
+        }
+        if let callbackRetryWait {
+            do { configuration.queue.callbackMinWait = try Quantities.duration(callbackRetryWait) } catch {
+                throw ValidationError("--callback-retry-wait: \(error)")
+            }
+        }
         configuration.inferenceSpinning = inferenceSpinning || env["STRATUS_INFERENCE_SPINNING"] == "1"
         let gateway: Gateway
         do { gateway = try Gateway(configuration: configuration, credentials: credentials, logger: logger) } catch let error as GatewayStartError {

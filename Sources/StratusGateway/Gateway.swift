@@ -5,6 +5,7 @@ import StratusInference
 import StratusInvoker
 import StratusModel
 import StratusProcess
+public import StratusQueue
 public import StratusStore
 import StratusWasm
 
@@ -17,6 +18,8 @@ public struct Gateway: Sendable {
     let processes: ProcessRuntime
     let secretFiles: SecretFiles
     let sites: SiteDirectory
+    /// Async invocations: stored, run by workers, retried, delivered.
+    public let queue: AsyncQueue
     let logger: Logger
     /// Basic-auth credentials, `nil` when auth is off.
     public let credentials: Credentials?
@@ -62,6 +65,7 @@ public struct Gateway: Sendable {
             logger.notice("no inference engine: WASI-NN functions cannot run models (make setup-models, or set STRATUS_ONNXRUNTIME)")
         }
         invoker = Invoker(runtime: WasmRuntime(), processes: processes, inference: inference, logger: logger, logSink: logs)
+        queue = AsyncQueue(store: store, invoker: invoker, configuration: configuration.queue, logger: logger)
     }
 
     /// Deploys every stored function into the runtime and unpacks every stored site; one that
@@ -143,6 +147,8 @@ public struct Gateway: Sendable {
         let system = SystemHandlers(dependencies: dependencies)
         system.registerPublic(on: router)
         InvokeHandler(dependencies: dependencies).register(on: router)
+        let asyncHandlers = AsyncHandlers(dependencies: dependencies, queue: queue, store: store)
+        asyncHandlers.register(on: router)
         let siteHandlers = SiteHandlers(dependencies: dependencies, sites: sites)
         siteHandlers.registerPublic(on: router)
         let group = router.group("system")
@@ -155,6 +161,7 @@ public struct Gateway: Sendable {
         LogHandler(dependencies: dependencies, logs: logs, store: store).register(on: group)
         SecretHandlers(dependencies: dependencies, secrets: store).register(on: group)
         siteHandlers.register(on: group)
+        asyncHandlers.register(on: group)
         return router
     }
 
@@ -163,7 +170,7 @@ public struct Gateway: Sendable {
         Application(
             router: buildRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratus"),
-            services: [logs],
+            services: [logs, queue],
             onServerRunning: { channel in
                 let address = channel.localAddress
                 onListening(address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)

@@ -1,4 +1,5 @@
 public import Foundation
+public import StratusQueue
 
 /// Settings of `stratus serve`.
 public struct GatewayConfiguration: Sendable {
@@ -20,6 +21,8 @@ public struct GatewayConfiguration: Sendable {
     public var inferenceThreads: Int = 1
     /// Let ONNX Runtime's pool threads spin between operators (lower latency alone, wasted CPU when busy).
     public var inferenceSpinning: Bool = false
+    /// Async workers, callback retries.
+    public var queue = AsyncQueue.Configuration()
 
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.1.0", functionUser: String? = nil) {
         self.functionUser = functionUser

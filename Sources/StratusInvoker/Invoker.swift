@@ -260,6 +260,11 @@ public final class Invoker: Sendable {
         return .buffered
     }
 
+    /// The settings `name` was deployed with; `nil` when it is not deployed.
+    public func settings(_ name: FunctionName) -> FunctionSettings? {
+        deployed.withLock { $0[name] }?.target.settings
+    }
+
     public enum CallMode: Sendable {
         case buffered, streamed
     }

@@ -123,6 +123,12 @@ public struct FunctionSettings: Sendable, Equatable {
     public var readyTimeout = FunctionSettings.defaultReadyTimeout
     /// http mode: a path that must answer 2xx before a replica gets traffic (else: it accepts a connection).
     public var healthPath: String?
+    /// Async calls: how often and when a failed one runs again.
+    public var retry = RetryPolicy()
+    /// Async calls of this function run at most this many at once (`com.stratus.async.concurrency`, default 8).
+    public var asyncConcurrency = FunctionSettings.defaultAsyncConcurrency
+    public static let asyncConcurrencyAnnotation = "com.stratus.async.concurrency"
+    public static let defaultAsyncConcurrency = 8
 
     public init(timeout: Double = FunctionSettings.defaultTimeout, memoryLimit: Int = FunctionSettings.defaultMemoryLimit, contentType: String? = nil) {
         self.timeout = timeout
@@ -157,6 +163,9 @@ public struct FunctionSettings: Sendable, Equatable {
         if let path = spec.annotations[Self.healthPathAnnotation], !path.isEmpty {
             healthPath = path.hasPrefix("/") ? path : "/" + path
         }
+        retry = try RetryPolicy(annotations: spec.annotations)
+        asyncConcurrency = try Self.count(spec.annotations[Self.asyncConcurrencyAnnotation], Self.asyncConcurrencyAnnotation, allowZero: false)
+            ?? Self.defaultAsyncConcurrency
     }
 
     private static func count(_ text: String?, _ name: String, allowZero: Bool) throws(ModelError) -> Int? {

@@ -22,6 +22,8 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
         do {
             var config = Configuration()
             config.busyMode = .timeout(5)
+            // A commit is on disk before it returns: an accepted async call survives a crash or power loss.
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             database = try DatabasePool(path: directory.appendingPathComponent("stratus.db").path, configuration: config)
             try Self.migrator.migrate(database)
         } catch {
@@ -64,6 +66,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
         registerLogMigration(&migrator)
         registerSecretMigration(&migrator)
         registerSiteMigration(&migrator)
+        registerQueueMigration(&migrator)
         return migrator
     }
 

@@ -103,6 +103,16 @@ public final class ServerProcess: @unchecked Sendable {
         return process.terminationStatus
     }
 
+    /// SIGKILL, as a crash or the OOM killer would: no shutdown work runs.
+    public func killHard() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
+    /// The server's process id.
+    public var processIdentifier: Int32 { process.processIdentifier }
+
     /// Stops the server and deletes its data.
     public func destroy() {
         stop()

@@ -1,0 +1,283 @@
+public import AsyncHTTPClient
+import Foundation
+public import Logging
+import NIOCore
+import NIOHTTP1
+public import ServiceLifecycle
+public import StratusInvoker
+public import StratusModel
+public import StratusStore
+import Synchronization
+
+/// Async invocations: every call is stored before it is accepted, run by a bounded pool of workers,
+/// retried with exponential backoff on retryable answers, its result POSTed to the caller's
+/// callback URL (itself retried), and kept in a dead-letter list when it fails for good. A call
+/// running when the server dies runs again after the restart (at-least-once).
+public final class AsyncQueue: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Async calls running at once, all functions together.
+        public var workers = 32
+        /// Tries to deliver a result to its callback URL before the call is dead-lettered.
+        public var callbackAttempts = 10
+        /// Wait before the first callback retry; doubles each time, up to `callbackMaxWait`.
+        public var callbackMinWait: Double = 1
+        public var callbackMaxWait: Double = 60
+        /// A callback that takes longer has failed.
+        public var callbackTimeout: Double = 10
+        /// Seconds a shutdown waits for running calls (the rest run again after the restart).
+        public var shutdownGrace: Double = 10
+
+        public init() {}
+    }
+
+    /// What the queue has done since the server started, for /metrics.
+    public struct Counters: Sendable {
+        public var enqueued = 0
+        public var completed = 0
+        public var retries = 0
+        public var deadLettered = 0
+        public var callbacksDelivered = 0
+        public var callbackFailures = 0
+    }
+
+    private let store: any QueueStore
+    private let invoker: Invoker
+    private let configuration: Configuration
+    private let logger: Logger
+    private let client: HTTPClient
+    private let wakeups: AsyncStream<Void>.Continuation
+    private let wakeupStream: AsyncStream<Void>
+    /// Calls running now, per function, and their ids (deliveries included).
+    private let active = Mutex<(perFunction: [String: Int], ids: Set<String>, total: Int)>(([:], [], 0))
+    private let counters = Mutex(Counters())
+    /// Called when a run or delivery finishes: (function, status, seconds).
+    private let observer: @Sendable (String, Int, Double) -> Void
+
+    public init(store: any QueueStore, invoker: Invoker, configuration: Configuration = Configuration(), logger: Logger,
+                observer: @escaping @Sendable (String, Int, Double) -> Void = { _, _, _ in }) {
+        self.store = store
+        self.invoker = invoker
+        self.configuration = configuration
+        self.logger = logger
+        self.observer = observer
+        client = HTTPClient.shared
+        (wakeupStream, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public var snapshot: Counters { counters.withLock { $0 } }
+
+    /// Stores the call (durably) and wakes a worker. Throws when the store cannot take it.
+    public func enqueue(_ call: AsyncCall) async throws(StoreError) {
+        try await store.enqueue(call)
+        counters.withLock { $0.enqueued += 1 }
+        wakeups.yield()
+    }
+
+    /// Wakes the dispatcher (after a retry from the dead-letter list, say).
+    public func wake() { wakeups.yield() }
+
+    /// The dispatcher: claims due calls while workers are free, sleeps until the next is due.
+    public func run() async throws {
+        let recovered = try await store.recoverRunning()
+        if recovered > 0 { logger.notice("async calls interrupted by the last stop run again", metadata: ["calls": "\(recovered)"]) }
+        var iterator = wakeupStream.makeAsyncIterator()
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    do {
+                        try await dispatch(into: &group)
+                    } catch {
+                        logger.error("async queue: cannot read the queue", metadata: ["error": "\(error)"])
+                        try? await Task.sleep(for: .seconds(1))
+                    }
+                    let wait = await sleepDuration()
+                    let timer = Task { [wakeups] in
+                        try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                        wakeups.yield()
+                    }
+                    _ = await iterator.next()
+                    timer.cancel()
+                }
+                await drain()
+                group.cancelAll()
+            }
+        } onGracefulShutdown: { [wakeups] in
+            wakeups.yield()
+        }
+    }
+
+    /// Seconds until the next call is due (at most one; 0 when workers are free and calls are due).
+    private func sleepDuration() async -> Double {
+        guard let next = try? await store.nextDue() else { return 1 }
+        return min(1, max(0.001, next.timeIntervalSinceNow))
+    }
+
+    /// Waits up to the shutdown grace for running calls; those still running are recovered at restart.
+    private func drain() async {
+        let deadline = Date().addingTimeInterval(configuration.shutdownGrace)
+        while active.withLock({ $0.total }) > 0 && Date() < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    private func dispatch(into group: inout DiscardingTaskGroup) async throws {
+        let free = configuration.workers - active.withLock { $0.total }
+        guard free > 0 else { return }
+        let running = active.withLock { $0.perFunction }
+        let invoker = invoker
+        let calls = try await store.claimDue(now: Date(), limit: free) { function in
+            let limit = (try? FunctionName(function)).flatMap { invoker.settings($0) }?.asyncConcurrency ?? 1
+            return limit - (running[function] ?? 0)
+        }
+        for call in calls {
+            begin(call)
+            group.addTask { await self.execute(call) }
+        }
+        let stillFree = configuration.workers - active.withLock { $0.total }
+        guard stillFree > 0 else { return }
+        let busy = active.withLock { $0.ids }
+        for call in try await store.dueDeliveries(now: Date(), limit: stillFree, excluding: busy) {
+            begin(call)
+            group.addTask { await self.deliver(call) }
+        }
+    }
+
+    private func begin(_ call: AsyncCall) {
+        active.withLock { state in
+            state.perFunction[call.function.rawValue, default: 0] += 1
+            state.ids.insert(call.id)
+            state.total += 1
+        }
+    }
+
+    private func end(_ call: AsyncCall) {
+        active.withLock { state in
+            state.perFunction[call.function.rawValue, default: 1] -= 1
+            if state.perFunction[call.function.rawValue] == 0 { state.perFunction[call.function.rawValue] = nil }
+            state.ids.remove(call.id)
+            state.total -= 1
+        }
+        wakeups.yield()
+    }
+
+    /// Runs one attempt and decides: done, retry later, deliver, or dead-letter.
+    private func execute(_ call: AsyncCall) async {
+        defer { end(call) }
+        let policy = invoker.settings(call.function)?.retry ?? RetryPolicy()
+        let result: AsyncResult
+        var retryable = true
+        do {
+            let answer = try await invoker.invoke(call.function, call.invocation)
+            result = AsyncResult(status: answer.status, body: answer.body, contentType: answer.contentType, duration: answer.duration)
+        } catch {
+            switch error {
+            case .functionNotFound:
+                retryable = false
+                result = AsyncResult(status: 404, body: Array("function '\(call.function)' is not deployed\n".utf8), contentType: "text/plain", duration: 0)
+            case .overloaded:
+                result = AsyncResult(status: 429, body: Array("\(error)\n".utf8), contentType: "text/plain", duration: 0)
+            default:
+                result = AsyncResult(status: 500, body: Array("\(error)\n".utf8), contentType: "text/plain", duration: 0)
+            }
+        }
+        observer(call.function.rawValue, result.status, result.duration)
+        let succeeded = (200..<400).contains(result.status)
+        let reason = succeeded ? "" : Self.reason(result)
+        do {
+            if !succeeded && retryable && policy.codes.contains(result.status) && call.attempts < policy.attempts {
+                let delay = policy.delay(afterAttempt: call.attempts)
+                try await store.reschedule(call.id, at: Date().addingTimeInterval(delay), status: result.status, error: reason)
+                counters.withLock { $0.retries += 1 }
+                logger.info("async call failed, will retry", metadata: [
+                    "call_id": "\(call.id)", "function": "\(call.function)", "status": "\(result.status)",
+                    "attempt": "\(call.attempts)", "retry_in": "\(String(format: "%.3f", delay))s",
+                ])
+                return
+            }
+            if call.callbackURL != nil {
+                try await store.storeResult(call.id, result, nextAttemptAt: Date())
+                var delivering = call
+                delivering.result = result
+                delivering.state = .delivering
+                await deliverNow(delivering)
+                return
+            }
+            try await settle(call, result)
+        } catch {
+            logger.error("async queue: cannot record a call's outcome", metadata: ["call_id": "\(call.id)", "error": "\(error)"])
+        }
+    }
+
+    /// A delivery claimed from the store (after a restart or a failed try).
+    private func deliver(_ call: AsyncCall) async {
+        defer { end(call) }
+        await deliverNow(call)
+    }
+
+    private func deliverNow(_ call: AsyncCall) async {
+        guard let url = call.callbackURL, let result = call.result else { return }
+        let outcome = await post(result, of: call, to: url)
+        do {
+            switch outcome {
+            case .success:
+                counters.withLock { $0.callbacksDelivered += 1 }
+                try await settle(call, result)
+            case .failure(let why):
+                counters.withLock { $0.callbackFailures += 1 }
+                let tries = call.callbackAttempts + 1
+                if tries >= configuration.callbackAttempts {
+                    try await store.deadLetter(call.id, status: result.status, reason: "the callback to \(url) failed \(tries) times: \(why)")
+                    counters.withLock { $0.deadLettered += 1 }
+                    logger.warning("async call dead-lettered: callback failed", metadata: ["call_id": "\(call.id)", "url": "\(url)", "error": "\(why)"])
+                } else {
+                    let delay = min(configuration.callbackMaxWait, configuration.callbackMinWait * pow(2, Double(min(tries - 1, 30))))
+                    try await store.rescheduleDelivery(call.id, at: Date().addingTimeInterval(delay), error: "callback: \(why)")
+                }
+            }
+        } catch {
+            logger.error("async queue: cannot record a delivery", metadata: ["call_id": "\(call.id)", "error": "\(error)"])
+        }
+    }
+
+    /// The last step: a success is done and forgotten; a failure stays in the dead-letter list.
+    private func settle(_ call: AsyncCall, _ result: AsyncResult) async throws(StoreError) {
+        if (200..<400).contains(result.status) {
+            try await store.finish(call.id)
+            counters.withLock { $0.completed += 1 }
+        } else {
+            try await store.deadLetter(call.id, status: result.status, reason: Self.reason(result))
+            counters.withLock { $0.deadLettered += 1 }
+            logger.warning("async call failed for good", metadata: [
+                "call_id": "\(call.id)", "function": "\(call.function)", "status": "\(result.status)", "attempts": "\(call.attempts)",
+            ])
+        }
+    }
+
+    static func reason(_ result: AsyncResult) -> String {
+        let text = String(decoding: result.body.prefix(500), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return "status \(result.status)" + (text.isEmpty ? "" : ": \(text)")
+    }
+
+    enum Delivery { case success, failure(String) }
+
+    private func post(_ result: AsyncResult, of call: AsyncCall, to url: String) async -> Delivery {
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "X-Call-Id", value: call.id)
+        request.headers.add(name: "X-Function-Name", value: call.function.rawValue)
+        request.headers.add(name: "X-Function-Status", value: String(result.status))
+        request.headers.add(name: "X-Duration-Seconds", value: String(format: "%.6f", result.duration))
+        request.headers.add(name: "X-Retry-Count", value: String(max(0, call.attempts - 1)))
+        request.headers.add(name: "X-Function-Attempts", value: String(call.attempts))
+        if let type = result.contentType { request.headers.add(name: "Content-Type", value: type) }
+        request.body = .bytes(ByteBuffer(bytes: result.body))
+        do {
+            let response = try await client.execute(request, timeout: .milliseconds(Int64(configuration.callbackTimeout * 1000)))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            guard (200..<300).contains(Int(response.status.code)) else { return .failure("it answered \(response.status.code)") }
+            return .success
+        } catch {
+            return .failure("\(error)")
+        }
+    }
+}
