@@ -23,6 +23,8 @@ struct Dependencies: Sendable {
     let removeSecretsFolder: @Sendable (FunctionName) -> Void
     /// The static sites served under /sites/.
     let sites: SiteDirectory
+    /// Prometheus metrics; the source of invocation counts.
+    let metrics: GatewayMetrics
     /// Serializes deploys and removals.
     let managementGate = SerialGate()
 }

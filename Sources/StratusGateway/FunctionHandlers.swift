@@ -147,7 +147,7 @@ struct FunctionHandlers {
 
     private func status(_ spec: FunctionSpec) -> FunctionStatus {
         let replicas = dependencies.invoker.replicas(spec.name)
-        return spec.status(invocationCount: dependencies.invoker.invocationCount(spec.name),
+        return spec.status(invocationCount: dependencies.metrics.invocationCount(spec.name),
                            replicas: replicas.desired, availableReplicas: replicas.available)
     }
 }

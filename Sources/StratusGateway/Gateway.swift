@@ -20,6 +20,7 @@ public struct Gateway: Sendable {
     let sites: SiteDirectory
     /// Async invocations: stored, run by workers, retried, delivered.
     public let queue: AsyncQueue
+    let metrics = GatewayMetrics()
     let logger: Logger
     /// Basic-auth credentials, `nil` when auth is off.
     public let credentials: Credentials?
@@ -53,7 +54,7 @@ public struct Gateway: Sendable {
             do {
                 let backend = try ONNXRuntimeBackend(libraryPath: library, intraOpThreads: configuration.inferenceThreads,
                                                       allowSpinning: configuration.inferenceSpinning)
-                inference = backend
+                inference = TimedInferenceBackend(backend: backend, metrics: metrics)
                 logger.info("inference engine ready", metadata: [
                     "engine": "\(backend.name)", "library": "\(library)", "threads": "\(configuration.inferenceThreads)",
                     "spinning": "\(configuration.inferenceSpinning)",
@@ -64,7 +65,7 @@ public struct Gateway: Sendable {
         } else {
             logger.notice("no inference engine: WASI-NN functions cannot run models (make setup-models, or set STRATUS_ONNXRUNTIME)")
         }
-        invoker = Invoker(runtime: WasmRuntime(), processes: processes, inference: inference, logger: logger, logSink: logs)
+        invoker = Invoker(runtime: WasmRuntime(), processes: processes, inference: inference, logger: logger, logSink: logs, observer: metrics)
         queue = AsyncQueue(store: store, invoker: invoker, configuration: configuration.queue, logger: logger)
     }
 
@@ -142,10 +143,19 @@ public struct Gateway: Sendable {
                                         secretsFolder: { spec in try await gateway.secretsFolder(for: spec) },
                                         secretValues: { spec in try await gateway.secretValues(for: spec) },
                                         models: { spec in try await gateway.models(for: spec) },
-                                        removeSecretsFolder: { name in gateway.secretFiles.remove(name) }, sites: sites)
+                                        removeSecretsFolder: { name in gateway.secretFiles.remove(name) }, sites: sites,
+                                        metrics: metrics)
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)
         system.registerPublic(on: router)
+        let metrics = metrics, invoker = invoker, queue = queue, store = store
+        router.get("metrics") { _, _ in
+            let functions = (try? await store.functions()) ?? []
+            let counts = (try? await store.queueCounts()) ?? [:]
+            let text = metrics.render(functions: functions, invoker: invoker, queue: queue, counts: counts)
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
         InvokeHandler(dependencies: dependencies).register(on: router)
         let asyncHandlers = AsyncHandlers(dependencies: dependencies, queue: queue, store: store)
         asyncHandlers.register(on: router)
@@ -170,7 +180,7 @@ public struct Gateway: Sendable {
         Application(
             router: buildRouter(),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratus"),
-            services: [logs, queue],
+            services: [logs, queue, Autoscaler(invoker: invoker)],
             onServerRunning: { channel in
                 let address = channel.localAddress
                 onListening(address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)

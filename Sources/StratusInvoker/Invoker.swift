@@ -49,12 +49,14 @@ public final class Invoker: Sendable {
     private let logger: Logger
     private let logSink: (any FunctionLogSink)?
     private let deployed = Mutex<[FunctionName: Deployed]>([:])
-    private let counts = Mutex<[FunctionName: Int]>([:])
+    /// Told when calls start and finish (metrics and invocation counts).
+    private let observer: (any InvocationObserver)?
     /// Largest response body a function may write.
     public let responseLimit: Int
 
     public init(runtime: WasmRuntime, processes: ProcessRuntime, inference: (any InferenceBackend)? = nil, logger: Logger,
-                logSink: (any FunctionLogSink)? = nil, responseLimit: Int = 64 * 1024 * 1024) {
+                logSink: (any FunctionLogSink)? = nil, responseLimit: Int = 64 * 1024 * 1024, observer: (any InvocationObserver)? = nil) {
+        self.observer = observer
         self.inference = inference
         self.logSink = logSink
         self.runtime = runtime
@@ -149,7 +151,6 @@ public final class Invoker: Sendable {
             let removed = table.removeValue(forKey: name)
             return (removed, Set(table.values.compactMap(\.spec.artifact)))
         }
-        counts.withLock { $0[name] = nil }
         runtime.evict(except: remaining)
         if case .http(let replicas)? = removed?.target { Task { await replicas.stop() } }
     }
@@ -189,9 +190,10 @@ public final class Invoker: Sendable {
         guard let entry = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
         guard case .http(let replicas) = entry.target else { throw .functionNotFound(name) }
         let limit = entry.target.settings.maxInflight
+        observer?.invocationStarted(name)
         if let limit {
-            guard entry.inflight.add(1, ordering: .relaxed).newValue <= limit else {
-                entry.inflight.subtract(1, ordering: .relaxed)
+            guard await Self.admit(entry, limit: limit, wait: entry.target.settings.queueWait) else {
+                observer?.invocationFinished(name, status: 429, seconds: 0, coldStart: false)
                 throw .overloaded(name, limit: limit)
             }
         }
@@ -201,8 +203,10 @@ public final class Invoker: Sendable {
         let spec = entry.spec
         let sink = logSink
         let logger = logger
+        let observer = observer
         let response = await replicas.forward(head, body: body) { end in
             if limit != nil { entry.inflight.subtract(1, ordering: .relaxed) }
+            observer?.invocationFinished(name, status: end.status, seconds: end.duration, coldStart: false)
             var text = "\(request.method) \(request.path) - \(end.status) - ContentLength: \(end.bytes)B (\(String(format: "%.4f", end.duration))s)"
             if let error = end.error { text += " - \(error)" }
             sink?.record([LogLine(name: spec.name.rawValue, namespace: spec.namespace, instance: end.instance ?? "gateway", text: text)])
@@ -210,7 +214,6 @@ public final class Invoker: Sendable {
                 logger.warning("function call failed", metadata: ["function": "\(spec.name)", "call_id": "\(request.callID)", "status": "\(end.status)"])
             }
         }
-        counts.withLock { $0[name, default: 0] += 1 }
         return response
     }
 
@@ -247,9 +250,36 @@ public final class Invoker: Sendable {
         }
     }
 
-    /// How many calls `name` has answered since it was deployed in this process.
-    public func invocationCount(_ name: FunctionName) -> Int {
-        counts.withLock { $0[name] ?? 0 }
+    /// Takes one of `limit` slots, waiting up to `wait` seconds for one to free up (a short queue
+    /// before 429); `false` when none did.
+    private static func admit(_ entry: Deployed, limit: Int, wait: Double) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(wait)
+        var pause = 1
+        while true {
+            if entry.inflight.add(1, ordering: .relaxed).newValue <= limit { return true }
+            entry.inflight.subtract(1, ordering: .relaxed)
+            if ContinuousClock.now >= deadline { return false }
+            try? await Task.sleep(for: .milliseconds(pause))
+            pause = min(pause * 2, 10)
+        }
+    }
+
+    /// One autoscaler step for every http-mode function (call about once a second).
+    public func autoscaleTick() {
+        let functions = deployed.withLock { table in table.values.compactMap { entry -> HTTPFunction? in
+            if case .http(let replicas) = entry.target { replicas } else { nil }
+        } }
+        for function in functions { function.autoscaleTick() }
+    }
+
+    /// Warm instances parked (Wasm) or replicas ready (http mode); 0 for classic process functions.
+    public func instances(_ name: FunctionName) -> Int {
+        guard let entry = deployed.withLock({ $0[name] }) else { return 0 }
+        switch entry.target {
+        case .wasm(let function): return function.warmInstances
+        case .process: return 0
+        case .http(let replicas): return replicas.availableReplicas
+        }
     }
 
     /// How a call to `name` is made: its body buffered (Wasm, classic process) or streamed to a
@@ -275,9 +305,10 @@ public final class Invoker: Sendable {
         // http mode: forward() keeps its own max_inflight count.
         if case .http = entry.target { return try await invokeBuffered(name, request) }
         let settings = entry.target.settings
+        observer?.invocationStarted(name)
         if let limit = settings.maxInflight {
-            guard entry.inflight.add(1, ordering: .relaxed).newValue <= limit else {
-                entry.inflight.subtract(1, ordering: .relaxed)
+            guard await Self.admit(entry, limit: limit, wait: settings.queueWait) else {
+                observer?.invocationFinished(name, status: 429, seconds: 0, coldStart: false)
                 throw .overloaded(name, limit: limit)
             }
         }
@@ -290,9 +321,10 @@ public final class Invoker: Sendable {
         case .process(let function): result = await processes.run(function, request: guest)
         case .http: return try await invokeBuffered(name, request)  // not reached: returned above
         }
-        counts.withLock { $0[name, default: 0] += 1 }
         logGuestOutput(entry, callID: request.callID, result: result)
-        return response(for: result, settings: settings, request: request)
+        let answer = response(for: result, settings: settings, request: request)
+        observer?.invocationFinished(name, status: answer.status, seconds: result.duration, coldStart: result.coldStart)
+        return answer
     }
 
     private func response(for result: GuestResult, settings: FunctionSettings, request: InvocationRequest) -> InvocationResult {
@@ -371,4 +403,11 @@ private struct OneBuffer: AsyncSequence, Sendable {
             return buffer
         }
     }
+}
+
+/// Told when calls start and end, for metrics: every call through `invoke` or `forward`, async ones too.
+public protocol InvocationObserver: Sendable {
+    func invocationStarted(_ name: FunctionName)
+    /// `status` is what the caller got (429 when turned away); `coldStart` when a new instance or process served it.
+    func invocationFinished(_ name: FunctionName, status: Int, seconds: Double, coldStart: Bool)
 }

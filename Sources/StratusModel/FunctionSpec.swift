@@ -123,6 +123,21 @@ public struct FunctionSettings: Sendable, Equatable {
     public var readyTimeout = FunctionSettings.defaultReadyTimeout
     /// http mode: a path that must answer 2xx before a replica gets traffic (else: it accepts a connection).
     public var healthPath: String?
+    /// http mode autoscaling: calls in flight per replica to aim for (`com.openfaas.scale.target`, default 50).
+    public var scaleTarget = 50
+    /// Scale to zero replicas after `zeroDuration` seconds without calls (`com.openfaas.scale.zero`).
+    public var scaleToZero = false
+    public var zeroDuration: Double = 15 * 60
+    /// Seconds the load must want fewer replicas before some are stopped (`com.stratus.scale.down-delay`, default 60s).
+    public var scaleDownDelay: Double = 60
+    public static let scaleTargetAnnotation = "com.openfaas.scale.target"
+    public static let scaleZeroAnnotation = "com.openfaas.scale.zero"
+    public static let zeroDurationAnnotation = "com.openfaas.scale.zero-duration"
+    public static let scaleDownDelayAnnotation = "com.stratus.scale.down-delay"
+    /// Seconds a call over `maxInflight` waits for a slot before it gets 429 (`com.stratus.queue-wait`, default 0.5s).
+    public var queueWait: Double = FunctionSettings.defaultQueueWait
+    public static let queueWaitAnnotation = "com.stratus.queue-wait"
+    public static let defaultQueueWait: Double = 0.5
     /// Async calls: how often and when a failed one runs again.
     public var retry = RetryPolicy()
     /// Async calls of this function run at most this many at once (`com.stratus.async.concurrency`, default 8).
@@ -162,6 +177,19 @@ public struct FunctionSettings: Sendable, Equatable {
         if let text = spec.annotations[Self.readyTimeoutAnnotation] { readyTimeout = try Quantities.duration(text) }
         if let path = spec.annotations[Self.healthPathAnnotation], !path.isEmpty {
             healthPath = path.hasPrefix("/") ? path : "/" + path
+        }
+        scaleTarget = try Self.count(spec.annotations[Self.scaleTargetAnnotation], Self.scaleTargetAnnotation, allowZero: false) ?? 50
+        if let text = spec.annotations[Self.scaleZeroAnnotation] {
+            switch text.lowercased() {
+            case "true", "1", "yes": scaleToZero = true
+            case "false", "0", "no": scaleToZero = false
+            default: throw ModelError.invalidLimit(Self.scaleZeroAnnotation, text)
+            }
+        }
+        if let text = spec.annotations[Self.zeroDurationAnnotation] { zeroDuration = try Quantities.duration(text) }
+        if let text = spec.annotations[Self.scaleDownDelayAnnotation] { scaleDownDelay = try Quantities.duration(text) }
+        if let text = spec.annotations[Self.queueWaitAnnotation] {
+            queueWait = text == "0" ? 0 : try Quantities.duration(text)
         }
         retry = try RetryPolicy(annotations: spec.annotations)
         asyncConcurrency = try Self.count(spec.annotations[Self.asyncConcurrencyAnnotation], Self.asyncConcurrencyAnnotation, allowZero: false)

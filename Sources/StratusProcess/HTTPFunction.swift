@@ -19,6 +19,17 @@ public final class HTTPFunction: Sendable {
     let sandbox: Sandbox?
     let log: ReplicaLogSink
     private let state = Mutex(State())
+    private let autoscaling = Mutex(Autoscaling())
+    /// When a call last arrived or was running (nanoseconds of the continuous clock's uptime).
+    private let lastActivity = Atomic<Int64>(0)
+
+    /// The autoscaler's memory: the replica count set by deploy or by hand (it never scales below
+    /// that on its own), the smoothed load, and since when the load has wanted fewer replicas.
+    private struct Autoscaling {
+        var baseline = 0
+        var smoothed = 0.0
+        var belowSince: ContinuousClock.Instant?
+    }
 
     private struct State {
         var desired = 0
@@ -73,8 +84,64 @@ public final class HTTPFunction: Sendable {
         state.withLock { state in state.slots.count { slot in slot.current.withLock { $0?.ready.load(ordering: .relaxed) ?? false } } }
     }
 
-    /// Starts or stops replicas until `count` run (clamped to the function's maximum).
+    /// Starts or stops replicas until `count` run (clamped to the function's maximum); the autoscaler
+    /// adds replicas above this count under load and takes them away again, but never goes below it
+    /// (except to zero after idling, when `com.openfaas.scale.zero` is on).
     public func scale(to count: Int) {
+        autoscaling.withLock { $0.baseline = min(max(count, 0), function.settings.maxReplicas) }
+        resize(to: count)
+        touch()
+    }
+
+    private func touch() {
+        lastActivity.store(Int64(DispatchTime.now().uptimeNanoseconds), ordering: .relaxed)
+    }
+
+    /// Calls in flight on all replicas.
+    public var inflight: Int {
+        state.withLock { state in state.slots.reduce(0) { $0 + ($1.current.withLock { $0?.inflight.load(ordering: .relaxed) } ?? 0) } }
+    }
+
+    /// One autoscaler step (called about once a second): follows the smoothed number of calls in
+    /// flight with `ceil(load / com.openfaas.scale.target)` replicas, adding at once and removing
+    /// after the load stayed lower for `com.stratus.scale.down-delay`; scales to zero after
+    /// `com.openfaas.scale.zero-duration` without calls when `com.openfaas.scale.zero` is true.
+    public func autoscaleTick() {
+        let settings = function.settings
+        let now = ContinuousClock.now
+        let (current, stopped) = state.withLock { ($0.desired, $0.stopped) }
+        guard !stopped else { return }
+        let load = inflight
+        if load > 0 { touch() }
+        var decision: Int?
+        autoscaling.withLock { memory in
+            memory.smoothed = memory.smoothed * 0.5 + Double(load) * 0.5
+            let wanted = Int((memory.smoothed / Double(settings.scaleTarget)).rounded(.up))
+            if current > 0 && wanted > current {
+                decision = min(wanted, settings.maxReplicas)
+                memory.belowSince = nil
+            } else if current > max(memory.baseline, 1) && wanted < current {
+                if let since = memory.belowSince {
+                    if since.duration(to: now) >= .seconds(settings.scaleDownDelay) {
+                        decision = max(memory.baseline, wanted, 1)
+                        memory.belowSince = nil
+                    }
+                } else {
+                    memory.belowSince = now
+                }
+            } else {
+                memory.belowSince = nil
+            }
+        }
+        let idle = Double(Int64(DispatchTime.now().uptimeNanoseconds) - lastActivity.load(ordering: .relaxed)) / 1e9
+        if settings.scaleToZero, current > 0, load == 0, idle >= settings.zeroDuration { decision = 0 }
+        guard let decision, decision != current else { return }
+        resize(to: decision)
+        log("autoscaler", ["scaled \(name) from \(current) to \(decision) replica\(decision == 1 ? "" : "s") (calls in flight: \(load), idle \(Int(idle))s)"])
+    }
+
+    /// Starts or stops replicas until `count` run, leaving the baseline as it is.
+    private func resize(to count: Int) {
         let target = min(max(count, 0), function.settings.maxReplicas)
         let (added, removed) = state.withLock { state -> ([Slot], [Slot]) in
             guard !state.stopped else { return ([], []) }
@@ -254,9 +321,16 @@ public final class HTTPFunction: Sendable {
                 best?.inflight.add(1, ordering: .relaxed)
                 return (best, state.stopped, state.desired)
             }
-            if let picked { return .success(picked) }
+            if let picked {
+                touch()
+                return .success(picked)
+            }
             if stopped { return .failure(.unavailable("function '\(name)' was removed or replaced")) }
-            if desired == 0 { scale(to: 1) }
+            if desired == 0 {
+                // Scale from zero: the call waits for the new replica instead of failing.
+                touch()
+                resize(to: 1)
+            }
             if ContinuousClock.now > deadline {
                 let why = state.withLock { $0.lastFailure } ?? "no replica became ready"
                 return .failure(.unavailable("no replica of '\(name)' is ready after \(function.settings.readyTimeout)s: \(why)"))

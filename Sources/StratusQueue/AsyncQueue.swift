@@ -38,6 +38,8 @@ public final class AsyncQueue: Service, Sendable {
         public var deadLettered = 0
         public var callbacksDelivered = 0
         public var callbackFailures = 0
+
+        public init() {}
     }
 
     private let store: any QueueStore

@@ -92,6 +92,120 @@ import Testing
     }
 
     /// Processes whose command line contains `text` exactly (run as root with bubblewrap, two wrappers each share it).
+    /// The process ids below `root` (children, grandchildren…) whose command line ends with `text`.
+    static func descendants(of root: Int32, running text: String) -> [Int32] {
+        var parents: [Int32: Int32] = [:]
+        var commands: [Int32: String] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            parents[pid] = Int32(fields.dropFirst().first ?? "") ?? 0
+            let argv = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") ?? Data()
+            commands[pid] = argv.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+        }
+        func below(_ pid: Int32) -> Bool {
+            var current = parents[pid] ?? 0
+            for _ in 0..<16 where current > 1 {
+                if current == root { return true }
+                current = parents[current] ?? 0
+            }
+            return false
+        }
+        return commands.compactMap { pid, command in
+            command.hasSuffix(text) && !command.contains("setpriv") && !command.contains("prlimit") && !command.contains("bwrap") && below(pid) ? pid : nil
+        }
+    }
+
+    /// `com.openfaas.scale.*`: replicas follow the load up and back down, to zero after idling, and the
+    /// first call after that waits for a new replica instead of failing; a replica killed from outside
+    /// is replaced while callers see at most a retryable error.
+    @Test func httpModeAutoscalesToZeroAndBackAndReplacesAKilledReplica() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        #expect(try cli(server, ["new", "elastic", "--lang", "python3-http"], in: directory).status == 0)
+        try """
+            import time
+
+
+            def handle(event, context):
+                if event.body == b"slow":
+                    time.sleep(1.5)
+                return {"statusCode": 200, "body": "done " + event.body.decode()}
+            """.write(to: directory.appendingPathComponent("elastic/handler.py"), atomically: true, encoding: .utf8)
+        let stack = directory.appendingPathComponent("stack.yml")
+        var yaml = try String(contentsOf: stack, encoding: .utf8)
+        yaml += """
+                annotations:
+                  com.openfaas.scale.target: "1"
+                  com.openfaas.scale.zero: "true"
+                  com.openfaas.scale.zero-duration: 3s
+                  com.stratus.scale.down-delay: 1s
+
+            """
+        try yaml.write(to: stack, atomically: true, encoding: .utf8)
+        let up = try cli(server, ["up"], in: directory)
+        #expect(up.status == 0, "\(up.stdout)\n\(up.stderr)")
+        func replicas() throws -> (desired: Int, available: Int) {
+            let json = try cli(server, ["describe", "elastic", "--json"], in: directory).stdout
+            let object = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]) ?? [:]
+            return (object["replicas"] as? Int ?? -1, object["availableReplicas"] as? Int ?? -1)
+        }
+        func waitFor(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
+            let deadline = Date().addingTimeInterval(seconds)
+            while Date() < deadline {
+                if try condition() { return true }
+                usleep(100_000)
+            }
+            return try condition()
+        }
+        #expect(try replicas().desired == 1)
+
+        // Load: four slow calls at a time for a few seconds; the target is one call per replica.
+        var load: [(Process, Pipe)] = []
+        for _ in 0..<4 {
+            let curl = Process()
+            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+            curl.arguments = ["-s", "--data", "slow"] + Array(repeating: "\(server.url)/function/elastic", count: 4)
+            let out = Pipe()
+            curl.standardOutput = out
+            try curl.run()
+            load.append((curl, out))
+        }
+        #expect(try waitFor(30) { try replicas().desired >= 2 }, "scaled up under load")
+        var answers = ""
+        for (curl, out) in load {
+            answers += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            curl.waitUntilExit()
+        }
+        #expect(answers.components(separatedBy: "done slow").count - 1 == 16, "every call under load answered")
+
+        // Idle: back to one replica, then to zero.
+        #expect(try waitFor(60) { try replicas() == (0, 0) }, "scaled to zero after idling")
+        let logs = try cli(server, ["logs", "elastic"], in: directory).stdout
+        #expect(logs.contains("scaled elastic from 1 to 0 replicas"), "\(logs)")
+        // The first call after idling waits for a replica and succeeds.
+        #expect(try cli(server, ["invoke", "elastic"], in: directory, stdin: "again").stdout == "done again")
+        #expect(try replicas().desired == 1)
+
+        // A replica killed from outside: callers see 502/503 at worst, and a new replica takes over.
+        let victims = Self.descendants(of: server.processIdentifier, running: "python3 index.py")
+        #expect(victims.count == 1, "\(victims)")
+        for pid in victims { kill(pid, SIGKILL) }
+        var statuses: [String] = []
+        for _ in 0..<200 {
+            let answer = try cli(server, ["invoke", "elastic"], in: directory, stdin: "after")
+            statuses.append(answer.status == 0 ? "ok" : answer.stderr)
+            if answer.stdout == "done after" { break }
+            usleep(50_000)
+        }
+        #expect(statuses.last == "ok", "\(statuses)")
+        #expect(statuses.dropLast().allSatisfy { $0.contains("502") || $0.contains("503") }, "\(statuses)")
+        #expect(Self.descendants(of: server.processIdentifier, running: "python3 index.py").count == 1)
+    }
+
     static func processCount(_ text: String) -> Int {
         let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
         return entries.filter { entry in

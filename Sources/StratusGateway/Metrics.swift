@@ -1,0 +1,103 @@
+import Foundation
+import Hummingbird
+import Prometheus
+import StratusInvoker
+import StratusModel
+import StratusQueue
+import StratusStore
+import Synchronization
+
+/// Prometheus metrics under the OpenFaaS gateway's names, so its dashboards work, plus Stratus's own.
+/// The invocation counts in `FunctionStatus` are these counters.
+final class GatewayMetrics: InvocationObserver, Sendable {
+    let registry = PrometheusCollectorRegistry()
+    private let invocations = Mutex<[String: Int]>([:])
+    /// Queue counters already added to the Prometheus counters (they only go up).
+    private let reported = Mutex(AsyncQueue.Counters())
+    static let buckets: [Duration] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60].map { Duration.milliseconds(Int64($0 * 1000)) }
+
+    func invocationStarted(_ name: FunctionName) {
+        registry.makeCounter(name: "gateway_function_invocation_started", labels: [("function_name", name.rawValue)],
+                             help: "Calls that started, per function").increment()
+    }
+
+    func invocationFinished(_ name: FunctionName, status: Int, seconds: Double, coldStart: Bool) {
+        let labels = [("function_name", name.rawValue), ("code", String(status))]
+        registry.makeCounter(name: "gateway_function_invocation_total", labels: labels, help: "Calls answered, per function and status code")
+            .increment()
+        registry.makeDurationHistogram(name: "gateway_functions_seconds", labels: labels, buckets: Self.buckets,
+                                       help: "Seconds a call took, per function and status code")
+            .record(Duration.nanoseconds(Int64(max(0, seconds) * 1e9)))
+        if coldStart {
+            registry.makeCounter(name: "stratus_cold_starts_total", labels: [("function_name", name.rawValue)],
+                                 help: "Calls served by a new instance or process").increment()
+        }
+        invocations.withLock { $0[name.rawValue, default: 0] += 1 }
+    }
+
+    /// Calls `name` has answered since the server started.
+    func invocationCount(_ name: FunctionName) -> Int {
+        invocations.withLock { $0[name.rawValue] ?? 0 }
+    }
+
+    /// Seconds one WASI-NN inference took.
+    func inference(seconds: Double) {
+        registry.makeDurationHistogram(name: "stratus_inference_seconds", labels: [], buckets: Self.buckets,
+                                       help: "Seconds a WASI-NN compute took").record(Duration.nanoseconds(Int64(max(0, seconds) * 1e9)))
+    }
+
+    /// The exposition text, with the gauges read now.
+    func render(functions: [FunctionSpec], invoker: Invoker, queue: AsyncQueue, counts: [AsyncCallState: Int]) -> [UInt8] {
+        for spec in functions {
+            let name = spec.name.rawValue
+            registry.makeGauge(name: "gateway_service_count", labels: [("function_name", name)], help: "Replicas per function")
+                .set(Double(spec.kind == .wasm || invoker.callMode(spec.name) == .buffered ? 1 : invoker.replicas(spec.name).desired))
+            registry.makeGauge(name: "stratus_function_instances", labels: [("function_name", name)],
+                               help: "Warm Wasm instances parked, or http-mode replicas ready").set(Double(invoker.instances(spec.name)))
+        }
+        for state in AsyncCallState.allCases {
+            registry.makeGauge(name: "stratus_async_queue_depth", labels: [("state", state.rawValue)], help: "Async calls per state")
+                .set(Double(counts[state] ?? 0))
+        }
+        let now = queue.snapshot
+        let before = reported.withLock { old in defer { old = now }; return old }
+        func add(_ name: String, _ help: String, _ value: Int, _ previous: Int, labels: [(String, String)] = []) {
+            registry.makeCounter(name: name, labels: labels, help: help).increment(by: Int64(max(0, value - previous)))
+        }
+        add("stratus_async_enqueued_total", "Async calls accepted", now.enqueued, before.enqueued)
+        add("stratus_async_completed_total", "Async calls finished successfully", now.completed, before.completed)
+        add("stratus_async_retries_total", "Async runs scheduled again after a retryable failure", now.retries, before.retries)
+        add("stratus_async_dead_letters_total", "Async calls that failed for good", now.deadLettered, before.deadLettered)
+        add("stratus_async_callbacks_total", "Callback deliveries", now.callbacksDelivered, before.callbacksDelivered, labels: [("result", "delivered")])
+        add("stratus_async_callbacks_total", "Callback deliveries", now.callbackFailures, before.callbackFailures, labels: [("result", "failed")])
+        var bytes: [UInt8] = []
+        registry.emit(into: &bytes)
+        return bytes
+    }
+}
+
+/// Times every inference of the wrapped backend's models.
+struct TimedInferenceBackend: InferenceBackend {
+    let backend: any InferenceBackend
+    let metrics: GatewayMetrics
+
+    var name: String { backend.name }
+
+    func model(digest: Digest, bytes: [UInt8]) throws(InferenceError) -> any InferenceModel {
+        TimedModel(model: try backend.model(digest: digest, bytes: bytes), metrics: metrics)
+    }
+}
+
+struct TimedModel: InferenceModel {
+    let model: any InferenceModel
+    let metrics: GatewayMetrics
+
+    var inputs: [TensorInfo] { model.inputs }
+    var outputs: [TensorInfo] { model.outputs }
+
+    func run(_ inputs: [Tensor]) throws(InferenceError) -> [Tensor] {
+        let start = ContinuousClock.now
+        defer { metrics.inference(seconds: start.duration(to: .now).seconds) }
+        return try model.run(inputs)
+    }
+}

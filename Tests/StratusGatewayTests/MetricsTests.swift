@@ -1,0 +1,41 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+
+/// `GET /metrics`: Prometheus text with the OpenFaaS gateway's series; invocation counts are the same counters.
+@Suite struct MetricsTests {
+    /// The value of the sample line starting with `prefix` (name and labels), or nil.
+    static func sample(_ text: String, _ prefix: String) -> Double? {
+        text.split(separator: "\n").first { $0.hasPrefix(prefix + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") }
+    }
+
+    @Test func invocationsAreCountedTimedAndScrapedInPrometheusFormat() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            try await client.deploy(harness, fixture: "echo", as: "echo")
+            try await client.deploy(harness, fixture: "exit3", as: "failing")
+            for _ in 0..<3 { #expect(try await client.call("echo", "hi").status == .ok) }
+            #expect(try await client.call("failing").status == .internalServerError)
+
+            let scrape = try await client.execute(uri: "/metrics", method: .get)
+            #expect(scrape.status == .ok, "served without credentials, like OpenFaaS's gateway")
+            #expect(scrape.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+            let text = String(buffer: scrape.body)
+            #expect(Self.sample(text, #"gateway_function_invocation_total{function_name="echo",code="200"}"#) == 3, "\(text)")
+            #expect(Self.sample(text, #"gateway_function_invocation_total{function_name="failing",code="500"}"#) == 1)
+            #expect(Self.sample(text, #"gateway_function_invocation_started{function_name="echo"}"#) == 3)
+            #expect(Self.sample(text, #"gateway_functions_seconds_count{function_name="echo",code="200"}"#) == 3)
+            #expect(text.contains(#"gateway_functions_seconds_bucket{function_name="echo",code="200",le="+Inf"} 3"#))
+            #expect(Self.sample(text, #"gateway_service_count{function_name="echo"}"#) == 1)
+            #expect(Self.sample(text, #"stratus_async_queue_depth{state="pending"}"#) == 0)
+            #expect(text.contains("# TYPE gateway_functions_seconds histogram"))
+            #expect((Self.sample(text, #"stratus_cold_starts_total{function_name="echo"}"#) ?? 0) <= 3)
+
+            // FunctionStatus.invocationCount is the same count.
+            let status = try await client.execute(uri: "/system/function/echo", method: .get, headers: harness.auth)
+            #expect(String(buffer: status.body).contains(#""invocationCount":3"#), "\(String(buffer: status.body))")
+        }
+    }
+}
