@@ -45,6 +45,10 @@ struct Serve: AsyncParsableCommand {
           help: "Let ONNX Runtime's threads spin between operators: lower latency on an idle machine, wasted CPU on a busy one (env STRATUS_INFERENCE_SPINNING=1).")
     var inferenceSpinning = false
 
+    @Option(name: .customLong("max-inflight"),
+            help: "Calls running at once, all functions together; more get 503 with Retry-After (env STRATUS_MAX_INFLIGHT; default 1024).")
+    var maxInflight: Int?
+
     @Option(name: .customLong("queue-workers"), help: "Async calls run at once, all functions together (env STRATUS_QUEUE_WORKERS; default 32).")
     var queueWorkers: Int?
 
@@ -101,6 +105,10 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--queue-workers (or STRATUS_QUEUE_WORKERS) must be a number between 1 and 4096")
         }
         configuration.queue.workers = workers
+        guard let inflight = maxInflight ?? Int(env["STRATUS_MAX_INFLIGHT"].nonEmpty ?? "1024"), inflight >= 1 else {
+            throw ValidationError("--max-inflight (or STRATUS_MAX_INFLIGHT) must be 1 or more")
+        }
+        configuration.maxInflight = inflight
         if let callbackTimeout {
             do { configuration.queue.callbackTimeout = try Quantities.duration(callbackTimeout) } catch {
                 throw ValidationError("--callback-timeout: \(error)")

@@ -5,6 +5,7 @@ import StratusInvoker
 import StratusModel
 import StratusStore
 import StratusWasm
+import Synchronization
 
 /// What the handlers share: the store, the invoker, the settings.
 struct Dependencies: Sendable {
@@ -25,8 +26,27 @@ struct Dependencies: Sendable {
     let sites: SiteDirectory
     /// Prometheus metrics; the source of invocation counts.
     let metrics: GatewayMetrics
+    /// Calls running now, all functions together, against `--max-inflight`.
+    let inflight: InflightLimiter
     /// Serializes deploys and removals.
     let managementGate = SerialGate()
+}
+
+/// Counts calls in progress against a server-wide limit.
+final class InflightLimiter: Sendable {
+    let limit: Int
+    private let count = Atomic<Int>(0)
+
+    init(limit: Int) { self.limit = limit }
+
+    /// Takes a slot; `false` (taking nothing) when all `limit` are in use.
+    func enter() -> Bool {
+        if count.add(1, ordering: .relaxed).newValue <= limit { return true }
+        count.subtract(1, ordering: .relaxed)
+        return false
+    }
+
+    func leave() { count.subtract(1, ordering: .relaxed) }
 }
 
 /// JSON in and out the way OpenFaaS clients expect (RFC 3339 dates).

@@ -144,7 +144,7 @@ public struct Gateway: Sendable {
                                         secretValues: { spec in try await gateway.secretValues(for: spec) },
                                         models: { spec in try await gateway.models(for: spec) },
                                         removeSecretsFolder: { name in gateway.secretFiles.remove(name) }, sites: sites,
-                                        metrics: metrics)
+                                        metrics: metrics, inflight: InflightLimiter(limit: configuration.maxInflight))
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)
         system.registerPublic(on: router)

@@ -21,6 +21,8 @@ public struct GatewayConfiguration: Sendable {
     public var inferenceThreads: Int = 1
     /// Let ONNX Runtime's pool threads spin between operators (lower latency alone, wasted CPU when busy).
     public var inferenceSpinning: Bool = false
+    /// Calls running at once, all functions together; more get 503 with Retry-After.
+    public var maxInflight = 1024
     /// Async workers, callback retries.
     public var queue = AsyncQueue.Configuration()
 

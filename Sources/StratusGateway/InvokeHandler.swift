@@ -22,6 +22,14 @@ struct InvokeHandler {
     }
 
     func invoke(_ request: Request, name rawName: String, path: String) async throws -> Response {
+        // The server-wide cap: past it, callers get 503 at once instead of the server running out of memory.
+        let limiter = dependencies.inflight
+        guard limiter.enter() else {
+            var error = GatewayError(.serviceUnavailable, "the server is running its limit of \(limiter.limit) calls at once; retry shortly")
+            error.headers[.retryAfter] = "1"
+            throw error
+        }
+        defer { limiter.leave() }
         let start = Date()
         let callID = request.headers[.init("X-Call-Id")!] ?? UUID().uuidString
         let name: FunctionName

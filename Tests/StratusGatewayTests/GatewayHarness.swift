@@ -13,6 +13,7 @@ struct GatewayHarness {
     let maxRequestBytes: Int
     let maxArtifactBytes: Int
     var functionUser: String?
+    var maxInflight = 1024
 
     init(maxRequestBytes: Int = 1024 * 1024, maxArtifactBytes: Int = 16 * 1024 * 1024, functionUser: String? = nil) {
         self.functionUser = functionUser
@@ -22,8 +23,9 @@ struct GatewayHarness {
     }
 
     func gateway() async throws -> Gateway {
-        let configuration = GatewayConfiguration(dataDirectory: directory, maxRequestBytes: maxRequestBytes, maxArtifactBytes: maxArtifactBytes,
+        var configuration = GatewayConfiguration(dataDirectory: directory, maxRequestBytes: maxRequestBytes, maxArtifactBytes: maxArtifactBytes,
                                                  functionUser: functionUser)
+        configuration.maxInflight = maxInflight
         let gateway = try Gateway(configuration: configuration, credentials: credentials, logger: Logger(label: "test"))
         try await gateway.restoreFunctions()
         return gateway

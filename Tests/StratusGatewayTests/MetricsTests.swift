@@ -38,4 +38,34 @@ import Testing
             #expect(String(buffer: status.body).contains(#""invocationCount":3"#), "\(String(buffer: status.body))")
         }
     }
+
+    @Test func overTheServerWideLimitCallsGet503AndOverMaxInflightTheyWaitThen429() async throws {
+        var tight = GatewayHarness()
+        tight.maxInflight = 1
+        let harness = tight
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            try await client.deploy(harness, fixture: "slow", as: "slow", extra: #", "envVars": {"max_inflight": "1"}, "annotations": {"com.stratus.queue-wait": "100ms"}"#)
+            async let first = client.call("slow")
+            try await Task.sleep(for: .milliseconds(300))
+            let second = try await client.call("slow")
+            #expect(second.status == .serviceUnavailable && second.headers[.retryAfter] == "1", "\(second.status)")
+            #expect(String(buffer: second.body).contains("limit of 1 calls"))
+            #expect(try await first.status == .ok)
+        }
+        var settings = GatewayHarness()
+        settings.maxInflight = 10
+        let roomy = settings
+        defer { roomy.cleanUp() }
+        try await roomy.run { client in
+            try await client.deploy(roomy, fixture: "slow", as: "slow", extra: #", "envVars": {"max_inflight": "1"}, "annotations": {"com.stratus.queue-wait": "100ms"}"#)
+            async let first = client.call("slow")
+            try await Task.sleep(for: .milliseconds(300))
+            let second = try await client.call("slow")
+            #expect(second.status == .tooManyRequests, "max_inflight 1, waited 100 ms: \(second.status)")
+            #expect(try await first.status == .ok)
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(Self.sample(metrics, #"gateway_function_invocation_total{function_name="slow",code="429"}"#) == 1, "\(metrics)")
+        }
+    }
 }
