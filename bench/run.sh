@@ -78,6 +78,12 @@ run_wrk() { # label url [script]
   echo "## Cold start: deploy completes -> first answer (ms), new function each time"
   python3 bench/coldstart.py "$BIN" "$URL" "$WORK/hello.wasm" "$WORK/echo.wasm"
   echo
+  echo "## Async invocations vs. sync calls of the Wasm echo (same server, same run)"
+  python3 bench/async.py "$URL" echo "${ASYNC_CALLS:-3000}" 8
+  echo
+  echo "## Scale from zero: python3-http, first call after zero replicas vs. a warm call"
+  python3 bench/scale_from_zero.py "$URL" pyhttp 10
+  echo
   echo "## Per-call cost inside the runtime (microseconds)"
   "$RUNTIME_BENCH" --iterations 300 "$WORK/echo.wasm" "$WORK/hello.wasm"
   if [ -f .cache/models/efficientnet-lite0.onnx ] && [ -x "$INFERENCE_BENCH" ]; then

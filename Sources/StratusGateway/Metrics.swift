@@ -18,7 +18,7 @@ final class GatewayMetrics: InvocationObserver, Sendable {
 
     func invocationStarted(_ name: FunctionName) {
         registry.makeCounter(name: "gateway_function_invocation_started", labels: [("function_name", name.rawValue)],
-                             help: "Calls that started, per function").increment()
+                             help: "Calls that started (admitted past max_inflight), per function").increment()
     }
 
     func invocationFinished(_ name: FunctionName, status: Int, seconds: Double, coldStart: Bool) {

@@ -142,7 +142,10 @@ public final class Invoker: Sendable {
             return table[spec.name]
         }
         if case .http(let old)? = previous?.target { Task { await old.stop() } }
-        logger.info("deployed", metadata: ["function": "\(spec.name)", "runtime": "\(spec.kind.rawValue)", "digest": "\(spec.artifact?.description ?? "-")"])
+        logger.info("deployed", metadata: [
+            "function": "\(spec.name)", "runtime": "\(spec.kind.rawValue)", "digest": "\(spec.artifact?.description ?? "-")",
+            "timeout": "\(settings.timeout)s", "max_inflight": "\(settings.maxInflight.map(String.init) ?? "-")",
+        ])
     }
 
     /// Stops routing calls to `name`; calls in flight finish, then its replicas (if any) stop.
@@ -190,13 +193,14 @@ public final class Invoker: Sendable {
         guard let entry = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
         guard case .http(let replicas) = entry.target else { throw .functionNotFound(name) }
         let limit = entry.target.settings.maxInflight
-        observer?.invocationStarted(name)
         if let limit {
             guard await Self.admit(entry, limit: limit, wait: entry.target.settings.queueWait) else {
                 observer?.invocationFinished(name, status: 429, seconds: 0, coldStart: false)
                 throw .overloaded(name, limit: limit)
             }
         }
+        // Started once admitted: a call holds its slot from here.
+        observer?.invocationStarted(name)
         var headers = request.headers.filter { $0.0.lowercased() != "x-call-id" }
         headers.append(("X-Call-Id", request.callID))
         let head = ProxyRequest(method: request.method, path: request.path, query: request.query, headers: headers, contentLength: contentLength)
@@ -305,13 +309,13 @@ public final class Invoker: Sendable {
         // http mode: forward() keeps its own max_inflight count.
         if case .http = entry.target { return try await invokeBuffered(name, request) }
         let settings = entry.target.settings
-        observer?.invocationStarted(name)
         if let limit = settings.maxInflight {
             guard await Self.admit(entry, limit: limit, wait: settings.queueWait) else {
                 observer?.invocationFinished(name, status: 429, seconds: 0, coldStart: false)
                 throw .overloaded(name, limit: limit)
             }
         }
+        observer?.invocationStarted(name)
         defer { if settings.maxInflight != nil { entry.inflight.subtract(1, ordering: .relaxed) } }
         let environment = entry.environment + request.watchdogEnvironment
         let guest = GuestRequest(stdin: request.body, environment: environment, arguments: [name.rawValue], outputLimit: responseLimit)

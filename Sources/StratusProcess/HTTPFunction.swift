@@ -195,7 +195,7 @@ public final class HTTPFunction: Sendable {
         while !slot.cancelled.load(ordering: .relaxed) {
             let instance = "\(name)-\(slot.index)"
             let port: Int
-            do { port = try Self.freePort() } catch {
+            do { port = try PortLedger.shared.take() } catch {
                 record(failure: "no free loopback port: \(error)")
                 await pause(backoff, slot)
                 continue
@@ -205,6 +205,7 @@ public final class HTTPFunction: Sendable {
             let started = ContinuousClock.now
             let launched = await ReplicaProcess.launch(function, sandbox: sandbox, environment: variables, instance: instance, log: log)
             guard case .success(let process) = launched else {
+                PortLedger.shared.release(port)
                 if case .failure(let failure) = launched { record(failure: failure.text) }
                 await pause(backoff, slot)
                 backoff = min(backoff * 2, 30)
@@ -229,6 +230,7 @@ public final class HTTPFunction: Sendable {
             let status = await process.exitStatus()
             replica.ready.store(false, ordering: .relaxed)
             slot.current.withLock { $0 = nil }
+            PortLedger.shared.release(port)
             if slot.cancelled.load(ordering: .relaxed) { break }
             let how = Self.describe(status)
             if ready {
@@ -266,6 +268,13 @@ public final class HTTPFunction: Sendable {
         while ContinuousClock.now < deadline {
             if replica.process.hasExited || slot.cancelled.load(ordering: .relaxed) { return false }
             if Self.accepts(port: replica.port) {
+                // Something listens on the port: it must be this replica, not another program
+                // that took the port first (then this replica cannot bind it and will exit).
+                if ListenerOwnership.owner(port: replica.port, processGroup: replica.process.pid) == false {
+                    try? await Task.sleep(for: .milliseconds(wait))
+                    wait = min(wait * 2, 50)
+                    continue
+                }
                 guard let path = function.settings.healthPath else { return true }
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(replica.port)\(path)")
                 request.method = .GET

@@ -181,8 +181,15 @@ extension HTTPFunction {
             request.body = .stream(body, length: head.contentLength.map { .known(Int64($0)) } ?? .unknown)
         }
         let timeout = function.settings.timeout
+        let sent = ContinuousClock.now
         do {
             let response = try await ProxyClient.shared.execute(request, deadline: .now() + .milliseconds(Int64(timeout * 1000)))
+            // An answer that came after the timeout is late even if the deadline's timer did not get
+            // to run first (a starved machine): the caller gets 504 all the same.
+            if sent.duration(to: .now) > .seconds(timeout) {
+                Task { for try await _ in response.body {} }
+                return Self.failed(.timedOut(timeout), instance: replica.instance, start: start, onEnd: release)
+            }
             let headers = response.headers.filter { !Self.hopByHop.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
             let status = Int(response.status.code)
             let tracker = CallTracker(instance: replica.instance, status: status, start: start, onEnd: release)

@@ -61,6 +61,9 @@ final class ReplicaProcess: Sendable {
 
     var hasExited: Bool { state.withLock { $0.status != nil } }
 
+    /// The process id (also its process group's id); 0 before it is spawned.
+    var pid: pid_t { state.withLock { $0.pid } }
+
     /// The wait status once the process has exited.
     func exitStatus() async -> Int32 {
         await withCheckedContinuation { continuation in

@@ -77,6 +77,19 @@ extension TestClientProtocol {
         #expect(deploy.status == .accepted, "deploy: \(String(buffer: deploy.body))")
     }
 
+    /// Waits until `/metrics` counts `count` started calls of `name` (the first holds its slot by then).
+    func waitUntilStarted(_ name: String, count: Int) async throws {
+        for _ in 0..<2000 {
+            let text = String(buffer: try await execute(uri: "/metrics", method: .get).body)
+            let prefix = #"gateway_function_invocation_started{function_name="\#(name)"} "#
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) }), Double(line.dropFirst(prefix.count)) ?? 0 >= Double(count) {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        Issue.record("\(name) never had \(count) calls started")
+    }
+
     func call(_ name: String, _ body: String = "", headers: HTTPFields = [:]) async throws -> TestResponse {
         try await execute(uri: "/function/\(name)", method: .post, headers: headers, body: ByteBuffer(string: body))
     }

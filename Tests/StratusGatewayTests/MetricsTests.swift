@@ -45,22 +45,29 @@ import Testing
         let harness = tight
         defer { harness.cleanUp() }
         try await harness.run { client in
-            try await client.deploy(harness, fixture: "slow", as: "slow", extra: #", "envVars": {"max_inflight": "1"}, "annotations": {"com.stratus.queue-wait": "100ms"}"#)
+            // A process that sleeps 5 s: long enough that the second call surely arrives while it runs.
+            let deploy = try await client.execute(uri: "/system/functions", method: .post, headers: harness.jsonAuth(),
+                                                  body: ByteBuffer(string: #"{"service": "slow", "image": "i", "envProcess": "sh -c 'sleep 5; echo done'"}"#))
+            #expect(deploy.status == .accepted)
             async let first = client.call("slow")
-            try await Task.sleep(for: .milliseconds(300))
+            try await client.waitUntilStarted("slow", count: 1)
             let second = try await client.call("slow")
             #expect(second.status == .serviceUnavailable && second.headers[.retryAfter] == "1", "\(second.status)")
             #expect(String(buffer: second.body).contains("limit of 1 calls"))
-            #expect(try await first.status == .ok)
+            #expect(String(buffer: try await first.body) == "done\n")
         }
         var settings = GatewayHarness()
         settings.maxInflight = 10
         let roomy = settings
         defer { roomy.cleanUp() }
         try await roomy.run { client in
-            try await client.deploy(roomy, fixture: "slow", as: "slow", extra: #", "envVars": {"max_inflight": "1"}, "annotations": {"com.stratus.queue-wait": "100ms"}"#)
+            let deploy = try await client.execute(uri: "/system/functions", method: .post, headers: roomy.jsonAuth(), body: ByteBuffer(string: #"""
+                {"service": "slow", "image": "i", "envProcess": "sh -c 'sleep 5; echo done'", "envVars": {"max_inflight": "1"},
+                 "annotations": {"com.stratus.queue-wait": "100ms"}}
+                """#))
+            #expect(deploy.status == .accepted)
             async let first = client.call("slow")
-            try await Task.sleep(for: .milliseconds(300))
+            try await client.waitUntilStarted("slow", count: 1)
             let second = try await client.call("slow")
             #expect(second.status == .tooManyRequests, "max_inflight 1, waited 100 ms: \(second.status)")
             #expect(try await first.status == .ok)

@@ -163,3 +163,28 @@ struct DescriptorInheritanceTests {
         #expect(open.contains(0) && open.contains(1) && open.contains(2))
     }
 }
+
+/// Replica ports: never given twice while in use, and a listener is recognised as the replica's own.
+@Suite struct PortTests {
+    @Test func theLedgerNeverHandsOutAPortTwiceAndListenersAreTracedToTheirProcessGroup() throws {
+        let ledger = PortLedger()
+        let ports = try (0..<200).map { _ in try ledger.take() }
+        #expect(Set(ports).count == 200, "200 live replicas, 200 different ports")
+        for port in ports { ledger.release(port) }
+
+        // A socket listening in this process belongs to this process group, and to no other.
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        #expect(listen(fd, 4) == 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        let port = Int(UInt16(bigEndian: address.sin_port))
+        #expect(ListenerOwnership.owner(port: port, processGroup: getpgrp()) == true)
+        #expect(ListenerOwnership.owner(port: port, processGroup: 999_999) == false)
+        #expect(ListenerOwnership.owner(port: try HTTPFunction.freePort(), processGroup: getpgrp()) == nil, "nobody listens there")
+    }
+}
