@@ -18,6 +18,7 @@ import urllib.parse
 gateway, function, calls, threads = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 target = urllib.parse.urlsplit(gateway)
 arrived = {}
+counted = [0]
 lock = threading.Lock()
 done = threading.Event()
 
@@ -28,9 +29,12 @@ class Callback(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         with lock:
-            arrived[self.headers["X-Call-Id"]] = time.monotonic()
-            if len(arrived) >= calls:
-                done.set()
+            call_id = self.headers["X-Call-Id"]
+            arrived[call_id] = time.monotonic()
+            if call_id.startswith("bench-"):
+                counted[0] += 1
+                if counted[0] >= calls:
+                    done.set()
         self.send_response(200)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -79,7 +83,19 @@ last = max(arrived.values())
 complete_rate = calls / (last - begin)
 latencies = sorted((arrived[f"bench-{begin_id}-{i}"] - sent[i]) * 1000 for i in range(calls))
 p99 = latencies[int(len(latencies) * 0.99) - 1]
+# One call at a time: enqueue -> callback latency of an idle queue.
+single = []
+connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+for index in range(50):
+    call_id = f"single-{begin_id}-{index}"
+    start = time.monotonic()
+    connection.request("POST", f"/async-function/{function}", body=b"Hi", headers={"X-Callback-Url": callback, "X-Call-Id": call_id})
+    connection.getresponse().read()
+    while call_id not in arrived:
+        time.sleep(0.0002)
+    single.append((arrived[call_id] - start) * 1000)
 print(f"sync   {function}: {sync_rate:8.0f} calls/s ({calls} calls, {threads} connections)")
 print(f"async  {function}: {accept_rate:8.0f} calls/s accepted   {complete_rate:8.0f} calls/s completed (with callbacks)   "
       f"enqueue->callback median {statistics.median(latencies):.1f} ms  p99 {p99:.1f} ms")
+print(f"idle   one async call at a time: enqueue->callback median {statistics.median(single):.2f} ms  max {max(single):.2f} ms (50 calls)")
 print(f"ratio  async completed / sync {complete_rate / sync_rate:.2f}   async accepted / sync {accept_rate / sync_rate:.2f}")

@@ -86,12 +86,16 @@ public final class AsyncQueue: Service, Sendable {
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                    var started = 0
                     do {
-                        try await dispatch(into: &group)
+                        started = try await dispatch(into: &group)
                     } catch {
                         logger.error("async queue: cannot read the queue", metadata: ["error": "\(error)"])
                         try? await Task.sleep(for: .seconds(1))
                     }
+                    // Started some: look again at once for more. Started none: sleep until the next
+                    // call is due, or until a running call ends or a new one arrives (a wake-up).
+                    if started > 0 { continue }
                     let wait = await sleepDuration()
                     let timer = Task { [wakeups] in
                         try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
@@ -108,10 +112,12 @@ public final class AsyncQueue: Service, Sendable {
         }
     }
 
-    /// Seconds until the next call is due (at most one; 0 when workers are free and calls are due).
+    /// Seconds until the next call is due, at most one. Calls already due that could not start (all
+    /// workers busy, or their function at its limit) wait for a wake-up: a call ending sends one.
     private func sleepDuration() async -> Double {
         guard let next = try? await store.nextDue() else { return 1 }
-        return min(1, max(0.001, next.timeIntervalSinceNow))
+        let delay = next.timeIntervalSinceNow
+        return delay <= 0 ? 1 : min(1, max(0.001, delay))
     }
 
     /// Waits up to the shutdown grace for running calls; those still running are recovered at restart.
@@ -122,9 +128,10 @@ public final class AsyncQueue: Service, Sendable {
         }
     }
 
-    private func dispatch(into group: inout DiscardingTaskGroup) async throws {
+    /// Starts due calls and deliveries on free workers; returns how many started.
+    private func dispatch(into group: inout DiscardingTaskGroup) async throws -> Int {
         let free = configuration.workers - active.withLock { $0.total }
-        guard free > 0 else { return }
+        guard free > 0 else { return 0 }
         let running = active.withLock { $0.perFunction }
         let invoker = invoker
         let calls = try await store.claimDue(now: Date(), limit: free) { function in
@@ -136,12 +143,14 @@ public final class AsyncQueue: Service, Sendable {
             group.addTask { await self.execute(call) }
         }
         let stillFree = configuration.workers - active.withLock { $0.total }
-        guard stillFree > 0 else { return }
+        guard stillFree > 0 else { return calls.count }
         let busy = active.withLock { $0.ids }
-        for call in try await store.dueDeliveries(now: Date(), limit: stillFree, excluding: busy) {
+        let deliveries = try await store.dueDeliveries(now: Date(), limit: stillFree, excluding: busy)
+        for call in deliveries {
             begin(call)
             group.addTask { await self.deliver(call) }
         }
+        return calls.count + deliveries.count
     }
 
     private func begin(_ call: AsyncCall) {
