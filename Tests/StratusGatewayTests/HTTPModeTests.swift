@@ -32,6 +32,8 @@ class Handler(BaseHTTPRequestHandler):
             os._exit(3)
         if path == "/slow":
             time.sleep(5)
+        if path == "/hold":
+            time.sleep(20)
         if path == "/pid":
             return self.answer(200, TOKEN.encode())
         if path == "/big":
@@ -172,10 +174,10 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forev
             #expect(timedOut.status == .gatewayTimeout, "\(String(buffer: timedOut.body))")
             #expect(String(buffer: timedOut.body).contains("timed out after 1.0s"))
             #expect(try await client.execute(uri: "/function/slowpoke/pid", method: .get).status == .ok)
-            // While one call holds the only slot (max_inflight 1, no wait; /slow takes 5 s), the next one gets 429.
+            // While one call holds the only slot (max_inflight 1, no wait; /hold takes 20 s), the next one gets 429.
             try await deployServer(client, harness, "busy", extra: #", "annotations": {"com.stratus.queue-wait": "0"}"#,
                                    env: #", "exec_timeout": "30s", "max_inflight": "1""#)
-            async let slow = client.execute(uri: "/function/busy/slow", method: .get)
+            async let slow = client.execute(uri: "/function/busy/hold", method: .get)
             try await client.waitUntilStarted("busy", count: 1)
             let rejected = try await client.execute(uri: "/function/busy/pid", method: .get)
             #expect(rejected.status == .tooManyRequests)
