@@ -106,6 +106,7 @@ let package = Package(
                 "StratusQueue",
                 "StratusStore",
                 "StratusInference",
+                "StratusTemplates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),

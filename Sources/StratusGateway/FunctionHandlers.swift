@@ -53,6 +53,12 @@ struct FunctionHandlers {
     func deploy(_ request: Request, mustExist: Bool) async throws -> Response {
         let buffer = try await request.collectBody(limit: 1024 * 1024)
         let deployment = try JSON.decode(FunctionDeployment.self, from: buffer, what: "FunctionDeployment")
+        _ = try await apply(deployment, mustExist: mustExist)
+        return Response(status: .accepted)
+    }
+
+    /// Deploys (or updates) a function from an OpenFaaS deployment; returns whether it was created.
+    func apply(_ deployment: FunctionDeployment, mustExist: Bool) async throws -> Bool {
         let reference: FunctionReference
         do throws(ModelError) {
             reference = try FunctionReference(parsing: deployment.service)
@@ -117,7 +123,7 @@ struct FunctionHandlers {
             throw GatewayError.from(error)
         }
         dependencies.logger.info(existing == nil ? "function created" : "function updated", metadata: ["function": "\(spec.name)", "image": "\(spec.image)"])
-        return Response(status: .accepted)
+        return existing == nil
     }
 
     func delete(_ request: Request) async throws -> Response {

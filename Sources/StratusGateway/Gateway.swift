@@ -148,6 +148,8 @@ public struct Gateway: Sendable {
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)
         system.registerPublic(on: router)
+        let ui = UIHandlers(dependencies: dependencies, store: store)
+        ui.registerPublic(on: router)
         let metrics = metrics, invoker = invoker, queue = queue, store = store
         router.get("metrics") { _, _ in
             let functions = (try? await store.functions()) ?? []
@@ -166,7 +168,10 @@ public struct Gateway: Sendable {
             group.add(middleware: BasicAuthMiddleware(credentials: credentials))
         }
         system.register(on: group)
-        FunctionHandlers(dependencies: dependencies).register(on: group)
+        let functionHandlers = FunctionHandlers(dependencies: dependencies)
+        functionHandlers.register(on: group)
+        StoreHandlers(dependencies: dependencies, functions: functionHandlers).register(on: group)
+        ui.register(on: group)
         ArtifactHandlers(dependencies: dependencies).register(on: group)
         LogHandler(dependencies: dependencies, logs: logs, store: store).register(on: group)
         SecretHandlers(dependencies: dependencies, secrets: store).register(on: group)

@@ -12,6 +12,16 @@ import Synchronization
 final class GatewayMetrics: InvocationObserver, Sendable {
     let registry = PrometheusCollectorRegistry()
     private let invocations = Mutex<[String: Int]>([:])
+    /// Recent calls per function for the UI: the last durations, error count and 10 s buckets.
+    private let recent = Mutex<[String: Recent]>([:])
+
+    struct Recent {
+        var durations: [Double] = []
+        var next = 0
+        var errors = 0
+        /// Bucket start (unix seconds, multiple of 10) -> calls, errors, some durations.
+        var buckets: [Int: (calls: Int, errors: Int, durations: [Double])] = [:]
+    }
     /// Queue counters already added to the Prometheus counters (they only go up).
     private let reported = Mutex(AsyncQueue.Counters())
     static let buckets: [Duration] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60].map { Duration.milliseconds(Int64($0 * 1000)) }
@@ -33,6 +43,41 @@ final class GatewayMetrics: InvocationObserver, Sendable {
                                  help: "Calls served by a new instance or process").increment()
         }
         invocations.withLock { $0[name.rawValue, default: 0] += 1 }
+        let milliseconds = max(0, seconds) * 1000
+        let bucket = Int(Date().timeIntervalSince1970) / 10 * 10
+        recent.withLock { table in
+            var entry = table[name.rawValue] ?? Recent()
+            if entry.durations.count < 1000 { entry.durations.append(milliseconds) } else { entry.durations[entry.next] = milliseconds }
+            entry.next = (entry.next + 1) % 1000
+            if status >= 500 { entry.errors += 1 }
+            var slot = entry.buckets[bucket] ?? (0, 0, [])
+            slot.calls += 1
+            if status >= 500 { slot.errors += 1 }
+            if slot.durations.count < 200 { slot.durations.append(milliseconds) }
+            entry.buckets[bucket] = slot
+            // Ten minutes of buckets.
+            for key in entry.buckets.keys where key < bucket - 600 { entry.buckets[key] = nil }
+            table[name.rawValue] = entry
+        }
+    }
+
+    /// The UI's numbers for one function.
+    func stats(_ name: FunctionName, runtime: String, replicas: Int, available: Int, deployedAt: Date?) -> FunctionStats {
+        let count = invocationCount(name)
+        let entry = recent.withLock { $0[name.rawValue] } ?? Recent()
+        func percentile(_ values: [Double], _ p: Double) -> Double? {
+            guard !values.isEmpty else { return nil }
+            let sorted = values.sorted()
+            return sorted[min(sorted.count - 1, Int(Double(sorted.count - 1) * p + 0.5))]
+        }
+        let series = entry.buckets.keys.sorted().map { key -> FunctionStats.Bucket in
+            let slot = entry.buckets[key]!
+            return FunctionStats.Bucket(t: key, calls: slot.calls, errors: slot.errors, p50Ms: percentile(slot.durations, 0.5) ?? 0)
+        }
+        return FunctionStats(name: name.rawValue, runtime: runtime, replicas: replicas, availableReplicas: available, invocations: count,
+                             errors: entry.errors, errorRate: count == 0 ? 0 : Double(entry.errors) / Double(count),
+                             p50Ms: percentile(entry.durations, 0.5), p95Ms: percentile(entry.durations, 0.95), deployedAt: deployedAt,
+                             series: series)
     }
 
     /// Calls `name` has answered since the server started.
