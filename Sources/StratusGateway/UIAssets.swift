@@ -7,6 +7,7 @@ enum UIAssets {
       <meta charset="utf-8">
       <meta name="viewport" content="width=device-width, initial-scale=1">
       <title>Stratus</title>
+      <link rel="icon" href="data:,">
       <link rel="stylesheet" href="style.css">
     </head>
     <body>
@@ -1073,5 +1074,7 @@ enum UIAssets {
       .spec dd { margin-bottom: 0.4rem; }
       .card { padding: 0.75rem; }
     }
+    h1[tabindex="-1"]:focus { outline: none; }
+    .stack > div:not(:first-child) { margin-top: 0.75rem; }
     """#
 }

@@ -325,8 +325,8 @@ public final class Invoker: Sendable {
         case .process(let function): result = await processes.run(function, request: guest)
         case .http: return try await invokeBuffered(name, request)  // not reached: returned above
         }
-        logGuestOutput(entry, callID: request.callID, result: result)
         let answer = response(for: result, settings: settings, request: request)
+        logGuestOutput(entry, request: request, status: answer.status, result: result)
         observer?.invocationFinished(name, status: answer.status, seconds: result.duration, coldStart: result.coldStart)
         return answer
     }
@@ -361,9 +361,9 @@ public final class Invoker: Sendable {
 
     /// Sends the call's stderr (and, for process functions, the watchdog's per-call lines) to the
     /// function's log, and failures to the server log.
-    private func logGuestOutput(_ entry: Deployed, callID: String, result: GuestResult) {
+    private func logGuestOutput(_ entry: Deployed, request: InvocationRequest, status: Int, result: GuestResult) {
         let spec = entry.spec
-        let metadata: Logger.Metadata = ["function": "\(spec.name)", "call_id": "\(callID)"]
+        let metadata: Logger.Metadata = ["function": "\(spec.name)", "call_id": "\(request.callID)"]
         let instance = spec.kind == .wasm ? "wasm" : "process"
         var lines: [LogLine] = []
         func add(_ text: String) {
@@ -389,7 +389,11 @@ public final class Invoker: Sendable {
             logger.error("function could not start: \(why)", metadata: metadata)
         }
         if spec.kind == .process { add("Wrote \(result.stdout.count) Bytes - Duration: \(String(format: "%.6f", result.duration)) seconds") }
-        if !lines.isEmpty { logSink?.record(lines) }
+        // One line per call, as the http-mode proxy and OpenFaaS's of-watchdog write them.
+        if spec.kind == .wasm {
+            add("\(request.method) \(request.path) - \(status) - ContentLength: \(result.stdout.count)B (\(String(format: "%.4f", result.duration))s)")
+        }
+        logSink?.record(lines)
     }
 }
 

@@ -33,6 +33,7 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True  # importing classify_page must not leave __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from classify_page import Browser, BrowserError, Page, Timeout, find_chromium, page_problems  # noqa: E402
 
@@ -254,7 +255,7 @@ class Flow:
             if not args.logs_optional:
                 raise
             lines = 0
-        self.wait_for("document.querySelector('#charts svg') || /No data yet/.test(document.getElementById('charts').textContent)",
+        self.wait_for("!!document.querySelector('#charts svg') || /No data yet/.test(document.getElementById('charts').textContent)",
                       "the charts (an svg or 'No data yet')")
         charts = self.js("document.querySelectorAll('#charts svg').length")
         self.shot("ui-function.png")

@@ -1,0 +1,42 @@
+import Foundation
+import StratusTestSupport
+import Testing
+
+/// The web UI in a real browser (Debian's Chromium over the DevTools protocol, Tests/Browser/ui_flow.py):
+/// a wrong password is refused, then log in, deploy hello from the store, invoke it from the panel,
+/// watch the invocation count rise, read its logs, delete it. Screenshots: .build/test-artifacts/ui/.
+@Suite(.serialized) struct WebUITests {
+    static var chromium: Bool {
+        FileManager.default.isExecutableFile(atPath: "/usr/lib/chromium/chromium") || FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
+    }
+
+    @Test(.enabled(if: chromium, "needs Debian's chromium"))
+    func logInDeployInvokeWatchAndDeleteInABrowser() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let password = try #require(server.password)
+        let screenshots = WasmFixtures.repositoryRoot.appendingPathComponent(".build/test-artifacts/ui")
+        try FileManager.default.createDirectory(at: screenshots, withIntermediateDirectories: true)
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        script.arguments = [WasmFixtures.repositoryRoot.appendingPathComponent("Tests/Browser/ui_flow.py").path,
+                            "--url", "\(server.url)/ui/", "--user", "admin", "--password", password,
+                            "--screenshots", screenshots.path, "--timeout", "240"]
+        let output = Pipe(), errors = Pipe()
+        script.standardOutput = output
+        script.standardError = errors
+        try script.run()
+        let errorText = LockedText()
+        let reader = Thread { errorText.append(errors.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        script.waitUntilExit()
+        while reader.isExecuting { usleep(10_000) }
+        #expect(script.terminationStatus == 0, "ui_flow.py: \(errorText.text.suffix(3000))\n\(text)")
+        for shot in ["ui-login-error.png", "ui-functions.png", "ui-store.png", "ui-invoke.png", "ui-function.png", "ui-deleted.png"] {
+            let png = FileManager.default.contents(atPath: screenshots.appendingPathComponent(shot).path) ?? Data()
+            #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(shot)")
+        }
+        #expect(server.isRunning)
+    }
+}
