@@ -150,7 +150,9 @@ enum UIAssets {
         options = options || {};
         var headers = {Authorization: options.auth || authHeader() || ''};
         var body = options.body;
-        if (body !== undefined && typeof body !== 'string') {
+        if (body instanceof Blob || body instanceof ArrayBuffer) {
+          headers['Content-Type'] = 'application/octet-stream';
+        } else if (body !== undefined && typeof body !== 'string') {
           body = JSON.stringify(body);
           headers['Content-Type'] = 'application/json';
         }
@@ -718,7 +720,7 @@ enum UIAssets {
         var error = alertBox('store-error');
         var list = h('div', {class: 'store-list'}, h('p', {class: 'muted'}, 'Loading…'));
         append(main, [h('h1', null, 'Store'),
-          h('p', {class: 'muted'}, 'Ready-made functions: deploy one with a click.'), error, list]);
+          h('p', {class: 'muted'}, 'Ready-made functions: deploy one with a click.'), error, list, uploadForm()]);
         api('/system/store').then(function (r) {
           if (r.status === 404) return null;
           if (!r.ok) return failure(r);
@@ -745,6 +747,51 @@ enum UIAssets {
           clear(list);
           showError(error, errorText(err) && 'Could not load the store: ' + errorText(err));
         });
+      }
+
+      // Deploy your own: upload a .wasm module or a .tar.gz bundle (from `stratus build`) under a name.
+      function uploadForm() {
+        var name = h('input', {id: 'upload-name', type: 'text', required: 'required', pattern: '[a-z0-9]([a-z0-9-]*[a-z0-9])?',
+                               autocomplete: 'off', placeholder: 'my-function'});
+        var file = h('input', {id: 'upload-file', type: 'file', required: 'required', accept: '.wasm,.gz,.tgz,application/wasm,application/gzip'});
+        var command = h('input', {id: 'upload-fprocess', type: 'text', autocomplete: 'off', placeholder: 'python3 index.py'});
+        var status = h('p', {id: 'upload-status', class: 'store-status', role: 'status', 'aria-live': 'polite'});
+        var submit = h('button', {type: 'submit', class: 'primary', id: 'upload-submit'}, 'Upload and deploy');
+        var form = h('form', {class: 'card', 'aria-labelledby': 'upload-title'},
+          h('h2', {id: 'upload-title'}, 'Deploy an artifact'),
+          h('p', {class: 'muted'}, 'A .wasm module, or a .tar.gz bundle with the command that runs it (fprocess).'),
+          h('label', {for: 'upload-name'}, 'Function name'), name,
+          h('label', {for: 'upload-file'}, 'Artifact'), file,
+          h('label', {for: 'upload-fprocess'}, 'Command for a bundle (optional)'), command,
+          h('div', {class: 'row'}, submit, status));
+        form.addEventListener('submit', function (event) {
+          event.preventDefault();
+          var fn = name.value.trim();
+          if (!fn || !file.files.length) { status.textContent = 'Choose a name and a file.'; return; }
+          submit.disabled = true;
+          status.className = 'store-status';
+          status.textContent = 'Uploading…';
+          var image = fn + ':latest';
+          api('/system/artifacts?name=' + encodeURIComponent(image), {method: 'POST', body: file.files[0]}).then(function (r) {
+            if (!r.ok) return failure(r);
+            var deployment = {service: fn, image: image};
+            if (command.value.trim()) deployment.envProcess = command.value.trim();
+            status.textContent = 'Deploying…';
+            return api('/system/functions', {method: 'PUT', body: deployment}).then(function (r2) {
+              if (r2.status === 404) return api('/system/functions', {method: 'POST', body: deployment});
+              return r2;
+            });
+          }).then(function (r) {
+            if (!r.ok) return failure(r);
+            status.classList.add('ok');
+            clear(status);
+            append(status, ['Deployed — ', h('a', {href: '#/function/' + encodeURIComponent(fn)}, 'open ' + fn)]);
+          }).catch(function (err) {
+            status.classList.add('bad');
+            status.textContent = 'Failed: ' + (errorText(err) || 'upload failed');
+          }).then(function () { submit.disabled = false; });
+        });
+        return form;
       }
 
       function deploy(id, button, status) {
@@ -981,6 +1028,10 @@ enum UIAssets {
     .error { color: var(--danger); background: #fdecea; border: 1px solid #f3c2bd; border-radius: 6px; padding: 0.5rem 0.7rem; margin: 0.6rem 0; }
     .ok { color: var(--ok); }
     .bad { color: var(--danger); }
+    form.card { margin-top: 1.5rem; }
+    form.card label { display: block; margin-top: .75rem; font-weight: 600; }
+    form.card input[type=text] { width: 100%; max-width: 28rem; }
+    form.card .row { margin-top: 1rem; }
 
     /* login */
     .login { max-width: 360px; margin: 10vh auto; padding: 1.5rem; background: var(--card); border: 1px solid var(--line); border-radius: 10px; }

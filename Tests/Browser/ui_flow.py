@@ -288,7 +288,24 @@ class Flow:
             self.shot("ui-deleted.png")
             self.done(deleted=True)
 
-        self.begin("8-queue-secrets")
+        if self.args.upload_wasm:
+            self.begin("8-upload")
+            self.go("#/store")
+            self.wait_for("!!document.getElementById('upload-file')", "the upload form")
+            self.type_into("#upload-name", "uploaded")
+            root = self.page.send("DOM.getDocument", {"depth": 0})["root"]["nodeId"]
+            node = self.page.send("DOM.querySelector", {"nodeId": root, "selector": "#upload-file"})["nodeId"]
+            self.page.send("DOM.setFileInputFiles", {"files": [os.path.abspath(self.args.upload_wasm)], "nodeId": node})
+            self.click("#upload-submit")
+            self.wait_for("/Deployed|Failed/.test(document.getElementById('upload-status').textContent)", "the upload to finish",
+                          timeout=self.args.deploy_timeout)
+            status = self.text("#upload-status")
+            if "Deployed" not in status:
+                raise StepFailed("%s: uploading %s: %s" % (self.step, self.args.upload_wasm, status))
+            self.shot("ui-upload.png")
+            self.done(uploaded=status)
+
+        self.begin("9-queue-secrets")
         self.go("#/queue")
         self.wait_for("document.querySelectorAll('.counts li').length > 0 || (() => {"
                       " const e = document.getElementById('queue-error'); return e && !e.hidden; })()",
@@ -384,6 +401,7 @@ def main(argv=None):
                         help="do not fail step 6 when the function has written no log line (waits --logs-timeout)")
     parser.add_argument("--logs-timeout", type=float, default=6)
     parser.add_argument("--verbose", action="store_true", help="name each step on stderr as it starts")
+    parser.add_argument("--upload-wasm", help="a .wasm file to deploy as 'uploaded' through the store's upload form")
     args = parser.parse_args(argv)
     if args.expect is None:
         args.expect = "Hello! You said: Hi" if args.function == "hello" else "Hi"

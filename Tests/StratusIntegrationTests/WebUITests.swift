@@ -4,7 +4,7 @@ import Testing
 
 /// The web UI in a real browser (Debian's Chromium over the DevTools protocol, Tests/Browser/ui_flow.py):
 /// a wrong password is refused, then log in, deploy hello from the store, invoke it from the panel,
-/// watch the invocation count rise, read its logs, delete it. Screenshots: .build/test-artifacts/ui/.
+/// watch the invocation count rise, read its logs, delete it, deploy an uploaded .wasm. Screenshots: .build/test-artifacts/ui/.
 @Suite(.serialized) struct WebUITests {
     static var chromium: Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/lib/chromium/chromium") || FileManager.default.isExecutableFile(atPath: "/usr/bin/chromium")
@@ -21,7 +21,7 @@ import Testing
         script.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         script.arguments = [WasmFixtures.repositoryRoot.appendingPathComponent("Tests/Browser/ui_flow.py").path,
                             "--url", "\(server.url)/ui/", "--user", "admin", "--password", password,
-                            "--screenshots", screenshots.path, "--timeout", "240"]
+                            "--screenshots", screenshots.path, "--timeout", "240", "--upload-wasm", try WasmFixtures.path("echo").path]
         let output = Pipe(), errors = Pipe()
         script.standardOutput = output
         script.standardError = errors
@@ -33,7 +33,7 @@ import Testing
         script.waitUntilExit()
         while reader.isExecuting { usleep(10_000) }
         #expect(script.terminationStatus == 0, "ui_flow.py: \(errorText.text.suffix(3000))\n\(text)")
-        for shot in ["ui-login-error.png", "ui-functions.png", "ui-store.png", "ui-invoke.png", "ui-function.png", "ui-deleted.png"] {
+        for shot in ["ui-login-error.png", "ui-functions.png", "ui-store.png", "ui-invoke.png", "ui-function.png", "ui-deleted.png", "ui-upload.png"] {
             let png = FileManager.default.contents(atPath: screenshots.appendingPathComponent(shot).path) ?? Data()
             #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(shot)")
         }
