@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import StratusModel
 import StratusStack
+import StratusTemplates
 
 /// `stratus demo deploy`: the demo functions and the classifier's page, on any running gateway.
 struct Demo: AsyncParsableCommand {
@@ -61,18 +62,7 @@ struct DemoDeploy: AsyncParsableCommand {
             }
             return url
         }
-        var candidates = [URL(fileURLWithPath: files.currentDirectoryPath).appendingPathComponent("examples")]
-        if let executable = try? files.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
-            for _ in 0..<5 {
-                candidates.append(folder.appendingPathComponent("examples"))
-                folder.deleteLastPathComponent()
-            }
-        }
-        for candidate in candidates where files.fileExists(atPath: candidate.appendingPathComponent("stack.yml").path)
-            && files.fileExists(atPath: candidate.appendingPathComponent("classify").path) {
-            return candidate
-        }
+        if let folder = Examples.folder() { return folder }
         throw CLIError("cannot find the demo (examples/stack.yml): run this from the Stratus source folder, or pass --dir")
     }
 }

@@ -48,7 +48,7 @@ struct StoreHandlers {
         var handler: URL
         var annotations: [String: String] = [:]
         if entry.id == "classify" {
-            guard let examples = Self.examplesFolder(),
+            guard let examples = Examples.folder(),
                   FileManager.default.fileExists(atPath: examples.appendingPathComponent("../.cache/models/efficientnet-lite0.onnx").path)
             else {
                 throw GatewayError(.conflict, "the classifier needs the Stratus source tree's examples/ and the model from `make setup-models`; neither is next to this binary")
@@ -87,18 +87,5 @@ struct StoreHandlers {
         let deployment = FunctionDeployment(service: entry.id, image: image, envProcess: language.fprocess, envVars: environment,
                                             labels: ["com.stratus.store": entry.id], annotations: annotations)
         return try await functions.apply(deployment, mustExist: false)
-    }
-
-    /// examples/ of the source tree this binary was built in, if it is there.
-    static func examplesFolder() -> URL? {
-        var candidates = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath).appendingPathComponent("examples")]
-        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
-            var folder = URL(fileURLWithPath: executable).deletingLastPathComponent()
-            for _ in 0..<5 {
-                candidates.append(folder.appendingPathComponent("examples"))
-                folder.deleteLastPathComponent()
-            }
-        }
-        return candidates.first { FileManager.default.fileExists(atPath: $0.appendingPathComponent("classify/handler.swift").path) }
     }
 }
