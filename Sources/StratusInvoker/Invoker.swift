@@ -30,6 +30,17 @@ public final class Invoker: Sendable {
         let environment: [(String, String)]
         /// Calls running now, for `max_inflight`.
         let inflight = Atomic<Int>(0)
+        /// Per-call log lines written in the current second (at most `callLinesPerSecond`).
+        let callLineSecond = Atomic<Int64>(0)
+        let callLines = Atomic<Int>(0)
+
+        /// Whether this call gets its summary line: the first `callLinesPerSecond` calls of each
+        /// second do, so a busy function's log (and the store behind it) is not flooded.
+        func takeCallLine() -> Bool {
+            let second = Int64(DispatchTime.now().uptimeNanoseconds / 1_000_000_000)
+            if callLineSecond.exchange(second, ordering: .relaxed) != second { callLines.store(0, ordering: .relaxed) }
+            return callLines.add(1, ordering: .relaxed).newValue <= Invoker.callLinesPerSecond
+        }
 
         init(spec: FunctionSpec, target: Target) {
             self.spec = spec
@@ -389,12 +400,17 @@ public final class Invoker: Sendable {
             logger.error("function could not start: \(why)", metadata: metadata)
         }
         if spec.kind == .process { add("Wrote \(result.stdout.count) Bytes - Duration: \(String(format: "%.6f", result.duration)) seconds") }
-        // One line per call, as the http-mode proxy and OpenFaaS's of-watchdog write them.
-        if spec.kind == .wasm {
+        // One line per call, as the http-mode proxy and OpenFaaS's of-watchdog write them (up to
+        // `callLinesPerSecond` per function and second).
+        if spec.kind == .wasm, entry.takeCallLine() {
             add("\(request.method) \(request.path) - \(status) - ContentLength: \(result.stdout.count)B (\(String(format: "%.4f", result.duration))s)")
         }
-        logSink?.record(lines)
+        if !lines.isEmpty { logSink?.record(lines) }
     }
+
+    /// Per-call summary lines a function's log gets each second at most; calls past that are
+    /// counted in the metrics but not logged one by one.
+    public static let callLinesPerSecond = 20
 }
 
 /// A body that is one buffer, as an async sequence.
