@@ -16,6 +16,23 @@ import Testing
         return (response.status, lines)
     }
 
+    @Test func perCallLinesAreLimitedToTwentyASecond() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            try await client.deploy(harness, fixture: "echo", as: "busy")
+            let start = ContinuousClock.now
+            for _ in 0..<150 { _ = try await client.call("busy", "x") }
+            let seconds = Int(start.duration(to: .now).components.seconds) + 1
+            let (_, lines) = try await logs(client, harness, "name=busy&tail=1000")
+            let callLines = lines.filter { $0.text.hasPrefix("POST / - 200 - ContentLength: 1B") }
+            // In `seconds` seconds (rounded up) the calls touch at most seconds + 1 clock seconds.
+            #expect(!callLines.isEmpty && callLines.count <= 20 * (seconds + 1), "\(callLines.count) lines in \(seconds)s")
+            let status = try await client.execute(uri: "/system/function/busy", method: .get, headers: harness.auth)
+            #expect(String(buffer: status.body).contains(#""invocationCount":150"#), "every call is still counted")
+        }
+    }
+
     @Test func wasmStderrAndProcessCallLinesReachTheLog() async throws {
         let harness = GatewayHarness()
         defer { harness.cleanUp() }
