@@ -134,9 +134,12 @@ public final class AsyncQueue: Service, Sendable {
         guard free > 0 else { return 0 }
         let running = active.withLock { $0.perFunction }
         let invoker = invoker
-        let calls = try await store.claimDue(now: Date(), limit: free) { function in
-            let limit = (try? FunctionName(function)).flatMap { invoker.settings($0) }?.asyncConcurrency ?? 1
-            return limit - (running[function] ?? 0)
+        let limit: @Sendable (String) -> Int = { function in
+            (try? FunctionName(function)).flatMap { invoker.settings($0) }?.asyncConcurrency ?? 1
+        }
+        let full = Set(running.filter { $0.value >= limit($0.key) }.keys)
+        let calls = try await store.claimDue(now: Date(), limit: free, skipping: full) { function in
+            limit(function) - (running[function] ?? 0)
         }
         for call in calls {
             begin(call)

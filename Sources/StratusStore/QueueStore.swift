@@ -16,7 +16,7 @@ public protocol QueueStore: Sendable {
     func enqueue(_ call: AsyncCall) async throws(StoreError)
     /// Marks up to `limit` due pending calls as running (attempts + 1) and returns them, oldest due
     /// first; `available` says how many more calls of a function may start.
-    func claimDue(now: Date, limit: Int, available: @escaping @Sendable (String) -> Int) async throws(StoreError) -> [AsyncCall]
+    func claimDue(now: Date, limit: Int, skipping full: Set<String>, available: @escaping @Sendable (String) -> Int) async throws(StoreError) -> [AsyncCall]
     /// Calls in `delivering` whose next callback attempt is due (not claimed: delivery is idempotent enough).
     func dueDeliveries(now: Date, limit: Int, excluding: Set<String>) async throws(StoreError) -> [AsyncCall]
     /// The earliest time a pending or delivering call is due, if any.
@@ -81,13 +81,20 @@ extension SQLiteStore: QueueStore {
         }
     }
 
-    public func claimDue(now: Date, limit: Int, available: @escaping @Sendable (String) -> Int) async throws(StoreError) -> [AsyncCall] {
+    public func claimDue(now: Date, limit: Int, skipping full: Set<String>, available: @escaping @Sendable (String) -> Int) async throws(StoreError) -> [AsyncCall] {
         guard limit > 0 else { return [] }
+        // Functions already at their limit are left out of the query, so their backlog cannot fill
+        // the window and hold up other functions' calls.
+        let skipped = Array(full)
+        let marks = skipped.isEmpty ? "" : " AND function NOT IN (" + skipped.map { _ in "?" }.joined(separator: ", ") + ")"
         return try await writeDatabase { db -> [AsyncCall] in
+            var arguments = StatementArguments([now.timeIntervalSince1970])
+            arguments += StatementArguments(skipped)
+            arguments += [limit * 8]
             let candidates = try Row.fetchAll(db, sql: """
-                SELECT id, function FROM asyncCall WHERE state = 'pending' AND nextAttemptAt <= ?
+                SELECT id, function FROM asyncCall WHERE state = 'pending' AND nextAttemptAt <= ?\(marks)
                 ORDER BY nextAttemptAt, createdAt LIMIT ?
-                """, arguments: [now.timeIntervalSince1970, limit * 8])
+                """, arguments: arguments)
             var taken: [String: Int] = [:]
             var ids: [String] = []
             for row in candidates where ids.count < limit {

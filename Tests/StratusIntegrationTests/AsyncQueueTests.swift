@@ -212,6 +212,21 @@ final class CallbackReceiver {
         #expect(summary["pending"] as? Int == 0 && summary["running"] as? Int == 0 && summary["failed"] as? Int == 0, "\(summary)")
     }
 
+    @Test func aFunctionsBacklogDoesNotHoldUpOtherFunctions() throws {
+        let server = try ServerProcess(arguments: ["--queue-workers", "2"])
+        defer { server.destroy() }
+        let receiver = try CallbackReceiver()
+        defer { receiver.stop() }
+        try deploy(server, fixture: "slow", as: "slow", annotations: ["com.stratus.async.concurrency=1"])
+        try deploy(server, fixture: "echo", as: "echo")
+        for index in 0..<20 { #expect(try post("\(server.url)/async-function/slow", "s\(index)").status == 202) }
+        let id = try #require(try post("\(server.url)/async-function/echo", "quick", headers: ["X-Callback-Url: \(receiver.url)"]).callID)
+        #expect(waitUntil(60) { receiver.calls.contains { receiver.header($0, "X-Call-Id") == id } })
+        // Each slow call takes 2 s, one at a time: most of them still wait when the echo is done.
+        let pending = (try queue(server))["pending"] as? Int ?? 0
+        #expect(pending >= 10, "the echo ran while \(pending) slow calls waited")
+    }
+
     @Test func aBurstOfTenThousandCallsAllCompleteInBoundedMemory() throws {
         let server = try ServerProcess()
         defer { server.destroy() }
