@@ -57,6 +57,11 @@ struct InvokeHandler {
         headers[.init("X-Start-Time")!] = String(Int64(start.timeIntervalSince1970 * 1e9))
         headers[.init("X-Duration-Seconds")!] = String(format: "%.6f", Date().timeIntervalSince(start))
         if let type = result.contentType { headers[.contentType] = type }
+        for (name, value) in result.headers {
+            // An integration response may set headers, but not the framing ones.
+            guard let field = HTTPFields.Element.Name(name), !["content-length", "transfer-encoding", "connection"].contains(name.lowercased()) else { continue }
+            headers[field] = value
+        }
         return Response(status: .init(code: result.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.body)))
     }
 

@@ -329,7 +329,8 @@ public final class Invoker: Sendable {
         observer?.invocationStarted(name)
         defer { if settings.maxInflight != nil { entry.inflight.subtract(1, ordering: .relaxed) } }
         let environment = entry.environment + request.watchdogEnvironment
-        let guest = GuestRequest(stdin: request.body, environment: environment, arguments: [name.rawValue], outputLimit: responseLimit)
+        let guest = GuestRequest(stdin: settings.eventFormat.event(for: request), environment: environment, arguments: [name.rawValue],
+                                 outputLimit: responseLimit)
         let result: GuestResult
         switch entry.target {
         case .wasm(let function): result = await runtime.run(function, request: guest)
@@ -346,6 +347,11 @@ public final class Invoker: Sendable {
         let requestType = request.headers.first { $0.name.lowercased() == "content-type" }?.value
         switch result.outcome {
         case .exited(0):
+            if settings.eventFormat != .raw, let answer = EventFormat.integrationResponse(result.stdout) {
+                let type = answer.headers.first { $0.name.lowercased() == "content-type" }?.value ?? settings.contentType ?? "application/json"
+                return InvocationResult(status: answer.status, body: answer.body, contentType: type, duration: result.duration,
+                                        headers: answer.headers.filter { $0.name.lowercased() != "content-type" })
+            }
             let type = settings.contentType ?? requestType ?? "text/plain; charset=utf-8"
             return InvocationResult(status: 200, body: result.stdout, contentType: type, duration: result.duration)
         case .exited(Self.badInputExitCode):

@@ -138,6 +138,8 @@ public struct FunctionSettings: Sendable, Equatable {
     public var queueWait: Double = FunctionSettings.defaultQueueWait
     public static let queueWaitAnnotation = "com.stratus.queue-wait"
     public static let defaultQueueWait: Double = 0.5
+    /// How a call becomes the function's stdin and its stdout the answer (`com.stratus.event-format`).
+    public var eventFormat = EventFormat.raw
     /// Async calls: how often and when a failed one runs again.
     public var retry = RetryPolicy()
     /// Async calls of this function run at most this many at once (`com.stratus.async.concurrency`, default 8).
@@ -190,6 +192,12 @@ public struct FunctionSettings: Sendable, Equatable {
         if let text = spec.annotations[Self.scaleDownDelayAnnotation] { scaleDownDelay = try Quantities.duration(text) }
         if let text = spec.annotations[Self.queueWaitAnnotation] {
             queueWait = text == "0" ? 0 : try Quantities.duration(text)
+        }
+        if let text = spec.annotations[EventFormat.annotation] {
+            guard let format = EventFormat(rawValue: text) else {
+                throw ModelError.invalidLimit(EventFormat.annotation, "\(text) (use raw, apigateway-scf or apigateway-aws)")
+            }
+            eventFormat = format
         }
         retry = try RetryPolicy(annotations: spec.annotations)
         asyncConcurrency = try Self.count(spec.annotations[Self.asyncConcurrencyAnnotation], Self.asyncConcurrencyAnnotation, allowZero: false)

@@ -39,11 +39,14 @@ public struct InvocationResult: Sendable {
     public var contentType: String?
     /// Seconds the function ran.
     public var duration: Double
+    /// More response headers (from an API-gateway integration response).
+    public var headers: [(name: String, value: String)] = []
 
-    public init(status: Int, body: [UInt8], contentType: String? = nil, duration: Double) {
+    public init(status: Int, body: [UInt8], contentType: String? = nil, duration: Double, headers: [(name: String, value: String)] = []) {
         self.status = status
         self.body = body
         self.contentType = contentType
         self.duration = duration
+        self.headers = headers
     }
 }
