@@ -18,8 +18,8 @@ enum DemoAssets {
 /// model), and the seed's image classifier answers the top-3 labels.
 @Suite(.serialized, .enabled(if: DemoAssets.available, "needs make setup-models (model, photos, ONNX Runtime)"))
 struct ClassifyDemoTests {
-    func post(_ server: ServerProcess, _ body: Data, accept: String? = nil) throws -> (status: Int, body: String) {
-        var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--data-binary", "@-", "\(server.url)/function/classify"]
+    func post(_ server: ServerProcess, _ body: Data, accept: String? = nil, function: String = "classify") throws -> (status: Int, body: String) {
+        var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--data-binary", "@-", "\(server.url)/function/\(function)"]
         if let accept { arguments += ["-H", "Accept: \(accept)"] }
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
@@ -62,6 +62,17 @@ struct ClassifyDemoTests {
         #expect(spaced.body.split(separator: "\n").first == cat.body.split(separator: "\n").first, "\(spaced)")
         let raw = try post(server, try photo("cat.jpg"))
         #expect(raw.body == cat.body)
+
+        // The same module behind Tencent SCF's API-gateway event: the seed's {"body": …} contract is one setting.
+        let model = try #require(up.stdout.split(separator: "\n").first { $0.hasPrefix("Uploaded model efficientnet") }?
+            .split(separator: " ").last.map(String.init))
+        let scf = try StratusBinary.run(["deploy", "--name", "classify-scf", "--image", "classify:latest", "--gateway", server.url,
+                                         "--annotation", "com.stratus.model.efficientnet=\(model)",
+                                         "--annotation", "com.stratus.event-format=apigateway-scf"],
+                                        environment: ["STRATUS_HOME": server.dataDirectory.path])
+        #expect(scf.status == 0, "\(scf.stderr)")
+        let viaEvent = try post(server, try photo("cat.jpg"), function: "classify-scf")
+        #expect(viaEvent.body == cat.body, "\(viaEvent)")
 
         let coffee = try post(server, try photo("coffee.jpg"), accept: "application/json")
         #expect(coffee.status == 200)
