@@ -47,11 +47,9 @@ struct QueueRetry: AsyncParsableCommand {
     @Argument(help: "Call ids (X-Call-Id).") var ids: [String]
 
     func run() async throws {
-        guard !ids.isEmpty else { throw ValidationError("name at least one call id") }
-        let client = options.client()
-        for id in ids {
+        try await eachCall(ids, options) { client, id in
             _ = try await client.expectSuccess(.POST, "/system/queue/\(id)/retry")
-            print("Queued again: \(id)")
+            return "Queued again"
         }
     }
 }
@@ -62,11 +60,19 @@ struct QueueCancel: AsyncParsableCommand {
     @Argument(help: "Call ids (X-Call-Id).") var ids: [String]
 
     func run() async throws {
-        guard !ids.isEmpty else { throw ValidationError("name at least one call id") }
-        let client = options.client()
-        for id in ids {
+        try await eachCall(ids, options) { client, id in
             _ = try await client.expectSuccess(.DELETE, "/system/queue/\(id)")
-            print("Cancelled: \(id)")
+            return "Cancelled"
         }
+    }
+}
+
+/// Runs `action` for each call id (percent-encoded for the path) and prints what it did.
+private func eachCall(_ ids: [String], _ options: GatewayOptions, _ action: (GatewayClient, String) async throws -> String) async throws {
+    guard !ids.isEmpty else { throw ValidationError("name at least one call id") }
+    let client = options.client()
+    for id in ids {
+        let escaped = id.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-_."))) ?? id
+        print("\(try await action(client, escaped)): \(id)")
     }
 }

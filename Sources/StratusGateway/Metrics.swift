@@ -21,6 +21,21 @@ final class GatewayMetrics: InvocationObserver, Sendable {
         var errors = 0
         /// Bucket start (unix seconds, multiple of 10) -> calls, errors, some durations.
         var buckets: [Int: (calls: Int, errors: Int, durations: [Double])] = [:]
+
+        /// Counts one call, in place (the table's copy is the only one: no copy-on-write per call).
+        mutating func record(_ milliseconds: Double, failed: Bool, bucket: Int) {
+            if durations.count < 1000 { durations.append(milliseconds) } else { durations[next] = milliseconds }
+            next = (next + 1) % 1000
+            if failed { errors += 1 }
+            if buckets[bucket] == nil {
+                // A new 10 s bucket: drop those older than ten minutes.
+                for key in buckets.keys where key < bucket - 600 { buckets[key] = nil }
+                buckets[bucket] = (0, 0, [])
+            }
+            buckets[bucket]!.calls += 1
+            if failed { buckets[bucket]!.errors += 1 }
+            if buckets[bucket]!.durations.count < 200 { buckets[bucket]!.durations.append(milliseconds) }
+        }
     }
     /// Queue counters already added to the Prometheus counters (they only go up).
     private let reported = Mutex(AsyncQueue.Counters())
@@ -45,20 +60,7 @@ final class GatewayMetrics: InvocationObserver, Sendable {
         invocations.withLock { $0[name.rawValue, default: 0] += 1 }
         let milliseconds = max(0, seconds) * 1000
         let bucket = Int(Date().timeIntervalSince1970) / 10 * 10
-        recent.withLock { table in
-            var entry = table[name.rawValue] ?? Recent()
-            if entry.durations.count < 1000 { entry.durations.append(milliseconds) } else { entry.durations[entry.next] = milliseconds }
-            entry.next = (entry.next + 1) % 1000
-            if status >= 500 { entry.errors += 1 }
-            var slot = entry.buckets[bucket] ?? (0, 0, [])
-            slot.calls += 1
-            if status >= 500 { slot.errors += 1 }
-            if slot.durations.count < 200 { slot.durations.append(milliseconds) }
-            entry.buckets[bucket] = slot
-            // Ten minutes of buckets.
-            for key in entry.buckets.keys where key < bucket - 600 { entry.buckets[key] = nil }
-            table[name.rawValue] = entry
-        }
+        recent.withLock { table in table[name.rawValue, default: Recent()].record(milliseconds, failed: status >= 500, bucket: bucket) }
     }
 
     /// The UI's numbers for one function.
@@ -96,7 +98,7 @@ final class GatewayMetrics: InvocationObserver, Sendable {
         for spec in functions {
             let name = spec.name.rawValue
             registry.makeGauge(name: "gateway_service_count", labels: [("function_name", name)], help: "Replicas per function")
-                .set(Double(spec.kind == .wasm || invoker.callMode(spec.name) == .buffered ? 1 : invoker.replicas(spec.name).desired))
+                .set(Double(invoker.replicas(spec.name).desired))
             registry.makeGauge(name: "stratus_function_instances", labels: [("function_name", name)],
                                help: "Warm Wasm instances parked, or http-mode replicas ready").set(Double(invoker.instances(spec.name)))
         }

@@ -205,7 +205,7 @@ extension SQLiteStore: QueueStore {
             }
             let marks = names.map { _ in "?" }.joined(separator: ", ")
             return try Row.fetchAll(db, sql: "SELECT * FROM asyncCall WHERE state IN (\(marks)) ORDER BY createdAt LIMIT ?",
-                                    arguments: StatementArguments(names + [String(limit)])).map(Self.call)
+                                    arguments: StatementArguments(names) + [limit]).map(Self.call)
         }
     }
 
