@@ -167,13 +167,15 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forev
         let harness = GatewayHarness()
         defer { harness.cleanUp() }
         try await harness.run { client in
-            try await deployServer(client, harness, "slowpoke", extra: #", "annotations": {"com.stratus.queue-wait": "0"}"#,
-                                   env: #", "exec_timeout": "1s", "max_inflight": "1""#)
+            // The default wait before 429 (0.5 s) covers the moment a finished call takes to hand its slot back;
+            // 3 s is well under /slow's 5 s and leaves /pid room on a busy machine.
+            try await deployServer(client, harness, "slowpoke", env: #", "exec_timeout": "3s", "max_inflight": "1""#)
             // Alone, a call that outruns exec_timeout answers 504.
             let timedOut = try await client.execute(uri: "/function/slowpoke/slow", method: .get)
             #expect(timedOut.status == .gatewayTimeout, "\(String(buffer: timedOut.body))")
-            #expect(String(buffer: timedOut.body).contains("timed out after 1.0s"))
-            #expect(try await client.execute(uri: "/function/slowpoke/pid", method: .get).status == .ok)
+            #expect(String(buffer: timedOut.body).contains("timed out after 3.0s"))
+            let after = try await client.execute(uri: "/function/slowpoke/pid", method: .get)
+            #expect(after.status == .ok, "\(after.status): \(String(buffer: after.body))")
             // While one call holds the only slot (max_inflight 1, no wait; /hold takes 20 s), the next one gets 429.
             try await deployServer(client, harness, "busy", extra: #", "annotations": {"com.stratus.queue-wait": "0"}"#,
                                    env: #", "exec_timeout": "30s", "max_inflight": "1""#)
