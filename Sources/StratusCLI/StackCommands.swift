@@ -175,6 +175,10 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
         if let mode = language?.processMode, environment["mode"] == nil, function.fprocess == nil { environment["mode"] = mode }
         let command = function.fprocess ?? language?.fprocess
         var annotations = try await uploadModels(function.annotations, function: function.name, directory: directory, client: client)
+        // The template's event format (an API gateway event for the cloud-runtime templates), unless the stack sets one.
+        if let format = language?.defaultEventFormat, annotations?["com.stratus.event-format"] == nil {
+            annotations = (annotations ?? [:]).merging(["com.stratus.event-format": format]) { old, _ in old }
+        }
         annotations = try await deployFunctionSite(annotations, function: function.name, directory: directory, client: client)
         let deployment = FunctionDeployment(
             service: function.name, image: image, namespace: function.namespace, envProcess: command,

@@ -90,8 +90,9 @@ struct FunctionHandlers {
         let runtime: FunctionRuntime
         if let bytes {
             runtime = Invoker.runtime(for: bytes)
-            if runtime == .process, command == nil {
-                throw GatewayError.badRequest("image '\(deployment.image)' is a process bundle: set envProcess (fprocess), the command to run in it")
+            let bootstrap = (deployment.annotations?[FunctionSettings.modeAnnotation] ?? deployment.envVars?["mode"]) == "bootstrap"
+            if runtime == .process, command == nil, !bootstrap {
+                throw GatewayError.badRequest("image '\(deployment.image)' is a process bundle: set envProcess (fprocess), the command to run in it (or com.stratus.mode=bootstrap for a custom runtime's ./bootstrap)")
             }
         } else if command != nil {
             runtime = .process

@@ -13,12 +13,14 @@ public final class Invoker: Sendable {
         case wasm(WasmFunction)
         case process(ProcessFunction)
         case http(HTTPFunction)
+        case bootstrap(BootstrapFunction)
 
         var settings: FunctionSettings {
             switch self {
             case .wasm(let function): function.settings
             case .process(let function): function.settings
             case .http(let function): function.function.settings
+            case .bootstrap(let function): function.function.settings
             }
         }
     }
@@ -128,8 +130,20 @@ public final class Invoker: Sendable {
             do throws(ProcessError) {
                 var bundle: URL?
                 if let digest, let bytes { bundle = try processes.prepareBundle(digest: digest, bytes: bytes) }
-                let function = try processes.load(command: spec.envProcess ?? "", bundle: bundle, settings: settings, secrets: secrets)
-                if settings.mode == .http {
+                let command = spec.envProcess ?? (settings.mode == .bootstrap ? "./bootstrap" : "")
+                let function = try processes.load(command: command, bundle: bundle, settings: settings, secrets: secrets)
+                if settings.mode == .bootstrap {
+                    let replicas = processes.startBootstrap(function, name: spec.name.rawValue, environment: Deployed.environment(of: spec),
+                                                            replicas: settings.replicas(requested: spec.replicas), responseLimit: responseLimit,
+                                                            log: replicaLog(spec))
+                    if waitUntilReady {
+                        do throws(ProcessError) { try await replicas.waitUntilReady() } catch {
+                            await replicas.stop()
+                            throw error
+                        }
+                    }
+                    target = .bootstrap(replicas)
+                } else if settings.mode == .http {
                     let replicas = processes.startHTTP(function, name: spec.name.rawValue, environment: Deployed.environment(of: spec),
                                                        replicas: settings.replicas(requested: spec.replicas), log: replicaLog(spec))
                     if waitUntilReady {
@@ -153,6 +167,7 @@ public final class Invoker: Sendable {
             return table[spec.name]
         }
         if case .http(let old)? = previous?.target { Task { await old.stop() } }
+        if case .bootstrap(let old)? = previous?.target { Task { await old.stop() } }
         logger.info("deployed", metadata: [
             "function": "\(spec.name)", "runtime": "\(spec.kind.rawValue)", "digest": "\(spec.artifact?.description ?? "-")",
             "timeout": "\(settings.timeout)s", "max_inflight": "\(settings.maxInflight.map(String.init) ?? "-")",
@@ -167,15 +182,20 @@ public final class Invoker: Sendable {
         }
         runtime.evict(except: remaining)
         if case .http(let replicas)? = removed?.target { Task { await replicas.stop() } }
+        if case .bootstrap(let replicas)? = removed?.target { Task { await replicas.stop() } }
     }
 
     /// Stops every http-mode replica (server shutdown); calls in flight finish first.
     public func stopAll() async {
-        let all = deployed.withLock { table -> [HTTPFunction] in
-            table.values.compactMap { if case .http(let replicas) = $0.target { replicas } else { nil } }
-        }
+        let all = deployed.withLock { table in table.values.map(\.target) }
         await withTaskGroup(of: Void.self) { group in
-            for replicas in all { group.addTask { await replicas.stop() } }
+            for target in all {
+                switch target {
+                case .http(let replicas): group.addTask { await replicas.stop() }
+                case .bootstrap(let replicas): group.addTask { await replicas.stop() }
+                case .wasm, .process: break
+                }
+            }
         }
     }
 
@@ -184,6 +204,7 @@ public final class Invoker: Sendable {
     public func replicas(_ name: FunctionName) -> (desired: Int, available: Int) {
         guard let entry = deployed.withLock({ $0[name] }) else { return (0, 0) }
         if case .http(let replicas) = entry.target { return (replicas.desiredReplicas, replicas.availableReplicas) }
+        if case .bootstrap(let replicas) = entry.target { return (replicas.desiredReplicas, replicas.availableReplicas) }
         return (1, 1)
     }
 
@@ -191,9 +212,16 @@ public final class Invoker: Sendable {
     /// count applied, `nil` for functions that do not run replicas (Wasm, classic).
     public func scale(_ name: FunctionName, to count: Int) throws(InvokerError) -> Int? {
         guard let entry = deployed.withLock({ $0[name] }) else { throw .functionNotFound(name) }
-        guard case .http(let replicas) = entry.target else { return nil }
-        replicas.scale(to: count)
-        return replicas.desiredReplicas
+        switch entry.target {
+        case .http(let replicas):
+            replicas.scale(to: count)
+            return replicas.desiredReplicas
+        case .bootstrap(let replicas):
+            replicas.scale(to: count)
+            return replicas.desiredReplicas
+        case .wasm, .process:
+            return nil
+        }
     }
 
     /// Proxies one call to an http-mode function, streaming `body` to its replica and the answer back.
@@ -281,10 +309,14 @@ public final class Invoker: Sendable {
 
     /// One autoscaler step for every http-mode function (call about once a second).
     public func autoscaleTick() {
-        let functions = deployed.withLock { table in table.values.compactMap { entry -> HTTPFunction? in
-            if case .http(let replicas) = entry.target { replicas } else { nil }
-        } }
-        for function in functions { function.autoscaleTick() }
+        let targets = deployed.withLock { table in table.values.map(\.target) }
+        for target in targets {
+            switch target {
+            case .http(let replicas): replicas.autoscaleTick()
+            case .bootstrap(let replicas): replicas.autoscaleTick()
+            case .wasm, .process: break
+            }
+        }
     }
 
     /// Warm instances parked (Wasm) or replicas ready (http mode); 0 for classic process functions.
@@ -294,6 +326,7 @@ public final class Invoker: Sendable {
         case .wasm(let function): return function.warmInstances
         case .process: return 0
         case .http(let replicas): return replicas.availableReplicas
+        case .bootstrap(let replicas): return replicas.availableReplicas
         }
     }
 
@@ -335,11 +368,44 @@ public final class Invoker: Sendable {
         switch entry.target {
         case .wasm(let function): result = await runtime.run(function, request: guest)
         case .process(let function): result = await processes.run(function, request: guest)
+        case .bootstrap(let function): return await invokeBootstrap(entry, function, request: request, event: guest.stdin)
         case .http: return try await invokeBuffered(name, request)  // not reached: returned above
         }
         let answer = response(for: result, settings: settings, request: request)
         logGuestOutput(entry, request: request, status: answer.status, result: result)
         observer?.invocationFinished(name, status: answer.status, seconds: result.duration, coldStart: result.coldStart)
+        return answer
+    }
+
+    /// One call of a custom-runtime function: the event to a free bootstrap, its posted answer back.
+    private func invokeBootstrap(_ entry: Deployed, _ function: BootstrapFunction, request: InvocationRequest, event: [UInt8]) async -> InvocationResult {
+        let start = ContinuousClock.now
+        let outcome = await function.invoke(event: event, requestID: request.callID)
+        let seconds = start.duration(to: .now).seconds
+        let settings = entry.target.settings
+        let answer: InvocationResult
+        var error: String?
+        switch outcome {
+        case .response(let body):
+            let result = GuestResult(outcome: .exited(0), stdout: body, stderr: [], duration: seconds, coldStart: false)
+            answer = response(for: result, settings: settings, request: request)
+        case .functionError(let type, let message):
+            error = "\(type): \(message)"
+            answer = InvocationResult(status: 502, body: Array("function error (\(type)): \(message)\n".utf8), contentType: "text/plain; charset=utf-8",
+                                      duration: seconds, headers: [("X-Function-Error", type)])
+        case .failed(let status, let message):
+            error = message
+            answer = InvocationResult(status: status, body: Array((message + "\n").utf8), contentType: "text/plain; charset=utf-8", duration: seconds)
+        }
+        if entry.takeCallLine() || error != nil {
+            var text = "\(request.method) \(request.path) - \(answer.status) - ContentLength: \(answer.body.count)B (\(String(format: "%.4f", seconds))s)"
+            if let error { text += " - \(error)" }
+            logSink?.record([LogLine(name: entry.spec.name.rawValue, namespace: entry.spec.namespace, instance: "runtime-api", text: text)])
+        }
+        if answer.status >= 500 {
+            logger.warning("function call failed", metadata: ["function": "\(entry.spec.name)", "call_id": "\(request.callID)", "status": "\(answer.status)"])
+        }
+        observer?.invocationFinished(entry.spec.name, status: answer.status, seconds: seconds, coldStart: false)
         return answer
     }
 

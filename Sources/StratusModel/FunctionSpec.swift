@@ -83,6 +83,9 @@ public enum ProcessMode: String, Codable, Sendable {
     case classic
     /// Long-running replicas that listen on the port in `$PORT`; requests are proxied to them (of-watchdog `mode=http`).
     case http
+    /// A custom runtime: replicas of a `bootstrap` executable that fetch events from the AWS Lambda
+    /// Runtime API or the Tencent SCF custom runtime API and post the answers back.
+    case bootstrap
 }
 
 /// How a function runs: limits and response settings derived from its spec.
@@ -168,6 +171,7 @@ public struct FunctionSettings: Sendable, Equatable {
             switch modeText.lowercased() {
             case "classic", "serializing", "streaming": mode = .classic
             case "http": mode = .http
+            case "bootstrap": mode = .bootstrap
             default: throw ModelError.invalidMode(modeText)
             }
         }

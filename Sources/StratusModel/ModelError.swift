@@ -18,7 +18,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidDuration(let text): "invalid duration '\(text)': expected e.g. 500ms, 30s, 2m"
         case .invalidMemoryQuantity(let text): "invalid memory quantity '\(text)': expected e.g. 64Mi, 1Gi, 128M"
         case .invalidSecretName(let name): "invalid secret name '\(name)': use lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
-        case .invalidMode(let text): "invalid process mode '\(text)': expected 'classic' (a process per request) or 'http' (replicas listening on $PORT)"
+        case .invalidMode(let text): "invalid process mode '\(text)': expected 'classic' (a process per request), 'http' (replicas listening on $PORT) or 'bootstrap' (a custom runtime using the Lambda/SCF runtime API)"
         case .invalidLimit(let name, let text): "invalid \(name) '\(text)': expected a positive whole number"
         case .invalidArtifactName(let text): "invalid artifact name '\(text)': expected name[:tag] with letters, digits, '.', '_', '-', '/'"
         }

@@ -73,6 +73,16 @@ public final class ProcessRuntime: Sendable {
         return replicaSet
     }
 
+    /// Starts `replicas` replicas of a custom-runtime function (`bootstrap`); `environment` is the
+    /// function's own. Responses up to `responseLimit` bytes are taken. Wait with `waitUntilReady()`.
+    public func startBootstrap(_ function: ProcessFunction, name: String, environment: [(String, String)], replicas: Int, responseLimit: Int,
+                               log: @escaping ReplicaLogSink) -> BootstrapFunction {
+        let replicaSet = BootstrapFunction(function: function, name: name, environment: self.environment(environment), sandbox: sandbox,
+                                           bodyLimit: responseLimit, log: log)
+        replicaSet.scale(to: replicas)
+        return replicaSet
+    }
+
     /// Runs one call in a new process group on its own thread.
     public func run(_ function: ProcessFunction, request: GuestRequest) async -> GuestResult {
         let environment = environment(request.environment)

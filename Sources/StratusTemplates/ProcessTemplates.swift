@@ -258,6 +258,35 @@ enum ProcessTemplateSources {
 }
 
 extension WasmBuilder {
+    /// Compiles a Swift Lambda's sources with the template's `AWSLambdaRuntime` module into a
+    /// static native executable; returns the compiler's warnings.
+    func compileLambda(sources: [URL], into executable: URL, scratch: URL) throws(BuildError) -> String {
+        guard let swiftc = toolchain.swiftc else { throw BuildError(.missingTool(name: "swiftc", hint: "install a Swift 6 toolchain")) }
+        let runtimeFolder = scratch.appendingPathComponent("lambda-runtime")
+        let runtimeSource = runtimeFolder.appendingPathComponent("AWSLambdaRuntime.swift")
+        do {
+            try FileManager.default.createDirectory(at: runtimeFolder, withIntermediateDirectories: true)
+            try Data(BootstrapTemplateSources.lambdaRuntime.utf8).write(to: runtimeSource)
+        } catch {
+            throw BuildError(.ioFailed("cannot write the Lambda runtime module: \(error.localizedDescription)"))
+        }
+        let module = try ToolRunner.run(swiftc, [
+            "-O", "-swift-version", "5", "-parse-as-library", "-module-name", "AWSLambdaRuntime", "-emit-module", "-emit-library", "-static",
+            "-emit-module-path", runtimeFolder.appendingPathComponent("AWSLambdaRuntime.swiftmodule").path,
+            "-o", runtimeFolder.appendingPathComponent("libAWSLambdaRuntime.a").path, runtimeSource.path,
+        ], in: runtimeFolder, scratch: scratch)
+        guard module.status == 0 else { throw BuildError(.compileFailed(stderr: "the AWSLambdaRuntime module did not build:\n" + module.stderr)) }
+        // One source is the entry point: main.swift if there is one, else the only file.
+        let main = sources.first { $0.lastPathComponent == "main.swift" } ?? (sources.count == 1 ? sources[0] : nil)
+        guard main != nil else { throw BuildError(.compileFailed(stderr: "a Swift Lambda needs a main.swift (the file that calls runtime.run())")) }
+        let compile = try ToolRunner.run(swiftc, [
+            "-O", "-swift-version", "5", "-static-stdlib", "-module-name", "Function", "-I", runtimeFolder.path, "-L", runtimeFolder.path,
+            "-lAWSLambdaRuntime", "-o", executable.path,
+        ] + sources.map(\.path), in: scratch, scratch: scratch)
+        guard compile.status == 0 else { throw BuildError(.compileFailed(stderr: compile.stderr)) }
+        return compile.stderr
+    }
+
     /// Packs the handler (and the template's entry point) into a tar.gz bundle for the process runtime.
     /// Python: the handler folder becomes the `function` package; `requirements.txt` is installed
     /// into `python-packages/` inside the bundle with pip.
@@ -270,7 +299,13 @@ extension WasmBuilder {
         do {
             try files.createDirectory(at: root, withIntermediateDirectories: true)
             if functionFolder != root { try files.createDirectory(at: functionFolder, withIntermediateDirectories: true) }
+            var isFolder: ObjCBool = false
+            guard files.fileExists(atPath: handler.path, isDirectory: &isFolder), isFolder.boolValue else {
+                throw BuildError(.handlerNotFound(path: handler.path))
+            }
             for entry in try files.contentsOfDirectory(atPath: handler.path) where !entry.hasPrefix(".") && entry != "build" {
+                // A Swift Lambda's sources are compiled, not shipped.
+                if language == .swiftLambda && entry.hasSuffix(".swift") { continue }
                 try files.copyItem(at: handler.appendingPathComponent(entry), to: functionFolder.appendingPathComponent(entry))
             }
             let isPython = language == .python3 || language == .python3Http
@@ -280,10 +315,23 @@ extension WasmBuilder {
             for file in Templates.template(for: language).buildSupportFiles {
                 try Data(file.contents.utf8).write(to: root.appendingPathComponent(file.path))
             }
+        } catch let error as BuildError {
+            throw error
         } catch {
             throw BuildError(.ioFailed("cannot assemble the bundle: \(error.localizedDescription)"))
         }
         var warnings = ""
+        if language == .swiftLambda {
+            warnings = try compileLambda(sources: sources, into: root.appendingPathComponent("bootstrap"), scratch: scratch)
+        }
+        if language.isBootstrap {
+            let bootstrap = root.appendingPathComponent("bootstrap")
+            guard files.fileExists(atPath: bootstrap.path) else {
+                throw BuildError(.ioFailed("\(handler.path) has no file named bootstrap: a custom runtime starts its executable bootstrap"))
+            }
+            // What runs must be executable, whatever mode the file had in the folder.
+            chmod(bootstrap.path, 0o755)
+        }
         let requirements = handler.appendingPathComponent("requirements.txt")
         if language == .python3 || language == .python3Http, let text = try? String(contentsOf: requirements, encoding: .utf8),
             text.split(separator: "\n").contains(where: { !$0.trimmingCharacters(in: .whitespaces).isEmpty && !$0.hasPrefix("#") })

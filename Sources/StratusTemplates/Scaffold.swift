@@ -83,6 +83,8 @@ extension Templates {
             for file in template(for: language).files {
                 let url = functionDirectory.appendingPathComponent(file.path)
                 try Data(file.contents.utf8).write(to: url, options: .withoutOverwriting)
+                // A custom runtime's bootstrap is a program: it can be run by hand too.
+                if file.path == "bootstrap" { try files.setAttributes([.posixPermissions: 0o755], ofItemAtPath: url.path) }
                 written.append(url)
             }
         } catch {

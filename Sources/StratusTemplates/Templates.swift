@@ -12,6 +12,15 @@ public enum TemplateLanguage: String, CaseIterable, Sendable {
     case node
     /// A bash script, a process per request (body on stdin).
     case bash
+    /// A custom runtime: the folder's executable `bootstrap` talks to the AWS Lambda Runtime API
+    /// (or SCF's); the template is a bash one.
+    case bootstrap
+    /// A Tencent SCF custom runtime in bash: `bootstrap` plus `index.sh`'s `main_handler`, behind
+    /// an SCF API-gateway event.
+    case scfBootstrap = "scf-bootstrap"
+    /// A Swift Lambda function (swift-aws-lambda-runtime's API), compiled natively to `bootstrap`,
+    /// behind an API Gateway v2 / function URL event.
+    case swiftLambda = "swift-lambda"
 
     /// The file extension of this language's source files, without the dot.
     public var sourceExtension: String {
@@ -20,7 +29,8 @@ public enum TemplateLanguage: String, CaseIterable, Sendable {
         case .cWasm: "c"
         case .python3, .python3Http: "py"
         case .node: "js"
-        case .bash: "sh"
+        case .bash, .bootstrap, .scfBootstrap: "sh"
+        case .swiftLambda: "swift"
         }
     }
 
@@ -28,9 +38,22 @@ public enum TemplateLanguage: String, CaseIterable, Sendable {
     public var processMode: String? {
         switch self {
         case .python3Http, .node: "http"
+        case .bootstrap, .scfBootstrap, .swiftLambda: "bootstrap"
         default: nil
         }
     }
+
+    /// The event format (`com.stratus.event-format`) a deploy sets for this language, unless the stack sets one.
+    public var defaultEventFormat: String? {
+        switch self {
+        case .scfBootstrap: "apigateway-scf"
+        case .swiftLambda: "apigateway-aws"
+        default: nil
+        }
+    }
+
+    /// Whether it runs as a custom runtime (an executable `bootstrap` in the bundle).
+    public var isBootstrap: Bool { self == .bootstrap || self == .scfBootstrap || self == .swiftLambda }
 
     /// Whether the handler folder becomes the bundle's `function/` package (next to the template's entry point).
     var handlerInFunctionFolder: Bool { self == .python3 || self == .python3Http || self == .node }
@@ -45,6 +68,7 @@ public enum TemplateLanguage: String, CaseIterable, Sendable {
         case .python3, .python3Http: "python3 index.py"
         case .node: "node index.js"
         case .bash: "bash handler.sh"
+        case .bootstrap, .scfBootstrap, .swiftLambda: "./bootstrap"
         }
     }
 
@@ -139,6 +163,27 @@ public enum Templates {
                 files: [TemplateFile(path: "handler.sh", contents: ProcessTemplateSources.bashHandler)],
                 summary: "bash, body on stdin and answer on stdout: a process per request",
                 buildSupportFiles: [])
+        case .bootstrap:
+            FunctionTemplate(
+                language: .bootstrap,
+                files: [TemplateFile(path: "bootstrap", contents: BootstrapTemplateSources.awsBootstrap)],
+                summary: "custom runtime: any executable named bootstrap using the AWS Lambda Runtime API (bash sample)",
+                buildSupportFiles: [])
+        case .scfBootstrap:
+            FunctionTemplate(
+                language: .scfBootstrap,
+                files: [
+                    TemplateFile(path: "bootstrap", contents: BootstrapTemplateSources.scfBootstrap),
+                    TemplateFile(path: "index.sh", contents: BootstrapTemplateSources.scfHandler),
+                ],
+                summary: "Tencent SCF custom runtime in bash (bootstrap + index.sh main_handler) behind an SCF API gateway event",
+                buildSupportFiles: [])
+        case .swiftLambda:
+            FunctionTemplate(
+                language: .swiftLambda,
+                files: [TemplateFile(path: "main.swift", contents: BootstrapTemplateSources.swiftLambdaHandler)],
+                summary: "Swift Lambda function (swift-aws-lambda-runtime API) compiled to a native bootstrap, behind a function URL event",
+                buildSupportFiles: [TemplateFile(path: "AWSLambdaRuntime.swift", contents: BootstrapTemplateSources.lambdaRuntime)])
         }
     }
 

@@ -35,6 +35,10 @@ public struct WasmBuilder: Sendable {
                 name: missing.map(\.name).joined(separator: ", "), hint: missing.map(\.hint).joined(separator: "; ")))
         }
         let handler = handlerDirectory.standardizedFileURL
+        if language == .bootstrap || language == .scfBootstrap {
+            // Any executable named bootstrap will do: there may be no sources to find.
+            return try buildBundle(language: language, handler: handler, sources: [], output: output)
+        }
         let sources = try Self.sources(in: handler, fileExtension: language.sourceExtension)
 
         let files = FileManager.default
@@ -49,7 +53,8 @@ public struct WasmBuilder: Sendable {
         switch language {
         case .swiftWasm: warnings = try buildSwift(handler: handler, sources: sources, scratch: scratch, module: module)
         case .cWasm: warnings = try buildC(handler: handler, sources: sources, scratch: scratch, module: module)
-        case .python3, .python3Http, .node, .bash: return try buildBundle(language: language, handler: handler, sources: sources, output: output)
+        case .python3, .python3Http, .node, .bash, .bootstrap, .scfBootstrap, .swiftLambda:
+            return try buildBundle(language: language, handler: handler, sources: sources, output: output)
         }
         guard let bytes = try? Data(contentsOf: module), bytes.starts(with: [0x00, 0x61, 0x73, 0x6D]) else {
             throw BuildError(.ioFailed("the linker did not produce a WebAssembly module"))

@@ -56,8 +56,10 @@ public struct WasmToolchain: Sendable, Equatable {
             if clang == nil {
                 missing.append(("clang", "it ships in the swift.org toolchain's usr/bin; or apt-get install -y clang"))
             }
-        case .python3, .python3Http, .node, .bash:
-            return []  // bundles need only tar; the interpreter is checked where the function is deployed
+        case .python3, .python3Http, .node, .bash, .bootstrap, .scfBootstrap:
+            return []
+        case .swiftLambda:
+            return swiftc == nil ? [("swiftc", "install a Swift 6 toolchain from swift.org and put its usr/bin on PATH (or set STRATUS_SWIFTC)")] : []  // bundles need only tar; the interpreter is checked where the function is deployed
         }
         if wasiSysroot == nil {
             missing.append(("wasi-libc (lib/wasm32-wasi/crt1-command.o, libc.a)", "apt-get install -y wasi-libc"))
