@@ -10,7 +10,7 @@ BIN := .build/$(CONFIG)/stratus
 APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev chromium
 BENCH_PACKAGES := wrk
 
-.PHONY: run build test setup setup-models demo bench install clean
+.PHONY: run build test setup setup-models setup-test-deps demo bench install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -24,6 +24,10 @@ setup:
 ## EfficientNet-Lite0 model converted to ONNX, ImageNet labels and test photos. Skips what is there.
 setup-models:
 	bash scripts/setup-models.sh
+
+## Test-only pieces from PyPI into .cache/: AWS's Lambda runtime interface client (awslambdaric).
+setup-test-deps:
+	bash scripts/setup-test-deps.sh
 
 build: setup setup-models
 	swift build -c $(CONFIG)
@@ -39,7 +43,7 @@ run: build
 	wait $$server
 
 ## Everything CI runs: unit tests and integration tests against the real binary.
-test: setup setup-models
+test: setup setup-models setup-test-deps
 	swift build --build-tests
 	swift test --skip-build
 

@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
 
     @Option(name: .customLong("max-body-size"), help: "Largest request body accepted, e.g. 16Mi; 413 above it (env STRATUS_MAX_BODY_SIZE; default 16Mi).")
     var maxBodySize: String?
+    @Option(name: .customLong("max-response-size"),
+            help: "Largest response a function may give, e.g. 64Mi; a call with a larger one fails with 500/502 (env STRATUS_MAX_RESPONSE_SIZE; default 64Mi).")
+    var maxResponseSize: String?
 
     @Flag(name: .customLong("no-auth"), help: "Serve /system/* without authentication (local experiments only).")
     var noAuth = false
@@ -101,6 +104,9 @@ struct Serve: AsyncParsableCommand {
                                                  authEnabled: !noAuth, version: StratusVersion.current,
                                                  functionUser: functionUser ?? env["STRATUS_FUNCTION_USER"].nonEmpty)
         configuration.inferenceThreads = threads
+        do { configuration.maxResponseBytes = try Quantities.memory(maxResponseSize ?? env["STRATUS_MAX_RESPONSE_SIZE"].nonEmpty ?? "64Mi") } catch {
+            throw ValidationError("--max-response-size: \(error)")
+        }
         guard let workers = queueWorkers ?? Int(env["STRATUS_QUEUE_WORKERS"].nonEmpty ?? "32"), (1...4096).contains(workers) else {
             throw ValidationError("--queue-workers (or STRATUS_QUEUE_WORKERS) must be a number between 1 and 4096")
         }

@@ -175,6 +175,10 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
         if let mode = language?.processMode, environment["mode"] == nil, function.fprocess == nil { environment["mode"] = mode }
         let command = function.fprocess ?? language?.fprocess
         var annotations = try await uploadModels(function.annotations, function: function.name, directory: directory, client: client)
+        // `layers:` becomes the annotation the gateway reads (the annotation, when also set, wins).
+        if !function.layers.isEmpty, annotations?["com.stratus.layers"] == nil {
+            annotations = (annotations ?? [:]).merging(["com.stratus.layers": function.layers.joined(separator: ",")]) { old, _ in old }
+        }
         // The template's event format (an API gateway event for the cloud-runtime templates), unless the stack sets one.
         if let format = language?.defaultEventFormat, annotations?["com.stratus.event-format"] == nil {
             annotations = (annotations ?? [:]).merging(["com.stratus.event-format": format]) { old, _ in old }

@@ -24,6 +24,8 @@ struct Dependencies: Sendable {
     let removeSecretsFolder: @Sendable (FunctionName) -> Void
     /// The static sites served under /sites/.
     let sites: SiteDirectory
+    /// Published layers and the folders functions see at /opt.
+    let layers: LayerDirectory
     /// Prometheus metrics; the source of invocation counts.
     let metrics: GatewayMetrics
     /// Calls running now, all functions together, against `--max-inflight`.

@@ -102,18 +102,21 @@ struct FunctionHandlers {
             )
         }
         let now = Date()
-        let spec = FunctionSpec(
+        var spec = FunctionSpec(
             name: reference.name, namespace: reference.namespace, image: deployment.image, artifact: artifact?.digest,
             runtime: runtime, envProcess: command, envVars: deployment.envVars ?? [:], labels: deployment.labels ?? [:],
             annotations: deployment.annotations ?? [:], constraints: deployment.constraints ?? [],
             secrets: deployment.secrets ?? [], limits: deployment.limits, requests: deployment.requests,
             readOnlyRootFilesystem: deployment.readOnlyRootFilesystem ?? false,
             createdAt: existing?.createdAt ?? now, updatedAt: now)
+        // Layers named without a version are pinned to the latest now, so a restart brings back the same ones.
+        let layerFolder = try await dependencies.layers.prepare(&spec)
         let secrets = try await dependencies.secretsFolder(spec)
         let secretValues = try await dependencies.secretValues(spec)
         let models = try await dependencies.models(spec)
         do {
-            try await dependencies.invoker.deploy(spec, artifact: bytes, secrets: secrets, secretValues: secretValues, models: models)
+            try await dependencies.invoker.deploy(spec, artifact: bytes, secrets: secrets, secretValues: secretValues, layers: layerFolder,
+                                                  models: models)
         } catch {
             throw GatewayError.from(error)
         }

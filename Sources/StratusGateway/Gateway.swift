@@ -18,6 +18,7 @@ public struct Gateway: Sendable {
     let processes: ProcessRuntime
     let secretFiles: SecretFiles
     let sites: SiteDirectory
+    let layers: LayerDirectory
     /// Async invocations: stored, run by workers, retried, delivered.
     public let queue: AsyncQueue
     let metrics = GatewayMetrics()
@@ -47,6 +48,7 @@ public struct Gateway: Sendable {
             logger.info("process functions run as user \(user)")
         }
         sites = try SiteDirectory(root: configuration.dataDirectory.appendingPathComponent("sites"), store: store)
+        layers = try LayerDirectory(root: configuration.dataDirectory.appendingPathComponent("layers"), store: store)
         secretFiles = SecretFiles(root: configuration.dataDirectory.appendingPathComponent("run"), secrets: store)
         logs = LogService(store: store, logger: logger)
         var inference: (any InferenceBackend)?
@@ -65,7 +67,8 @@ public struct Gateway: Sendable {
         } else {
             logger.notice("no inference engine: WASI-NN functions cannot run models (make setup-models, or set STRATUS_ONNXRUNTIME)")
         }
-        invoker = Invoker(runtime: WasmRuntime(), processes: processes, inference: inference, logger: logger, logSink: logs, observer: metrics)
+        invoker = Invoker(runtime: WasmRuntime(), processes: processes, inference: inference, logger: logger, logSink: logs,
+                          responseLimit: configuration.maxResponseBytes, observer: metrics)
         queue = AsyncQueue(store: store, invoker: invoker, configuration: configuration.queue, logger: logger)
     }
 
@@ -77,9 +80,12 @@ public struct Gateway: Sendable {
             do {
                 var bytes: [UInt8]?
                 if let digest = spec.artifact { bytes = try await store.artifactBytes(digest) }
+                // Layers were pinned to versions at deploy: the same ones come back.
+                var pinned = spec
+                let layerFolder = try await layers.prepare(&pinned)
                 // http-mode replicas start in the background: a slow one must not hold up the server.
                 try await invoker.deploy(spec, artifact: bytes, secrets: try await secretsFolder(for: spec),
-                                         secretValues: try await secretValues(for: spec), models: try await models(for: spec),
+                                         secretValues: try await secretValues(for: spec), layers: layerFolder, models: try await models(for: spec),
                                          waitUntilReady: false)
             } catch {
                 logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])
@@ -143,7 +149,7 @@ public struct Gateway: Sendable {
                                         secretsFolder: { spec in try await gateway.secretsFolder(for: spec) },
                                         secretValues: { spec in try await gateway.secretValues(for: spec) },
                                         models: { spec in try await gateway.models(for: spec) },
-                                        removeSecretsFolder: { name in gateway.secretFiles.remove(name) }, sites: sites,
+                                        removeSecretsFolder: { name in gateway.secretFiles.remove(name) }, sites: sites, layers: layers,
                                         metrics: metrics, inflight: InflightLimiter(limit: configuration.maxInflight))
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)
@@ -162,6 +168,7 @@ public struct Gateway: Sendable {
         let asyncHandlers = AsyncHandlers(dependencies: dependencies, queue: queue, store: store)
         asyncHandlers.register(on: router)
         let siteHandlers = SiteHandlers(dependencies: dependencies, sites: sites)
+        let layerHandlers = LayerHandlers(dependencies: dependencies, layers: layers)
         siteHandlers.registerPublic(on: router)
         let group = router.group("system")
         if let credentials {
@@ -176,6 +183,7 @@ public struct Gateway: Sendable {
         LogHandler(dependencies: dependencies, logs: logs, store: store).register(on: group)
         SecretHandlers(dependencies: dependencies, secrets: store).register(on: group)
         siteHandlers.register(on: group)
+        layerHandlers.register(on: group)
         asyncHandlers.register(on: group)
         return router
     }

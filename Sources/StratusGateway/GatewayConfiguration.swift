@@ -23,6 +23,8 @@ public struct GatewayConfiguration: Sendable {
     public var inferenceSpinning: Bool = false
     /// Calls running at once, all functions together; more get 503 with Retry-After.
     public var maxInflight = 1024
+    /// Largest response a function may give (its stdout, or what a bootstrap posts); larger ones fail the call.
+    public var maxResponseBytes = 64 * 1024 * 1024
     /// Async workers, callback retries.
     public var queue = AsyncQueue.Configuration()
 

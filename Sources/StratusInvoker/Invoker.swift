@@ -112,8 +112,9 @@ public final class Invoker: Sendable {
     /// An http-mode function's replicas are started; with `waitUntilReady` the deploy fails (and the
     /// earlier version stays) unless one becomes ready, else they keep starting in the background.
     /// `models` are the ones a Wasm function declared (by name), loaded now so its first call is warm.
+    /// `layers` is the folder of the function's merged layers, shown read-only at `/opt`.
     public func deploy(_ spec: FunctionSpec, artifact bytes: [UInt8]?, secrets: URL? = nil, secretValues: [String: [UInt8]] = [:],
-                       models: [String: FunctionModels.Model] = [:], waitUntilReady: Bool = true) async throws(InvokerError) {
+                       layers: URL? = nil, models: [String: FunctionModels.Model] = [:], waitUntilReady: Bool = true) async throws(InvokerError) {
         for (_, model) in models.sorted(by: { $0.key < $1.key }) { try validateModel(digest: model.digest, bytes: model.bytes) }
         let settings = try validateSettings(spec)
         let target: Target
@@ -121,7 +122,7 @@ public final class Invoker: Sendable {
         case (.wasm, let digest?, let bytes?):
             do {
                 let module = try runtime.prepare(digest: digest, bytes: bytes)
-                target = .wasm(try await runtime.load(module, settings: settings, secrets: secretValues,
+                target = .wasm(try await runtime.load(module, settings: settings, secrets: secretValues, layers: layers,
                                                       models: FunctionModels(backend: inference, named: models)))
             } catch {
                 throw .invalidArtifact(error)
@@ -131,7 +132,7 @@ public final class Invoker: Sendable {
                 var bundle: URL?
                 if let digest, let bytes { bundle = try processes.prepareBundle(digest: digest, bytes: bytes) }
                 let command = spec.envProcess ?? (settings.mode == .bootstrap ? "./bootstrap" : "")
-                let function = try processes.load(command: command, bundle: bundle, settings: settings, secrets: secrets)
+                let function = try processes.load(command: command, bundle: bundle, settings: settings, secrets: secrets, layers: layers)
                 if settings.mode == .bootstrap {
                     let replicas = processes.startBootstrap(function, name: spec.name.rawValue, environment: Deployed.environment(of: spec),
                                                             replicas: settings.replicas(requested: spec.replicas), responseLimit: responseLimit,

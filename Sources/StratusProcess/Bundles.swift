@@ -13,6 +13,11 @@ extension ProcessRuntime {
         try Self.checkEntries(bytes)
     }
 
+    /// Checks that `bytes` is a non-empty tar.gz with no absolute or `..` entries.
+    public static func validateArchive(_ bytes: [UInt8]) throws(ProcessError) {
+        try checkEntries(bytes)
+    }
+
     /// Checks that `bytes` is a non-empty tar.gz whose entries all stay inside the folder it unpacks into.
     static func checkEntries(_ bytes: [UInt8]) throws(ProcessError) {
         let listing = try tar(["-tzf", "-"], input: bytes)
@@ -23,6 +28,30 @@ extension ProcessRuntime {
             if entry.hasPrefix("/") || parts.contains("..") {
                 throw .invalidBundle("entry '\(entry)' would unpack outside its folder")
             }
+        }
+    }
+
+    /// Unpacks layer archives into `target` (which must not exist yet) one after another, so later
+    /// layers' files replace earlier ones'; atomically, as `unpackArchive`.
+    public static func unpackLayers(_ archives: [[UInt8]], into target: URL) throws(ProcessError) {
+        for archive in archives { try checkEntries(archive) }
+        let staging = target.deletingLastPathComponent().appendingPathComponent(".unpack-\(UUID().uuidString)")
+        do {
+            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
+        } catch {
+            throw .io("cannot create \(staging.path): \(error.localizedDescription)")
+        }
+        do throws(ProcessError) {
+            for archive in archives {
+                _ = try tar(["-xzf", "-", "-C", staging.path, "--no-same-owner", "--no-same-permissions"], input: archive)
+            }
+        } catch {
+            try? FileManager.default.removeItem(at: staging)
+            throw error
+        }
+        if rename(staging.path, target.path) != 0 {
+            try? FileManager.default.removeItem(at: staging)
+            guard FileManager.default.fileExists(atPath: target.path) else { throw .io("cannot move the unpacked layers into place") }
         }
     }
 

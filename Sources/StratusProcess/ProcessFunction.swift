@@ -14,4 +14,6 @@ public struct ProcessFunction: Sendable {
     public let settings: FunctionSettings
     /// Files shown to the function at `/var/openfaas/secrets` (sandboxed runs only).
     public let secretsDirectory: URL?
+    /// The function's layers, merged in order, shown read-only at `/opt` (sandboxed runs only).
+    public var layerDirectory: URL? = nil
 }

@@ -33,14 +33,20 @@ public final class ProcessRuntime: Sendable {
     }
 
     /// Checks a command and makes it callable; `bundle` is the unpacked artifact it runs in, if any.
-    public func load(command: String, bundle: URL?, settings: FunctionSettings, secrets: URL? = nil) throws(ProcessError) -> ProcessFunction {
+    /// `layers` is the folder shown at `/opt` (it needs the sandbox).
+    public func load(command: String, bundle: URL?, settings: FunctionSettings, secrets: URL? = nil, layers: URL? = nil) throws(ProcessError) -> ProcessFunction {
+        if layers != nil, sandbox == nil {
+            throw .invalidBundle("layers are shown at /opt inside the bubblewrap sandbox, and this server has none: install bubblewrap (apt-get install -y bubblewrap) and restart it")
+        }
         let arguments = CommandSplitter.split(command)
         guard let first = arguments.first else { throw .emptyCommand }
         let path = baseEnvironment.first { $0.0 == "PATH" }?.1 ?? ""
         guard let executable = CommandSplitter.resolve(first, in: bundle, path: path) else { throw .commandNotFound(first) }
         let launcher = (user?.switchCommand ?? []) + Self.limits(for: settings, dedicatedUser: user != nil)
-        return ProcessFunction(executable: executable, launcher: launcher, arguments: arguments, directory: bundle,
-                               settings: settings, secretsDirectory: secrets)
+        var function = ProcessFunction(executable: executable, launcher: launcher, arguments: arguments, directory: bundle,
+                                       settings: settings, secretsDirectory: secrets)
+        function.layerDirectory = layers
+        return function
     }
 
     /// rlimits through util-linux's `prlimit`: open files, the address space when the function sets

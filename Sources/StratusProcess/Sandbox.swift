@@ -14,6 +14,8 @@ public struct Sandbox: Sendable {
     public static let secretsPath = "/var/openfaas/secrets"
     /// Where a function's bundle appears inside, as in OpenFaaS containers.
     public static let functionPath = "/home/app"
+    /// Where a function's layers appear, as in Lambda and SCF.
+    public static let layersPath = "/opt"
 
     /// A sandbox when `bwrap` exists and works here (it needs user or mount namespaces), else `nil`.
     public static func detect(hiding hidden: [URL]) -> Sandbox? {
@@ -52,6 +54,9 @@ public struct Sandbox: Sendable {
         }
         if let secrets = function.secretsDirectory?.path, let mountPoint = secretsMountPoint {
             argv += ["--ro-bind", secrets, mountPoint]
+        }
+        if let layers = function.layerDirectory?.path {
+            argv += ["--ro-bind", layers, Self.layersPath]
         }
         argv += ["--chdir", workingDirectory, "--"]
         argv += function.launcher + [executable] + function.arguments.dropFirst()

@@ -13,7 +13,7 @@ struct StackDecoder {
     static let functionFields = [
         "lang", "handler", "image", "fprocess", "environment", "environment_file", "secrets", "labels",
         "annotations", "limits", "requests", "namespace", "constraints", "build_args", "build_options",
-        "build_secrets", "skip_build", "readonly_root_filesystem", "platforms",
+        "build_secrets", "skip_build", "readonly_root_filesystem", "platforms", "layers",
     ]
     /// The schema versions faas-cli accepts.
     static let versions = ["1.0"]
@@ -68,7 +68,7 @@ struct StackDecoder {
         }
         let f = try reader.fields(entry.value, path, known: StackDecoder.functionFields)
         let r = reader
-        return StackFunction(
+        var function = StackFunction(
             name: entry.key,
             lang: try r.string(f["lang"], f.path("lang")),
             handler: try r.string(f["handler"], f.path("handler")),
@@ -90,6 +90,8 @@ struct StackDecoder {
             readonlyRootFilesystem: try r.bool(f["readonly_root_filesystem"], f.path("readonly_root_filesystem")),
             platforms: try platforms(f["platforms"], f.path("platforms")),
             line: reader.position(entry.keyNode)?.line ?? 0)
+        function.layers = try r.stringList(f["layers"], f.path("layers"))
+        return function
     }
 
     private func resources(_ node: Node?, _ path: String) throws(StackError) -> StackResources? {

@@ -127,6 +127,8 @@ public struct StackFunction: Sendable, Equatable {
     public var readonlyRootFilesystem: Bool
     /// `platforms`: target platforms (a comma-separated string or a list in the file).
     public var platforms: [String]
+    /// `layers` (a Stratus extension): layers shown at `/opt`, `name` or `name:version`, in order.
+    public var layers: [String] = []
     /// The line of the function's key in the file (1-based).
     public var line: Int
 

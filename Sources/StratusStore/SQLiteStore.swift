@@ -67,6 +67,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
         registerSecretMigration(&migrator)
         registerSiteMigration(&migrator)
         registerQueueMigration(&migrator)
+        registerLayerMigration(&migrator)
         return migrator
     }
 

@@ -135,9 +135,11 @@ enum BootstrapTemplateSources {
             func handle(_ event: Event, context: LambdaContext) async throws -> Output
         }
 
-        struct ClosureHandler<Event: Decodable, Output: Encodable>: LambdaHandler {
+        /// A handler given as a closure (`LambdaRuntime { (event, context) in … }`).
+        public struct ClosureHandler<Event: Decodable, Output: Encodable>: LambdaHandler {
             let body: (Event, LambdaContext) async throws -> Output
-            func handle(_ event: Event, context: LambdaContext) async throws -> Output { try await body(event, context) }
+            public init(body: @escaping (Event, LambdaContext) async throws -> Output) { self.body = body }
+            public func handle(_ event: Event, context: LambdaContext) async throws -> Output { try await body(event, context) }
         }
 
         public final class LambdaRuntime<Handler: LambdaHandler> {

@@ -271,18 +271,19 @@ extension WasmBuilder {
             throw BuildError(.ioFailed("cannot write the Lambda runtime module: \(error.localizedDescription)"))
         }
         let module = try ToolRunner.run(swiftc, [
-            "-O", "-swift-version", "5", "-parse-as-library", "-module-name", "AWSLambdaRuntime", "-emit-module", "-emit-library", "-static",
+            "-O", "-wmo", "-swift-version", "5", "-parse-as-library", "-module-name", "AWSLambdaRuntime", "-emit-module", "-c",
             "-emit-module-path", runtimeFolder.appendingPathComponent("AWSLambdaRuntime.swiftmodule").path,
-            "-o", runtimeFolder.appendingPathComponent("libAWSLambdaRuntime.a").path, runtimeSource.path,
+            "-o", runtimeFolder.appendingPathComponent("AWSLambdaRuntime.o").path, runtimeSource.path,
         ], in: runtimeFolder, scratch: scratch)
         guard module.status == 0 else { throw BuildError(.compileFailed(stderr: "the AWSLambdaRuntime module did not build:\n" + module.stderr)) }
         // One source is the entry point: main.swift if there is one, else the only file.
         let main = sources.first { $0.lastPathComponent == "main.swift" } ?? (sources.count == 1 ? sources[0] : nil)
         guard main != nil else { throw BuildError(.compileFailed(stderr: "a Swift Lambda needs a main.swift (the file that calls runtime.run())")) }
         let compile = try ToolRunner.run(swiftc, [
-            "-O", "-swift-version", "5", "-static-stdlib", "-module-name", "Function", "-I", runtimeFolder.path, "-L", runtimeFolder.path,
-            "-lAWSLambdaRuntime", "-o", executable.path,
-        ] + sources.map(\.path), in: scratch, scratch: scratch)
+            "-O", "-swift-version", "5", "-static-stdlib", "-module-name", "Function", "-I", runtimeFolder.path,
+            // The runtime module uses Foundation; linking statically, the executable must pull it in itself.
+            "-Xfrontend", "-import-module", "-Xfrontend", "Foundation", "-Xlinker", "--strip-all", "-Xlinker", "--gc-sections", "-o", executable.path,
+        ] + sources.map(\.path) + [runtimeFolder.appendingPathComponent("AWSLambdaRuntime.o").path], in: scratch, scratch: scratch)
         guard compile.status == 0 else { throw BuildError(.compileFailed(stderr: compile.stderr)) }
         return compile.stderr
     }

@@ -68,7 +68,7 @@ struct WASIHost {
             return { _, a, out in
                 let fd = a[0].i32
                 if fd > 2 {
-                    let isDirectory = fd == OpenFiles.directoryFD && io.files.directory != nil
+                    let isDirectory = io.files.preopen(fd) != nil
                     guard isDirectory || io.files.size(fd) != nil else { return errno(out, .badf) }
                     return errno(out, box.access { memory in
                         guard let range = Self.range(memory, a[1].i32, 24) else { return .fault }
@@ -109,7 +109,7 @@ struct WASIHost {
             }
         case "fd_prestat_get":
             return { _, a, out in
-                guard a[0].i32 == OpenFiles.directoryFD, let directory = io.files.directory else { return errno(out, .badf) }
+                guard let directory = io.files.preopen(a[0].i32) else { return errno(out, .badf) }
                 errno(out, box.access { memory in
                     guard Self.range(memory, a[1].i32, 8) != nil else { return .fault }
                     memory.storeBytes(of: UInt32(0), toByteOffset: Int(a[1].i32), as: UInt32.self)  // tag: directory
@@ -118,7 +118,7 @@ struct WASIHost {
             }
         case "fd_prestat_dir_name":
             return { _, a, out in
-                guard a[0].i32 == OpenFiles.directoryFD, let directory = io.files.directory else { return errno(out, .badf) }
+                guard let directory = io.files.preopen(a[0].i32) else { return errno(out, .badf) }
                 errno(out, box.access { memory in
                     let name = Array(directory.path.utf8)
                     guard Int(a[2].i32) >= name.count, let target = Self.range(memory, a[1].i32, name.count) else { return .fault }
@@ -128,11 +128,11 @@ struct WASIHost {
             }
         case "path_open":
             return { _, a, out in
-                guard a[0].i32 == OpenFiles.directoryFD, io.files.directory != nil else { return errno(out, .notcapable) }
+                guard io.files.preopen(a[0].i32) != nil else { return errno(out, .notcapable) }
                 errno(out, box.access { memory in
                     guard let range = Self.range(memory, a[2].i32, Int(a[3].i32)) else { return .fault }
                     let name = String(decoding: UnsafeRawBufferPointer(rebasing: memory[range]), as: UTF8.self)
-                    switch io.files.openFile(name, oflags: a[4].i32, rights: a[5].i64) {
+                    switch io.files.openFile(directory: a[0].i32, name, oflags: a[4].i32, rights: a[5].i64) {
                     case .success(let fd): return Self.store32(memory, a[8].i32, fd)
                     case .failure(let code): return code
                     }
@@ -143,7 +143,7 @@ struct WASIHost {
                 let fd = a[0].i32
                 let filetype: UInt8
                 let size: Int
-                if fd == OpenFiles.directoryFD, io.files.directory != nil {
+                if io.files.preopen(fd) != nil {
                     (filetype, size) = (3, 0)
                 } else if let bytes = io.files.size(fd) {
                     (filetype, size) = (4, bytes)

@@ -3,6 +3,8 @@ import WasmKit
 /// WASI preview1 error numbers the host returns.
 enum WASIErrno: Int32, Error {
     case success = 0
+    case acces = 2
+    case isdir = 31
     case badf = 8
     case fault = 21
     case fbig = 22

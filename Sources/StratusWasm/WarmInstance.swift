@@ -1,3 +1,4 @@
+import Foundation
 import StratusModel
 @_spi(Fuzzing) import WasmKit
 
@@ -17,14 +18,18 @@ final class WarmInstance: @unchecked Sendable {
     private let globals: [(global: WasmKit.Global, value: Value)]
     /// Where a function's secrets appear, as for process functions (OpenFaaS's path).
     static let secretsPath = "/var/openfaas/secrets"
+    /// Where a function's layers appear, as for process functions (Lambda's and SCF's path).
+    static let layersPath = "/opt"
     private let snapshot: MemorySnapshot
     private let growthAllowance: Int
 
     /// WASI-NN handles of the running call.
     private let nn = NNState()
 
-    init(module: PreparedModule, engine: Engine, memoryLimit: Int, secrets: [String: [UInt8]] = [:], models: FunctionModels = .none) throws(WasmError) {
-        if !secrets.isEmpty { io.files.directory = (WarmInstance.secretsPath, secrets) }
+    init(module: PreparedModule, engine: Engine, memoryLimit: Int, secrets: [String: [UInt8]] = [:], layers: URL? = nil,
+         models: FunctionModels = .none) throws(WasmError) {
+        if !secrets.isEmpty { io.files.addPreopen(path: WarmInstance.secretsPath, source: .memory(secrets)) }
+        if let layers { io.files.addPreopen(path: WarmInstance.layersPath, source: .folder(layers)) }
         let store = Store(engine: engine)
         store.resourceLimiter = MemoryLimiter(limit: memoryLimit)
         let box = MemoryBox()

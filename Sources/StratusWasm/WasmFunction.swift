@@ -1,3 +1,4 @@
+import Foundation
 public import StratusModel
 import Synchronization
 import WasmKit
@@ -12,6 +13,8 @@ public final class WasmFunction: Sendable {
     private let maxIdle: Int
     /// Files of the read-only directory preopened at `/var/openfaas/secrets`.
     private let secrets: [String: [UInt8]]
+    /// The host folder preopened read-only at `/opt` (the function's layers), if any.
+    private let layers: URL?
     /// Models it may run through WASI-NN.
     private let models: FunctionModels
     /// Whether calls may run on the caller's thread (see `callInline`); cleared for good once one
@@ -21,8 +24,9 @@ public final class WasmFunction: Sendable {
     static let inlineFuel: UInt64 = 500_000
 
     init(module: PreparedModule, settings: FunctionSettings, engine: Engine, watchdog: Watchdog, maxIdle: Int, secrets: [String: [UInt8]],
-         models: FunctionModels = .none) {
+         layers: URL? = nil, models: FunctionModels = .none) {
         self.secrets = secrets
+        self.layers = layers
         self.models = models
         // Host calls such as inference run outside the fuel budget: never on the request's thread.
         if module.usesHostWork { inlineAllowed.store(false, ordering: .relaxed) }
@@ -36,7 +40,7 @@ public final class WasmFunction: Sendable {
     /// Creates an instance now so the first call finds one ready.
     func prewarm() throws(WasmError) {
         guard maxIdle > 0 else { return }
-        let instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets, models: models)
+        let instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets, layers: layers, models: models)
         idle.withLock { $0.append(instance) }
     }
 
@@ -73,7 +77,7 @@ public final class WasmFunction: Sendable {
         if instance == nil {
             cold = true
             do {
-                instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets, models: models)
+                instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets, layers: layers, models: models)
             } catch {
                 return GuestResult(outcome: .failed(error.description), stdout: [], stderr: [], duration: begin.duration(to: .now).seconds, coldStart: true)
             }

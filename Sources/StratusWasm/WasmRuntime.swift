@@ -1,5 +1,5 @@
 public import StratusModel
-import Foundation
+public import Foundation
 import Synchronization
 import WasmKit
 
@@ -45,11 +45,12 @@ public final class WasmRuntime: Sendable {
     /// Makes a deployable function with one warm instance ready, so its first call is not a cold start.
     /// With `pooling` off every call gets a brand-new instance (slower; used to measure the pool's worth).
     /// `secrets` become the files of a read-only directory preopened at `/var/openfaas/secrets`.
+    /// `layers` is a host folder preopened read-only at `/opt`.
     /// `models` are what it may run through WASI-NN.
     public func load(_ module: PreparedModule, settings: FunctionSettings, pooling: Bool = true, secrets: [String: [UInt8]] = [:],
-                     models: FunctionModels = .none) async throws(WasmError) -> WasmFunction {
+                     layers: URL? = nil, models: FunctionModels = .none) async throws(WasmError) -> WasmFunction {
         let function = WasmFunction(module: module, settings: settings, engine: engine, watchdog: watchdog,
-                                    maxIdle: pooling ? threads * 2 : 0, secrets: secrets, models: models)
+                                    maxIdle: pooling ? threads * 2 : 0, secrets: secrets, layers: layers, models: models)
         let error = await executor.run { () -> WasmError? in
             do throws(WasmError) {
                 try function.prewarm()

@@ -20,7 +20,8 @@ import Testing
     }
 
     @Test(arguments: [("swift-wasm", "hello"), ("c-wasm", "hello-c"), ("python3", "hello-py"), ("python3-http", "hello-pyhttp"),
-                      ("node", "hello-node"), ("bash", "hello-sh")])
+                      ("node", "hello-node"), ("bash", "hello-sh"), ("bootstrap", "hello-bootstrap"), ("scf-bootstrap", "hello-scf"),
+                      ("swift-lambda", "hello-lambda")])
     func newUpAndCall(language: String, name: String) throws {
         let server = try ServerProcess()
         defer { server.destroy() }
