@@ -204,6 +204,70 @@ import Testing
         }
     }
 
+    /// The seed's shape: an SCF custom runtime (a bash bootstrap) with its tools in a layer, behind
+    /// the API gateway, described by a serverless.yml: imported, deployed, called.
+    @Test func seedStyleSCFFunctionImportedFromServerlessYml() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        _ = try folder([
+            "bootstrap": """
+                #!/bin/bash
+                set -euo pipefail
+                source ./"$(echo $_HANDLER | cut -d. -f1).sh"
+                curl -d " " -X POST -s "http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT/runtime/init/ready"
+                while true
+                do
+                  HEADERS="$(mktemp)"
+                  EVENT_DATA=$(curl -sS -LD "$HEADERS" -X GET -s "http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT/runtime/invocation/next")
+                  RESPONSE=$($(echo "$_HANDLER" | cut -d. -f2) "$EVENT_DATA")
+                  curl -X POST -s "http://$SCF_RUNTIME_API:$SCF_RUNTIME_API_PORT/runtime/invocation/response" -d "$RESPONSE"
+                done
+                """,
+            "index.sh": """
+                main_handler () {
+                  BODY=$(printf '%s' "$1" | python3 -c 'import json,sys; e=json.load(sys.stdin); print(e["httpMethod"], e["path"], e["queryString"].get("lang",""), e["body"])')
+                  printf '{"statusCode": 200, "headers": {"Content-Type": "text/plain"}, "body": "%s"}' "$(/opt/bin/greet "$BODY")"
+                }
+                """,
+        ], in: directory, named: "src")
+        let tools = try folder(["bin/greet": "#!/bin/sh\necho \"greeted: $1\"\n"], in: directory, named: "tools")
+        chmod(tools.appendingPathComponent("bin/greet").path, 0o755)
+        try Data("""
+            component: scf
+            name: greeter
+            inputs:
+              name: greeter
+              src: ./src
+              handler: index.main_handler
+              runtime: CustomRuntime
+              region: ap-guangzhou
+              memorySize: 128
+              timeout: 10
+              layers:
+                - name: tools
+                  version: 1
+              events:
+                - apigw:
+                    parameters:
+                      endpoints:
+                        - path: /
+                          method: POST
+            """.utf8).write(to: directory.appendingPathComponent("serverless.yml"))
+        let imported = try StratusBinary.run(["import", "serverless.yml"], in: directory)
+        #expect(imported.status == 0 && imported.stdout.contains("Wrote stack.yml with 1 function: greeter"), "\(imported.stdout)\(imported.stderr)")
+        #expect(imported.stdout.contains("region"), "what was not carried over is listed: \(imported.stdout)")
+        let again = try StratusBinary.run(["import", "serverless.yml"], in: directory)
+        #expect(again.status != 0 && again.stderr.contains("--force"), "an existing stack.yml is not overwritten")
+
+        #expect(try cli(server, ["layer", "publish", "tools", tools.path]).status == 0)
+        let up = try cli(server, ["up"], in: directory)
+        #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
+        let answer = try post("\(server.url)/function/greeter/hello?lang=en", "world")
+        #expect(answer.status == 200 && answer.body == "greeted: POST /hello en world", "\(answer)")
+    }
+
     /// Every way a bootstrap can misbehave gets a clear answer, and the function recovers.
     @Test func misbehavingBootstrapsGetClearErrors() throws {
         let server = try ServerProcess(arguments: ["--max-response-size", "1Mi"])
