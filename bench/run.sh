@@ -98,5 +98,10 @@ run_wrk() { # label url [script]
          /^gateway/ { for (i = 1; i <= NF; i++) if ($i == "median") g = $(i + 1) }
          END { if (b > 0) printf "ratio    gateway call / backend decode+infer %.2f\n", g / b }' "$WORK/backend.txt" "$WORK/python.txt"
   fi
+  if [ -d .cache/lambda-ric/python ]; then
+    echo
+    echo "## Custom runtimes (bench/lambda.sh: its own server)"
+    DURATION=$DURATION bash bench/lambda.sh
+  fi
 } | tee "$OUT"
 echo "Saved to $OUT"
