@@ -155,12 +155,13 @@ final class BootstrapReplica: Sendable {
         }
         abandoned?.complete(.failed(status: 502, message: "the function's bootstrap asked for the next event without answering request \(abandoned?.id ?? "")"))
         let next: Next = await withCheckedContinuation { continuation in
+            var superseded: CheckedContinuation<Next, Never>?
             let step = state.withLock { state -> Step in
                 if state.dead { return .refuse(.error(410, "Runtime.Stopping", "this runtime is stopping")) }
-                if state.waiter != nil {
-                    return .refuse(.error(409, "Runtime.ConcurrentNext",
-                                          "another GET /runtime/invocation/next is already waiting on this runtime: ask for one event at a time"))
-                }
+                // One `next` at a time: a newer one replaces the one waiting, which is answered 409
+                // (its client may be gone: a runtime that lost its connection must not be locked out).
+                superseded = state.waiter
+                state.waiter = nil
                 state.ready = true
                 if let current = state.current, !state.delivered {
                     state.delivered = true
@@ -169,6 +170,8 @@ final class BootstrapReplica: Sendable {
                 state.waiter = continuation
                 return .wait
             }
+            superseded?.resume(returning: .refused(.error(409, "Runtime.ConcurrentNext",
+                "a newer GET /runtime/invocation/next replaced this one: a runtime asks for one event at a time")))
             switch step {
             case .deliver(let invocation): continuation.resume(returning: .event(invocation))
             case .refuse(let answer): continuation.resume(returning: .refused(answer))

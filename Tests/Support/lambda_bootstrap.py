@@ -6,7 +6,7 @@ with each call (the event is the raw request body):
 MODE=never-next   never asks for an event
 MODE=exit-init    exits with status 3 before asking for anything
 MODE=init-error   reports an init error, then exits
-MODE=twice        holds two `next` requests at once; answers each event with the second one's status
+MODE=twice        sends a second `next` while the first waits; answers with the first one's status
 (else)            serves events: "hang" sleeps past any deadline, "crash" exits mid-call, "fail" posts
                   an error, "unknown-id" first answers for another request id, "big" answers 2 MiB,
                   anything else is echoed as "ok: EVENT".
@@ -45,17 +45,21 @@ if MODE == "init-error":
          {"Lambda-Runtime-Function-Error-Type": "Init.ConfigError"})
     sys.exit(1)
 
-second_status = None
+first_status = None
 if MODE == "twice":
-    # The first `next` waits for an event; the second, sent while it waits, must be refused.
+    # A second `next` while the first waits: the first is let go with 409, the second gets the event.
     first = {}
-    waiter = threading.Thread(target=lambda: first.update(answer=call("GET", "/invocation/next")))
+
+    def first_next():
+        first["status"] = call("GET", "/invocation/next")[0]
+        print(f"first next got {first['status']}", flush=True)
+
+    waiter = threading.Thread(target=first_next)
     waiter.start()
     time.sleep(0.5)
-    second_status = call("GET", "/invocation/next")[0]
-    print(f"second next got {second_status}", flush=True)
+    pending = call("GET", "/invocation/next")
     waiter.join()
-    pending = first["answer"]
+    first_status = first["status"]
 else:
     pending = None
 
@@ -65,7 +69,7 @@ while True:
     request_id = headers.get("Lambda-Runtime-Aws-Request-Id")
     text = event.decode("utf-8", "replace")
     if MODE == "twice":
-        call("POST", f"/invocation/{request_id}/response", f"second next got {second_status}")
+        call("POST", f"/invocation/{request_id}/response", f"first next got {first_status}")
     elif text == "hang":
         time.sleep(3600)
     elif text == "crash":
