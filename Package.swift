@@ -168,6 +168,7 @@ let package = Package(
                 "StratusGateway",
                 "StratusTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Yams", package: "Yams"),
             ]
         ),
         .testTarget(

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import StratusModel
 
-/// `GET /system/info`, `GET /system/namespaces`, `GET /healthz`.
+/// `GET /system/info`, `GET /system/namespaces`, `GET /system/openapi.yaml`, `GET /healthz`.
 struct SystemHandlers {
     let dependencies: Dependencies
 
@@ -23,5 +23,10 @@ struct SystemHandlers {
             return try JSON.response(GatewayInfo(release: version, arch: arch))
         }
         group.get("namespaces") { _, _ in try JSON.response([FunctionReference.defaultNamespace]) }
+        // The API's description (docs/openapi.yaml, compiled in).
+        group.get("openapi.yaml") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
+        }
     }
 }

@@ -34,6 +34,10 @@ public final class BootstrapFunction: Sendable {
         var turn = 0
         var baseline = 0
         var belowSince: ContinuousClock.Instant?
+        /// Bumped whenever a replica may have become free; callers waiting for one sleep on it.
+        var freeGeneration = 0
+        var freeWaiters: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
+        var nextWaiterID = 0
     }
 
     private final class Slot: Sendable {
@@ -150,7 +154,8 @@ public final class BootstrapFunction: Sendable {
         var backoff = 0.1
         while !slot.cancelled.load(ordering: .relaxed) {
             let instance = "\(name)-\(slot.index)"
-            let replica = BootstrapReplica(instance: instance, functionName: name, settings: function.settings)
+            let replica = BootstrapReplica(instance: instance, functionName: name, settings: function.settings,
+                                           onFree: { [weak self] in self?.signalFree() })
             let port: Int
             let server: RuntimeAPIServer
             do {
@@ -292,13 +297,12 @@ public final class BootstrapFunction: Sendable {
     private func acquire(_ invocation: BootstrapInvocation) async -> Acquired {
         let settings = function.settings
         let deadline = ContinuousClock.now + .seconds(max(settings.timeout, settings.readyTimeout))
-        var wait = 1
         while true {
-            let (replicas, stopped, desired) = state.withLock { state -> ([BootstrapReplica], Bool, Int) in
+            let (replicas, stopped, desired, generation) = state.withLock { state -> ([BootstrapReplica], Bool, Int, Int) in
                 state.turn = (state.turn + 1) % 1_000_000
                 let all = state.slots.compactMap { slot in slot.current.withLock { $0 } }
                 let start = all.isEmpty ? 0 : state.turn % all.count
-                return (Array(all[start...] + all[..<start]), state.stopped, state.desired)
+                return (Array(all[start...] + all[..<start]), state.stopped, state.desired, state.freeGeneration)
             }
             for replica in replicas where replica.tryAssign(invocation) { return Acquired.success(replica) }
             if stopped { return Acquired.failure(.failed(status: 503, message: "function '\(name)' was removed or replaced")) }
@@ -314,9 +318,44 @@ public final class BootstrapFunction: Sendable {
                 let why = state.withLock { $0.lastFailure }.map { ": \($0)" } ?? " (all \(desired) busy)"
                 return Acquired.failure(.failed(status: 503, message: "no replica of '\(name)' could take the call within \(Int(max(settings.timeout, settings.readyTimeout)))s\(why)"))
             }
-            try? await Task.sleep(for: .milliseconds(wait))
-            wait = min(wait * 2, 20)
+            // Woken when a replica answers or becomes ready; the limit covers replicas that start or stop.
+            await waitForFree(since: generation, limit: .milliseconds(50))
         }
+    }
+
+    /// Wakes the callers waiting for a free replica (they look again; one of them gets it).
+    func signalFree() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.freeGeneration &+= 1
+            defer { state.freeWaiters = [] }
+            return state.freeWaiters.map(\.continuation)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Waits until a replica may have become free since `generation`, or `limit` passed.
+    private func waitForFree(since generation: Int, limit: Duration) async {
+        let id = state.withLock { state -> Int in
+            state.nextWaiterID &+= 1
+            return state.nextWaiterID
+        }
+        let timer = Task {
+            try? await Task.sleep(for: limit)
+            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+                guard let index = state.freeWaiters.firstIndex(where: { $0.id == id }) else { return nil }
+                return state.freeWaiters.remove(at: index).continuation
+            }
+            waiter?.resume()
+        }
+        await withCheckedContinuation { continuation in
+            let now = state.withLock { state -> Bool in
+                if state.freeGeneration != generation { return true }
+                state.freeWaiters.append((id, continuation))
+                return false
+            }
+            if now { continuation.resume() }
+        }
+        timer.cancel()
     }
 
     /// One autoscaler step: replicas above the baseline go after the calls wanted fewer for

@@ -83,11 +83,14 @@ final class BootstrapReplica: Sendable {
     let functionName: String
     let settings: FunctionSettings
     private let state = Mutex(State())
+    /// Told whenever this replica may have become free (callers waiting for one look again).
+    private let onFree: @Sendable () -> Void
 
-    init(instance: String, functionName: String, settings: FunctionSettings) {
+    init(instance: String, functionName: String, settings: FunctionSettings, onFree: @escaping @Sendable () -> Void = {}) {
         self.instance = instance
         self.functionName = functionName
         self.settings = settings
+        self.onFree = onFree
     }
 
     func attach(_ process: ReplicaProcess) {
@@ -154,6 +157,7 @@ final class BootstrapReplica: Sendable {
             return current
         }
         abandoned?.complete(.failed(status: 502, message: "the function's bootstrap asked for the next event without answering request \(abandoned?.id ?? "")"))
+        if abandoned != nil { onFree() }
         let next: Next = await withCheckedContinuation { continuation in
             var superseded: CheckedContinuation<Next, Never>?
             let step = state.withLock { state -> Step in
@@ -175,7 +179,7 @@ final class BootstrapReplica: Sendable {
             switch step {
             case .deliver(let invocation): continuation.resume(returning: .event(invocation))
             case .refuse(let answer): continuation.resume(returning: .refused(answer))
-            case .wait: break
+            case .wait: onFree()  // ready (perhaps for the first time) and waiting for work
             }
         }
         switch next {
@@ -230,6 +234,7 @@ final class BootstrapReplica: Sendable {
         case .failure(let answer): return answer
         case .success(let invocation):
             invocation.complete(.response(body))
+            onFree()
             return .accepted()
         }
     }
@@ -241,6 +246,7 @@ final class BootstrapReplica: Sendable {
         case .success(let invocation):
             let (errorType, message) = Self.describeError(body, type: type)
             invocation.complete(.functionError(type: errorType, message: message))
+            onFree()
             return .accepted()
         }
     }
@@ -249,6 +255,7 @@ final class BootstrapReplica: Sendable {
     func oversized(id: String?, limit: Int) -> RuntimeAPIServer.Answer {
         if case .success(let invocation) = take(id: id) {
             invocation.complete(.failed(status: 502, message: "the function's response is over the limit of \(limit) bytes"))
+            onFree()
         }
         return .error(413, "RequestEntityTooLarge", "the response is over the limit of \(limit) bytes")
     }
@@ -272,6 +279,7 @@ final class BootstrapReplica: Sendable {
     /// `POST /runtime/init/ready` (SCF): initialised.
     func initReady() -> RuntimeAPIServer.Answer {
         state.withLock { $0.ready = true }
+        onFree()
         return .ok()
     }
 

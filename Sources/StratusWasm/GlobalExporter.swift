@@ -93,6 +93,24 @@ enum GlobalExporter {
         return output
     }
 
+    /// The initial size, in 64 KiB pages, of the module's (first) memory as its memory section
+    /// declares it; nil when there is none or it cannot be read (the parser then says why).
+    static func initialMemoryPages(_ bytes: [UInt8]) -> UInt32? {
+        var position = 8
+        while position < bytes.count {
+            let id = bytes[position]
+            var cursor = position + 1
+            guard let size = readLEB(bytes, &cursor), cursor + Int(size) <= bytes.count else { return nil }
+            if id == 5 {
+                guard let count = readLEB(bytes, &cursor), count > 0, cursor < bytes.count else { return nil }
+                cursor += 1  // limits flags: the minimum comes first either way
+                return readLEB(bytes, &cursor)
+            }
+            position = cursor + Int(size)
+        }
+        return nil
+    }
+
     static func leb(_ value: UInt32) -> [UInt8] {
         var value = value
         var out: [UInt8] = []

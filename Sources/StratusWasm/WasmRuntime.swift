@@ -49,6 +49,9 @@ public final class WasmRuntime: Sendable {
     /// `models` are what it may run through WASI-NN.
     public func load(_ module: PreparedModule, settings: FunctionSettings, pooling: Bool = true, secrets: [String: [UInt8]] = [:],
                      layers: URL? = nil, models: FunctionModels = .none) async throws(WasmError) -> WasmFunction {
+        guard module.initialMemoryBytes <= settings.memoryLimit else {
+            throw .instantiationFailed("its memory starts at \(module.initialMemoryBytes / (1024 * 1024)) MiB, above the function's memory limit of \(settings.memoryLimit / (1024 * 1024)) MiB (raise limits.memory)")
+        }
         let function = WasmFunction(module: module, settings: settings, engine: engine, watchdog: watchdog,
                                     maxIdle: pooling ? threads * 2 : 0, secrets: secrets, layers: layers, models: models)
         let error = await executor.run { () -> WasmError? in
