@@ -1,0 +1,259 @@
+import Foundation
+import StratusTestSupport
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The server under hostile requests, load, crashes and a full disk: it answers clearly, keeps
+/// serving, and loses nothing it acknowledged.
+@Suite(.serialized) struct HardeningTests {
+    func cli(_ server: ServerProcess, _ arguments: [String]) throws -> StratusBinary.Output {
+        try StratusBinary.run(arguments + ["--gateway", server.url], environment: ["STRATUS_HOME": server.dataDirectory.path])
+    }
+
+    /// Sends raw bytes to the server and returns what it answered before closing (or a timeout).
+    func raw(_ server: ServerProcess, _ request: [UInt8]) throws -> String {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(server.port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7f00_0001).bigEndian
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { throw FixtureError("cannot connect") }
+        var timeout = timeval(tv_sec: 10, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var sent = 0
+        while sent < request.count {
+            let n = request.withUnsafeBytes { send(fd, $0.baseAddress! + sent, $0.count - sent, Int32(MSG_NOSIGNAL)) }
+            if n <= 0 { break }
+            sent += n
+        }
+        var answer: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = recv(fd, &chunk, chunk.count, 0)
+            if n <= 0 { break }
+            answer += chunk[0..<n]
+        }
+        return String(decoding: answer, as: UTF8.self)
+    }
+
+    func status(_ url: String, method: String = "GET", body: String? = nil, auth: String? = nil) throws -> Int {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        var arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", method, url]
+        if let body { arguments += ["--data-binary", body, "-H", "Content-Type: application/json"] }
+        if let auth { arguments += ["-u", auth] }
+        curl.arguments = arguments
+        let output = Pipe()
+        curl.standardOutput = output
+        try curl.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        return Int(text) ?? 0
+    }
+
+    /// Request smuggling and oversized heads are refused; names that try to leave their folder are
+    /// refused everywhere; the server keeps serving.
+    @Test func hostileRequestsAreRefused() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let auth = "admin:\(server.password ?? "")"
+        #expect(try cli(server, ["deploy", "--name", "echo", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+
+        // Content-Length and Transfer-Encoding together (the classic smuggling vector): 400, and the
+        // request hidden in the body never runs as a second request.
+        let smuggled = "POST /function/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+            + "GET /system/functions HTTP/1.1\r\nHost: x\r\n\r\n"
+        let answer = try raw(server, Array(smuggled.utf8))
+        #expect(answer.hasPrefix("HTTP/1.1 400") || answer.isEmpty, "\(answer.prefix(200))")
+        #expect(!answer.contains("\"name\""), "the smuggled request must not be answered: \(answer)")
+        // A head of 1 MiB of headers: refused (431/400) or the connection closed, not buffered forever.
+        let huge = "GET /healthz HTTP/1.1\r\nHost: x\r\n" + (0..<2048).map { "X-Pad-\($0): \(String(repeating: "a", count: 500))\r\n" }.joined() + "\r\n"
+        let refused = try raw(server, Array(huge.utf8))
+        #expect(refused.isEmpty || refused.hasPrefix("HTTP/1.1 4"), "\(refused.prefix(200))")
+        // Obsolete line folding and a bad request line: 400 or closed.
+        let folded = try raw(server, Array("GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: b\r\n c\r\n\r\n".utf8))
+        #expect(folded.isEmpty || folded.hasPrefix("HTTP/1.1 400"), "\(folded.prefix(200))")
+        let garbage = try raw(server, Array("\u{0}\u{1}GARBAGE / HTTP/9.9\r\n\r\n".utf8))
+        #expect(garbage.isEmpty || garbage.hasPrefix("HTTP/1.1 400"), "\(garbage.prefix(200))")
+
+        // Traversal in every kind of name: refused or not found, never a file outside.
+        for path in ["/function/..%2F..%2Fetc%2Fpasswd", "/function/%2e%2e", "/async-function/..%2Fx", "/sites/..%2Fcredentials/",
+                     "/sites/x/..%2F..%2Fcredentials"] {
+            let code = try status(server.url + path, method: path.hasPrefix("/async") ? "POST" : "GET")
+            #expect([400, 404].contains(code), "\(path): \(code)")
+        }
+        let deploy = #"{"service": "../escape", "image": "echo:latest"}"#
+        #expect(try status(server.url + "/system/functions", method: "POST", body: deploy, auth: auth) == 400)
+        for path in ["/system/layers/..%2Fx", "/system/layers/x/..%2F1", "/system/queue/..%2F..%2Fstratus.db", "/system/function/..%2Fx",
+                     "/system/logs?name=..%2F..%2Fx", "/system/sites/..%2Fx"] {
+            let code = try status(server.url + path, method: path.hasPrefix("/system/layers/x") ? "DELETE" : "GET", auth: auth)
+            #expect([400, 404].contains(code), "\(path): \(code)")
+        }
+        #expect(try status(server.url + "/system/layers/..%2Fx", method: "POST", body: "x", auth: auth) == 400)
+        #expect(try status(server.url + "/healthz") == 200, "the server keeps serving")
+        // The generated password is shown once, when it is made; never again (not for a request that carries it).
+        #expect(server.output.components(separatedBy: server.password ?? "no password").count == 2, "the password is logged only at generation")
+    }
+
+    /// Mixed load on loopback: sync and async calls while a function is deployed and removed over
+    /// and over. Only the expected codes come back, every async call completes, memory stays bounded.
+    @Test func soakMixedLoadWithChurn() throws {
+        let server = try ServerProcess(arguments: ["--log-level", "warning"])
+        defer { server.destroy() }
+        #expect(try cli(server, ["deploy", "--name", "echo", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        let script = WasmFixtures.repositoryRoot.appendingPathComponent("Tests/Support/soak.py")
+        let soak = Process()
+        soak.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        soak.arguments = [script.path, server.url, "admin:\(server.password ?? "")", try WasmFixtures.path("echo").path, "20", "4000"]
+        let output = Pipe()
+        soak.standardOutput = output
+        try soak.run()
+        var peak = 0
+        while soak.isRunning {
+            peak = max(peak, Self.residentKiB(server.processIdentifier))
+            usleep(100_000)
+        }
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any], "\(text)")
+        print("soak: \(text.trimmingCharacters(in: .whitespacesAndNewlines)), peak RSS \(peak / 1024) MiB")
+        let unexpected = report["unexpected"] as? [String: Int] ?? [:]
+        #expect(unexpected.isEmpty, "unexpected answers: \(unexpected)")
+        #expect((report["sync_ok"] as? Int ?? 0) > 500, "\(report)")
+        #expect(report["async_accepted"] as? Int == report["async_completed"] as? Int, "every accepted async call completes: \(report)")
+        #expect((report["deploys"] as? Int ?? 0) > 10, "\(report)")
+        #expect(peak < 1024 * 1024, "peak RSS \(peak / 1024) MiB")
+        #expect(try status(server.url + "/healthz") == 200)
+    }
+
+    static func residentKiB(_ pid: Int32) -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
+        return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
+    }
+
+    /// `kill -9` at random moments while functions, secrets and async calls are written: after a
+    /// restart the store opens and everything that was acknowledged is there.
+    @Test func killNineDuringWritesLosesNothingAcknowledged() throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-kill-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let module = try WasmFixtures.path("echo").path
+        var acknowledged: (functions: [String], secrets: [String], calls: [String]) = ([], [], [])
+        var generator = SystemRandomNumberGenerator()
+        for round in 0..<3 {
+            let server = try ServerProcess(dataDirectory: data, arguments: ["--log-level", "warning", "--queue-workers", "1"])
+            if round == 0 {
+                #expect(try cli(server, ["deploy", "--name", "echo", "--wasm", module]).status == 0)
+                // Its async calls fail for good at once and stay in the dead-letter list: every one stays visible.
+                #expect(try cli(server, ["deploy", "--name", "failing", "--wasm", try WasmFixtures.path("exit3").path,
+                                         "--annotation", "com.openfaas.retry.attempts=1"]).status == 0)
+            }
+            let writer = Process()
+            writer.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            writer.arguments = [WasmFixtures.repositoryRoot.appendingPathComponent("Tests/Support/writer.py").path, server.url,
+                                "admin:\(server.password ?? "")", "r\(round)"]
+            let output = Pipe()
+            writer.standardOutput = output
+            try writer.run()
+            usleep(UInt32.random(in: 700_000...2_000_000, using: &generator))
+            server.killHard()
+            writer.waitUntilExit()
+            let lines = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n")
+            for line in lines {
+                let parts = line.split(separator: " ", maxSplits: 1).map(String.init)
+                guard parts.count == 2 else { continue }
+                switch parts[0] {
+                case "function": acknowledged.functions.append(parts[1])
+                case "secret": acknowledged.secrets.append(parts[1])
+                case "call": acknowledged.calls.append(parts[1])
+                default: break
+                }
+            }
+        }
+        #expect(acknowledged.functions.count + acknowledged.secrets.count + acknowledged.calls.count > 10, "\(acknowledged)")
+        let server = try ServerProcess(dataDirectory: data, arguments: ["--log-level", "warning"])
+        defer { server.stop() }
+        let functions = try cli(server, ["list"]).stdout
+        for name in acknowledged.functions { #expect(functions.contains(name), "function \(name) was acknowledged, then lost") }
+        let secrets = try cli(server, ["secret", "list"]).stdout
+        for name in acknowledged.secrets { #expect(secrets.contains(name), "secret \(name) was acknowledged, then lost") }
+        let listed = try cli(server, ["queue", "list", "--json", "--limit", "10000"])
+        #expect(listed.status == 0, "\(listed.stderr)")
+        let listing = listed.stdout
+        let missing = acknowledged.calls.filter { !listing.contains($0) }
+        #expect(missing.isEmpty, "\(missing.count) of \(acknowledged.calls.count) acknowledged async calls lost, e.g. \(missing.prefix(3))")
+        print("kill -9: \(acknowledged.functions.count) functions, \(acknowledged.secrets.count) secrets, \(acknowledged.calls.count) async calls acknowledged; all there after 3 kills")
+    }
+
+    /// The data directory on a tiny filesystem that fills up: uploads fail with a clear error, what
+    /// was deployed keeps working, and the store is intact afterwards.
+    @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+    func aFullDiskGivesClearErrorsAndNoCorruption() throws {
+        let mount = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-full-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: mount, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: mount) }
+        #expect(Self.run("/bin/mount", ["-t", "tmpfs", "-o", "size=6m", "tmpfs", mount.path]) == 0)
+        defer { _ = Self.run("/bin/umount", ["-l", mount.path]) }
+        let data = mount.appendingPathComponent("data")
+        let server = try ServerProcess(dataDirectory: data, arguments: ["--log-level", "warning"])
+        #expect(try cli(server, ["deploy", "--name", "echo", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        #expect(try cli(server, ["secret", "create", "kept", "--from-literal", "yes"]).status == 0)
+        // Fill the disk with uploads of 1 MiB modules (a custom section of random bytes) until one is refused.
+        var refusal = ""
+        for index in 0..<20 {
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("fill-\(UUID().uuidString).wasm")
+            defer { try? FileManager.default.removeItem(at: file) }
+            var random = [UInt8](repeating: 0, count: 1024 * 1024)
+            for i in random.indices { random[i] = UInt8.random(in: 0...255) }
+            // A custom section keeps the module valid while making it large.
+            let payload = [UInt8(7)] + Array("padding".utf8) + random
+            var module = try WasmFixtures.bytes("echo")
+            module += [0] + Self.leb(payload.count) + payload
+            try Data(module).write(to: file)
+            let upload = try cli(server, ["deploy", "--name", "fill\(index)", "--wasm", file.path])
+            if upload.status != 0 {
+                refusal = upload.stderr
+                break
+            }
+        }
+        #expect(refusal.lowercased().contains("space") || refusal.lowercased().contains("full"), "a full disk is named: \(refusal)")
+        #expect(try status(server.url + "/function/echo", method: "POST", body: "still here") == 200, "deployed functions keep working")
+        server.stop()
+        // The database is intact and opens again (with space freed).
+        #expect(Self.run("/usr/bin/sqlite3", [data.appendingPathComponent("stratus.db").path, "PRAGMA integrity_check"]) == 0)
+        let restarted = try ServerProcess(dataDirectory: data, arguments: ["--log-level", "warning"])
+        defer { restarted.stop() }
+        #expect(try cli(restarted, ["list"]).stdout.contains("echo"))
+        #expect(try cli(restarted, ["secret", "list"]).stdout.contains("kept"))
+    }
+
+    static func leb(_ value: Int) -> [UInt8] {
+        var value = value
+        var out: [UInt8] = []
+        repeat {
+            var byte = UInt8(value & 0x7f)
+            value >>= 7
+            if value != 0 { byte |= 0x80 }
+            out.append(byte)
+        } while value != 0
+        return out
+    }
+
+    @discardableResult
+    static func run(_ tool: String, _ arguments: [String]) -> Int32 {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return -1 }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
