@@ -27,6 +27,7 @@ enum OpenAPIDocument {
               in: path
               required: true
               description: A function, site or layer name (a DNS label; `NAME.openfaas-fn` for functions).
+              example: echo
               schema: {type: string, pattern: '^[a-z][a-z0-9-]{0,62}(\.openfaas-fn)?$'}
             path:
               name: path
@@ -63,11 +64,9 @@ enum OpenAPIDocument {
               content:
                 '*/*': {schema: {type: string, format: binary}}
             accepted:
-              description: Stored; the call runs later (202), X-Call-Id names it.
+              description: Stored; the call runs later (202, no body), X-Call-Id names it.
               headers:
                 X-Call-Id: {schema: {type: string}}
-              content:
-                text/plain: {schema: {type: string}}
           requestBodies:
             any:
               required: false
@@ -75,8 +74,9 @@ enum OpenAPIDocument {
                 '*/*': {schema: {type: string, format: binary}}
             archive:
               required: true
+              description: A gzip'd tar archive of the folder (tar -czf - -C DIR .); sent as application/gzip or application/octet-stream.
               content:
-                application/gzip: {schema: {type: string, format: binary}}
+                application/octet-stream: {schema: {type: string, format: binary}}
           schemas:
             FunctionDeployment:
               type: object
@@ -342,7 +342,7 @@ enum OpenAPIDocument {
                 content:
                   application/json: {schema: {type: object, required: [name], properties: {name: {type: string}}}}
               responses:
-                '204': {description: Removed.}
+                '200': {description: Removed.}
                 '400': {$ref: '#/components/responses/error'}
                 '401': {$ref: '#/components/responses/unauthorized'}
                 '404': {$ref: '#/components/responses/error'}
@@ -398,6 +398,7 @@ enum OpenAPIDocument {
             get:
               responses:
                 '200': {description: One site.}
+                '400': {$ref: '#/components/responses/error'}
                 '401': {$ref: '#/components/responses/unauthorized'}
                 '404': {$ref: '#/components/responses/error'}
             put: &publishSite
@@ -412,6 +413,7 @@ enum OpenAPIDocument {
             delete:
               responses:
                 '204': {description: Removed.}
+                '400': {$ref: '#/components/responses/error'}
                 '401': {$ref: '#/components/responses/unauthorized'}
                 '404': {$ref: '#/components/responses/error'}
           /system/layers:

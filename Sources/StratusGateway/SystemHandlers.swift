@@ -7,7 +7,9 @@ struct SystemHandlers {
     let dependencies: Dependencies
 
     func registerPublic(on router: Router<BasicRequestContext>) {
-        router.get("healthz") { _, _ in Response(status: .ok, body: .init(byteBuffer: ByteBuffer(string: "OK"))) }
+        router.get("healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK")))
+        }
     }
 
     func register(on group: RouterGroup<BasicRequestContext>) {

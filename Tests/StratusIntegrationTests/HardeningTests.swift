@@ -98,6 +98,13 @@ import Glibc
         }
         #expect(try status(server.url + "/system/layers/..%2Fx", method: "POST", body: "x", auth: auth) == 400)
         #expect(try status(server.url + "/healthz") == 200, "the server keeps serving")
+        // Secret values never reach the server's log, nor does a wrong password someone tried.
+        let value = "value-\(UUID().uuidString)"
+        #expect(try cli(server, ["secret", "create", "api-key", "--from-literal", value]).status == 0)
+        #expect(try cli(server, ["secret", "update", "api-key", "--from-literal", value + "-2"]).status == 0)
+        #expect(try status(server.url + "/system/functions", auth: "admin:guess-\(value)") == 401)
+        usleep(300_000)
+        #expect(!server.output.contains(value), "a secret value or tried password reached the log")
         // The generated password is shown once, when it is made; never again (not for a request that carries it).
         #expect(server.output.components(separatedBy: server.password ?? "no password").count == 2, "the password is logged only at generation")
     }
