@@ -7,8 +7,8 @@ BIN := .build/$(CONFIG)/stratus
 # Debian packages: the WASI C library and compiler builtins (to build Wasm functions), wabt (wasm-strip),
 # bubblewrap (the sandbox process functions run in), python3/nodejs/curl (templates and their tests),
 # libjpeg/libpng headers (image decoding for inference functions), chromium (the browser tests of web pages),
-# sqlite3 (the tests check the store's integrity after a full disk).
-APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev chromium sqlite3
+# sqlite3 (the tests check the store's integrity after a full disk), openssl (a test certificate for HTTPS).
+APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev chromium sqlite3 openssl
 BENCH_PACKAGES := wrk
 
 .PHONY: run build test setup setup-models setup-test-deps demo bench install clean

@@ -29,6 +29,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-response-size"),
             help: "Largest response a function may give, e.g. 64Mi; a call with a larger one fails with 500/502 (env STRATUS_MAX_RESPONSE_SIZE; default 64Mi).")
     var maxResponseSize: String?
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: with --tls-key, serve HTTPS only (env STRATUS_TLS_CERT).")
+    var tlsCertificate: String?
+    @Option(name: .customLong("tls-key"), help: "PEM private key for --tls-cert (env STRATUS_TLS_KEY).")
+    var tlsKey: String?
 
     @Flag(name: .customLong("no-auth"), help: "Serve /system/* without authentication (local experiments only).")
     var noAuth = false
@@ -104,6 +108,8 @@ struct Serve: AsyncParsableCommand {
                                                  authEnabled: !noAuth, version: StratusVersion.current,
                                                  functionUser: functionUser ?? env["STRATUS_FUNCTION_USER"].nonEmpty)
         configuration.inferenceThreads = threads
+        configuration.tlsCertificateChain = tlsCertificate ?? env["STRATUS_TLS_CERT"].nonEmpty
+        configuration.tlsPrivateKey = tlsKey ?? env["STRATUS_TLS_KEY"].nonEmpty
         do { configuration.maxResponseBytes = try Quantities.memory(maxResponseSize ?? env["STRATUS_MAX_RESPONSE_SIZE"].nonEmpty ?? "64Mi") } catch {
             throw ValidationError("--max-response-size: \(error)")
         }
@@ -131,8 +137,9 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError(error.message)
         }
         try await gateway.restoreFunctions()
+        let scheme = gateway.usesTLS ? "https" : "http"
         let app = gateway.buildApplication { host, port in
-            say("Stratus \(StratusVersion.current) listening on http://\(host):\(port) (data: \(data.path))")
+            say("Stratus \(StratusVersion.current) listening on \(scheme)://\(host):\(port) (data: \(data.path))")
         }
         do {
             try await app.runService()

@@ -8,6 +8,9 @@ import StratusProcess
 public import StratusQueue
 public import StratusStore
 import StratusWasm
+import HummingbirdCore
+import HummingbirdTLS
+import NIOSSL
 
 /// The composition root: opens the store, restores deployed functions, wires the routes.
 public struct Gateway: Sendable {
@@ -25,11 +28,16 @@ public struct Gateway: Sendable {
     let logger: Logger
     /// Basic-auth credentials, `nil` when auth is off.
     public let credentials: Credentials?
+    /// HTTP/1.1, over TLS when a certificate and key are configured.
+    let server: HTTPServerBuilder
+    /// Whether the gateway serves HTTPS.
+    public var usesTLS: Bool { configuration.tlsCertificateChain != nil }
 
     public init(configuration: GatewayConfiguration, credentials: Credentials?, logger: Logger) throws {
         self.configuration = configuration
         self.credentials = configuration.authEnabled ? credentials : nil
         self.logger = logger
+        server = try Self.serverBuilder(configuration)
         store = try SQLiteStore(directory: configuration.dataDirectory)
         let bundles = configuration.dataDirectory.appendingPathComponent("bundles")
         try FileManager.default.createDirectory(at: bundles, withIntermediateDirectories: true)
@@ -192,6 +200,7 @@ public struct Gateway: Sendable {
     public func buildApplication(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) -> some ApplicationProtocol {
         Application(
             router: buildRouter(),
+            server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratus"),
             services: [logs, queue, Autoscaler(invoker: invoker)],
             onServerRunning: { channel in
@@ -199,6 +208,33 @@ public struct Gateway: Sendable {
                 onListening(address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)
             },
             logger: logger)
+    }
+}
+
+extension Gateway {
+    /// Plain HTTP/1.1, or HTTPS with the configured PEM certificate chain and key (both or neither).
+    static func serverBuilder(_ configuration: GatewayConfiguration) throws -> HTTPServerBuilder {
+        switch (configuration.tlsCertificateChain, configuration.tlsPrivateKey) {
+        case (nil, nil):
+            return .http1()
+        case (let certificate?, let key?):
+            let chain: [NIOSSLCertificate]
+            do { chain = try NIOSSLCertificate.fromPEMFile(certificate) } catch {
+                throw GatewayStartError(message: "--tls-cert \(certificate): not a readable PEM certificate chain (\(error))")
+            }
+            guard !chain.isEmpty else { throw GatewayStartError(message: "--tls-cert \(certificate): no certificate in the file") }
+            let privateKey: NIOSSLPrivateKey
+            do { privateKey = try NIOSSLPrivateKey(file: key, format: .pem) } catch {
+                throw GatewayStartError(message: "--tls-key \(key): not a readable PEM private key (\(error))")
+            }
+            var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
+            tls.minimumTLSVersion = .tlsv12
+            do { return try .tls(.http1(), tlsConfiguration: tls) } catch {
+                throw GatewayStartError(message: "--tls-cert/--tls-key: the certificate and key do not work together (\(error))")
+            }
+        default:
+            throw GatewayStartError(message: "--tls-cert and --tls-key go together: give both (PEM files) or neither")
+        }
     }
 }
 

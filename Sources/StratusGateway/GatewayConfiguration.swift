@@ -25,6 +25,9 @@ public struct GatewayConfiguration: Sendable {
     public var maxInflight = 1024
     /// Largest response a function may give (its stdout, or what a bootstrap posts); larger ones fail the call.
     public var maxResponseBytes = 64 * 1024 * 1024
+    /// PEM files of the certificate chain and private key: with both, the gateway speaks HTTPS only.
+    public var tlsCertificateChain: String?
+    public var tlsPrivateKey: String?
     /// Async workers, callback retries.
     public var queue = AsyncQueue.Configuration()
 

@@ -240,6 +240,44 @@ import Glibc
         #expect(try cli(restarted, ["secret", "list"]).stdout.contains("kept"))
     }
 
+    /// `--tls-cert/--tls-key`: HTTPS only, with the given certificate; bad files stop the server with the reason.
+    @Test func optionalTLS() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let cert = folder.appendingPathComponent("cert.pem").path, key = folder.appendingPathComponent("key.pem").path
+        #expect(Self.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                                              "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert]) == 0)
+        let server = try ServerProcess(arguments: ["--tls-cert", cert, "--tls-key", key])
+        defer { server.destroy() }
+        #expect(server.output.contains("listening on https://"))
+        let https = "https://127.0.0.1:\(server.port)"
+        #expect(try curl(["--cacert", cert, https + "/healthz"]) == "200")
+        #expect(try curl(["--cacert", cert, "-u", "admin:\(server.password ?? "")", https + "/system/functions"]) == "200")
+        #expect(try curl(["--cacert", cert, "-u", "admin:wrong", https + "/system/functions"]) == "401")
+        #expect(try curl(["http://127.0.0.1:\(server.port)/healthz"]) == "000", "plain HTTP gets no answer from an HTTPS gateway")
+        #expect(try curl([https + "/healthz"]) == "000", "a client that does not trust the certificate is refused")
+
+        for (arguments, reason) in [(["--tls-cert", cert], "go together"), (["--tls-cert", key, "--tls-key", key], "--tls-cert"),
+                                    (["--tls-cert", cert, "--tls-key", cert], "--tls-key")] {
+            let failed = try StratusBinary.run(["serve", "--port", "0", "--data-dir", folder.appendingPathComponent("d").path] + arguments)
+            #expect(failed.status != 0 && failed.stderr.contains(reason), "\(arguments): \(failed.stderr)")
+        }
+    }
+
+    /// curl's status code (`000` when no HTTP answer came).
+    func curl(_ arguments: [String]) throws -> String {
+        let curl = Process()
+        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        curl.arguments = ["-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10"] + arguments
+        let output = Pipe()
+        curl.standardOutput = output
+        try curl.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        curl.waitUntilExit()
+        return text
+    }
+
     static func leb(_ value: Int) -> [UInt8] {
         var value = value
         var out: [UInt8] = []
