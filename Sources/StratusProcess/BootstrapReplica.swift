@@ -72,7 +72,8 @@ final class BootstrapReplica: Sendable {
         var ready = false
         var dead = false
         var initFailure: String?
-        var waiter: CheckedContinuation<Next, Never>?
+        /// The `next` request being held open: its connection's id and how to answer it.
+        var waiter: (id: Int, reply: @Sendable (Next) -> Void)?
         var current: BootstrapInvocation?
         /// Whether `current` was handed to the bootstrap (else it waits for the next `next`).
         var delivered = false
@@ -108,7 +109,7 @@ final class BootstrapReplica: Sendable {
 
     /// Gives `invocation` to this replica if it is free; `false` when it is not.
     func tryAssign(_ invocation: BootstrapInvocation) -> Bool {
-        let (assigned, waiter) = state.withLock { state -> (Bool, CheckedContinuation<Next, Never>?) in
+        let (assigned, waiter) = state.withLock { state -> (Bool, (@Sendable (Next) -> Void)?) in
             guard state.ready, !state.dead, state.current == nil else { return (false, nil) }
             state.current = invocation
             guard let waiter = state.waiter else {
@@ -117,9 +118,9 @@ final class BootstrapReplica: Sendable {
             }
             state.waiter = nil
             state.delivered = true
-            return (true, waiter)
+            return (true, waiter.reply)
         }
-        waiter?.resume(returning: .event(invocation))
+        waiter?(.event(invocation))
         return assigned
     }
 
@@ -130,15 +131,15 @@ final class BootstrapReplica: Sendable {
 
     /// The process is gone: the call it was working on fails, a held `next` is let go.
     func markDead(_ how: String) {
-        let (waiter, current, wasReady) = state.withLock { state -> (CheckedContinuation<Next, Never>?, BootstrapInvocation?, Bool) in
+        let (waiter, current, wasReady) = state.withLock { state -> ((@Sendable (Next) -> Void)?, BootstrapInvocation?, Bool) in
             state.dead = true
             defer {
                 state.waiter = nil
                 state.current = nil
             }
-            return (state.waiter, state.current, state.ready)
+            return (state.waiter?.reply, state.current, state.ready)
         }
-        waiter?.resume(returning: .refused(.error(410, "Runtime.Stopping", "this runtime is stopping")))
+        waiter?(.refused(.error(410, "Runtime.Stopping", "this runtime is stopping")))
         current?.complete(.failed(status: 502, message: wasReady
             ? "the function's bootstrap \(how) while handling the request (see `stratus logs \(functionName)`); it is being restarted"
             : "the function's bootstrap \(how) before it was ready"))
@@ -146,45 +147,56 @@ final class BootstrapReplica: Sendable {
 
     // MARK: Runtime API
 
-    /// `GET …/runtime/invocation/next`: the next event, once there is one (a long poll).
-    func next(dialect: Dialect) async -> RuntimeAPIServer.Answer {
+    /// `GET …/runtime/invocation/next`: answers with the next event once there is one (a long
+    /// poll). `connection` identifies the request, so a connection that closes while it waits can
+    /// withdraw it (`withdraw`). `reply` is called once, from any thread.
+    func next(dialect: Dialect, connection: Int, reply: @escaping @Sendable (RuntimeAPIServer.Answer) -> Void) {
         enum Step { case deliver(BootstrapInvocation), refuse(RuntimeAPIServer.Answer), wait }
-        // Asking again without answering the event in hand gives that call up.
-        let abandoned = state.withLock { state -> BootstrapInvocation? in
-            guard state.waiter == nil, state.delivered, let current = state.current else { return nil }
-            state.current = nil
-            state.delivered = false
-            return current
+        let answer: @Sendable (Next) -> Void = { [weak self] next in
+            switch next {
+            case .event(let invocation): reply(self?.eventAnswer(invocation, dialect: dialect) ?? .error(410, "Runtime.Stopping", "this runtime is stopping"))
+            case .refused(let answer): reply(answer)
+            }
         }
-        abandoned?.complete(.failed(status: 502, message: "the function's bootstrap asked for the next event without answering request \(abandoned?.id ?? "")"))
+        var abandoned: BootstrapInvocation?
+        var superseded: (@Sendable (Next) -> Void)?
+        let step = state.withLock { state -> Step in
+            if state.dead { return .refuse(.error(410, "Runtime.Stopping", "this runtime is stopping")) }
+            // Asking again without answering the event in hand gives that call up.
+            if state.waiter == nil, state.delivered, let current = state.current {
+                abandoned = current
+                state.current = nil
+                state.delivered = false
+            }
+            // One `next` at a time: a newer one replaces the one waiting, which is answered 409
+            // (its client may be gone: a runtime that lost its connection must not be locked out).
+            superseded = state.waiter?.reply
+            state.waiter = nil
+            state.ready = true
+            if let current = state.current, !state.delivered {
+                state.delivered = true
+                return .deliver(current)
+            }
+            state.waiter = (connection, answer)
+            return .wait
+        }
+        if let abandoned {
+            abandoned.complete(.failed(status: 502, message: "the function's bootstrap asked for the next event without answering request \(abandoned.id)"))
+        }
+        superseded?(.refused(.error(409, "Runtime.ConcurrentNext",
+            "a newer GET /runtime/invocation/next replaced this one: a runtime asks for one event at a time")))
+        switch step {
+        case .deliver(let invocation): answer(.event(invocation))
+        case .refuse(let refusal): reply(refusal)
+        case .wait: onFree()  // ready (perhaps for the first time) and waiting for work
+        }
         if abandoned != nil { onFree() }
-        let next: Next = await withCheckedContinuation { continuation in
-            var superseded: CheckedContinuation<Next, Never>?
-            let step = state.withLock { state -> Step in
-                if state.dead { return .refuse(.error(410, "Runtime.Stopping", "this runtime is stopping")) }
-                // One `next` at a time: a newer one replaces the one waiting, which is answered 409
-                // (its client may be gone: a runtime that lost its connection must not be locked out).
-                superseded = state.waiter
-                state.waiter = nil
-                state.ready = true
-                if let current = state.current, !state.delivered {
-                    state.delivered = true
-                    return .deliver(current)
-                }
-                state.waiter = continuation
-                return .wait
-            }
-            superseded?.resume(returning: .refused(.error(409, "Runtime.ConcurrentNext",
-                "a newer GET /runtime/invocation/next replaced this one: a runtime asks for one event at a time")))
-            switch step {
-            case .deliver(let invocation): continuation.resume(returning: .event(invocation))
-            case .refuse(let answer): continuation.resume(returning: .refused(answer))
-            case .wait: onFree()  // ready (perhaps for the first time) and waiting for work
-            }
-        }
-        switch next {
-        case .event(let invocation): return eventAnswer(invocation, dialect: dialect)
-        case .refused(let answer): return answer
+    }
+
+    /// The connection of a waiting `next` closed: forget it (an event is not handed to a dead connection).
+    func withdraw(connection: Int) {
+        state.withLock { state in
+            if state.waiter?.id == connection { state.waiter = nil }
         }
     }
 

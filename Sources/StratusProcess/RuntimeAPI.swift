@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 
 /// The runtime API one bootstrap replica talks to, on a private loopback port. It speaks both
 /// dialects on the same port, told apart by path:
@@ -22,73 +23,27 @@ final class RuntimeAPIServer: Sendable {
     }
 
     /// Listens on `127.0.0.1:port` and serves `replica`'s runtime API; bodies above `bodyLimit`
-    /// are refused with 413.
+    /// are refused with 413. Requests are handled on the event loop (no task hops): the runtime
+    /// API answers even while Swift's concurrency threads are busy.
     static func start(port: Int, replica: BootstrapReplica, bodyLimit: Int) async throws -> RuntimeAPIServer {
-        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let connections = ConnectionCounter()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .bind(host: "127.0.0.1", port: port) { channel in
+            .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
-                    return try NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>(wrappingChannelSynchronously: channel)
+                    let id = connections.next()
+                    try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(replica: replica, bodyLimit: bodyLimit, connection: id))
                 }
             }
-        let api = RuntimeAPIServer(channel: server.channel, port: port)
-        Task {
-            try? await withThrowingDiscardingTaskGroup { group in
-                try await server.executeThenClose { connections in
-                    for try await connection in connections {
-                        group.addTask { await Self.serve(connection, replica: replica, bodyLimit: bodyLimit) }
-                    }
-                }
-            }
-        }
-        return api
+            .bind(host: "127.0.0.1", port: port).get()
+        return RuntimeAPIServer(channel: channel, port: port)
     }
 
     /// Stops listening; connections still open end when the replica's process goes.
     func close() {
         channel.close(promise: nil)
-    }
-
-    /// One keep-alive connection: requests one after another (a long-poll `next` holds it).
-    private static func serve(_ connection: NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>, replica: BootstrapReplica,
-                              bodyLimit: Int) async {
-        try? await connection.executeThenClose { inbound, outbound in
-            var head: HTTPRequestHead?
-            var body = ByteBuffer()
-            var tooLarge = false
-            for try await part in inbound {
-                switch part {
-                case .head(let next):
-                    head = next
-                    body.clear()
-                    tooLarge = false
-                case .body(var chunk):
-                    if body.readableBytes + chunk.readableBytes > bodyLimit {
-                        tooLarge = true
-                        body.clear()
-                    } else if !tooLarge {
-                        body.writeBuffer(&chunk)
-                    }
-                case .end:
-                    guard let request = head else { continue }
-                    let answer = await route(request, body: Array(body.readableBytesView), tooLarge: tooLarge, replica: replica, bodyLimit: bodyLimit)
-                    var headers = HTTPHeaders(answer.headers)
-                    headers.replaceOrAdd(name: "Content-Length", value: String(answer.body.count))
-                    if answer.headers.first(where: { $0.0.lowercased() == "content-type" }) == nil {
-                        headers.add(name: "Content-Type", value: "application/json")
-                    }
-                    let keepAlive = request.isKeepAlive
-                    if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
-                    try await outbound.write(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: answer.status), headers: headers)))
-                    try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: answer.body))))
-                    try await outbound.write(.end(nil))
-                    if !keepAlive { return }
-                    head = nil
-                }
-            }
-        }
     }
 
     /// An answer to the bootstrap.
@@ -110,7 +65,9 @@ final class RuntimeAPIServer: Sendable {
 
     static let awsPrefix = "/2018-06-01"
 
-    static func route(_ head: HTTPRequestHead, body: [UInt8], tooLarge: Bool, replica: BootstrapReplica, bodyLimit: Int) async -> Answer {
+    /// Answers one request through `reply` (at once, or later for a `next` that waits).
+    static func route(_ head: HTTPRequestHead, body: [UInt8], tooLarge: Bool, replica: BootstrapReplica, bodyLimit: Int, connection: Int,
+                      reply: @escaping @Sendable (Answer) -> Void) {
         let path = String(head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first ?? "")
         let aws = path.hasPrefix(awsPrefix + "/")
         let rest = aws ? String(path.dropFirst(awsPrefix.count)) : path
@@ -118,19 +75,19 @@ final class RuntimeAPIServer: Sendable {
         let method = head.method
         switch (method, parts.count, parts) {
         case (.GET, 3, let p) where p == ["runtime", "invocation", "next"]:
-            return await replica.next(dialect: aws ? .aws : .scf)
+            replica.next(dialect: aws ? .aws : .scf, connection: connection, reply: reply)
         case (.POST, 3, let p) where p == ["runtime", "init", "error"]:
-            return replica.initError(body: body, type: head.headers.first(name: "Lambda-Runtime-Function-Error-Type"))
+            reply(replica.initError(body: body, type: head.headers.first(name: "Lambda-Runtime-Function-Error-Type")))
         case (.POST, 3, let p) where p == ["runtime", "init", "ready"] && !aws:
-            return replica.initReady()
+            reply(replica.initReady())
         case (.POST, 4, let p) where aws && p[0] == "runtime" && p[1] == "invocation" && (p[3] == "response" || p[3] == "error"):
-            return respond(p[3], id: p[2], body: body, tooLarge: tooLarge, head: head, replica: replica, bodyLimit: bodyLimit)
+            reply(respond(p[3], id: p[2], body: body, tooLarge: tooLarge, head: head, replica: replica, bodyLimit: bodyLimit))
         case (.POST, 3, let p) where !aws && p[0] == "runtime" && p[1] == "invocation" && (p[2] == "response" || p[2] == "error"):
-            return respond(p[2], id: nil, body: body, tooLarge: tooLarge, head: head, replica: replica, bodyLimit: bodyLimit)
+            reply(respond(p[2], id: nil, body: body, tooLarge: tooLarge, head: head, replica: replica, bodyLimit: bodyLimit))
         default:
             let known = ["/runtime/invocation/next", "/runtime/invocation/{id}/response", "/runtime/invocation/{id}/error", "/runtime/init/error"]
-            return .error(404, "UnknownEndpoint", "\(method.rawValue) \(path) is not part of the runtime API (AWS: \(known.map { awsPrefix + $0 }.joined(separator: ", ")); "
-                + "SCF: /runtime/init/ready, /runtime/invocation/next, /runtime/invocation/response, /runtime/invocation/error)")
+            reply(.error(404, "UnknownEndpoint", "\(method.rawValue) \(path) is not part of the runtime API (AWS: \(known.map { awsPrefix + $0 }.joined(separator: ", ")); "
+                + "SCF: /runtime/init/ready, /runtime/invocation/next, /runtime/invocation/response, /runtime/invocation/error)"))
         }
     }
 
@@ -140,4 +97,80 @@ final class RuntimeAPIServer: Sendable {
         if kind == "response" { return replica.response(id: id, body: body) }
         return replica.error(id: id, body: body, type: head.headers.first(name: "Lambda-Runtime-Function-Error-Type"))
     }
+}
+
+/// One connection's requests, one after another: the head and body are collected (up to the
+/// limit), routed, and the answer written when it comes (a `next` may wait for a long time).
+private final class RuntimeAPIHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let replica: BootstrapReplica
+    let bodyLimit: Int
+    let connection: Int
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var tooLarge = false
+
+    init(replica: BootstrapReplica, bodyLimit: Int, connection: Int) {
+        self.replica = replica
+        self.bodyLimit = bodyLimit
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let next):
+            head = next
+            body.clear()
+            tooLarge = false
+        case .body(var chunk):
+            if body.readableBytes + chunk.readableBytes > bodyLimit {
+                tooLarge = true
+                body.clear()
+            } else if !tooLarge {
+                body.writeBuffer(&chunk)
+            }
+        case .end:
+            guard let request = head else { return }
+            head = nil
+            let loop = context.eventLoop
+            let bound = NIOLoopBound((context: context, handler: self), eventLoop: loop)
+            RuntimeAPIServer.route(request, body: Array(body.readableBytesView), tooLarge: tooLarge, replica: replica, bodyLimit: bodyLimit,
+                                   connection: connection) { answer in
+                loop.execute { bound.value.handler.write(answer, for: request, context: bound.value.context) }
+            }
+        }
+    }
+
+    private func write(_ answer: RuntimeAPIServer.Answer, for request: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard context.channel.isActive else { return }
+        var headers = HTTPHeaders(answer.headers)
+        headers.replaceOrAdd(name: "Content-Length", value: String(answer.body.count))
+        if answer.headers.first(where: { $0.0.lowercased() == "content-type" }) == nil {
+            headers.add(name: "Content-Type", value: "application/json")
+        }
+        let keepAlive = request.isKeepAlive
+        if !keepAlive { headers.replaceOrAdd(name: "Connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: request.version, status: .init(statusCode: answer.status), headers: headers))),
+                      promise: nil)
+        context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: answer.body)))), promise: nil)
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
+            done.whenComplete { _ in bound.value.close(promise: nil) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // A `next` this connection was holding is withdrawn: no event is handed to a closed socket.
+        replica.withdraw(connection: connection)
+        context.fireChannelInactive()
+    }
+}
+
+/// Numbers the runtime API's connections.
+private final class ConnectionCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    func next() -> Int { count.add(1, ordering: .relaxed).newValue }
 }

@@ -11,7 +11,7 @@ struct ScaffoldTests {
         #expect(Templates.template(for: "python3")?.files.map(\.path) == ["handler.py", "requirements.txt"])
         #expect(Templates.template(for: "cobol") == nil)
         #expect(Templates.template(for: "") == nil)
-        #expect(Templates.all.map(\.language) == [.swiftWasm, .cWasm, .python3, .python3Http, .node, .bash])
+        #expect(Templates.all.map(\.language) == [.swiftWasm, .cWasm, .python3, .python3Http, .node, .bash, .bootstrap, .scfBootstrap, .swiftLambda])
         #expect(Templates.all.allSatisfy { !$0.summary.isEmpty })
     }
 
