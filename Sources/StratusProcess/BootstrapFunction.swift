@@ -20,18 +20,14 @@ public final class BootstrapFunction: Sendable {
     let log: ReplicaLogSink
     /// Largest response or error body a bootstrap may post.
     let bodyLimit: Int
+    private let slots: ReplicaSlots<BootstrapReplica>
     private let state = Mutex(State())
     /// Calls started and not finished (waiting for a replica or running).
     private let inflightCalls = Atomic<Int>(0)
     private let lastActivity = Atomic<Int64>(0)
 
+    /// The autoscaler's memory and the callers waiting for a free replica.
     private struct State {
-        var desired = 0
-        var slots: [Slot] = []
-        var stopped = false
-        var lastFailure: String?
-        var failedStarts = 0
-        var turn = 0
         var baseline = 0
         var belowSince: ContinuousClock.Instant?
         /// Bumped whenever a replica may have become free; callers waiting for one sleep on it.
@@ -40,12 +36,7 @@ public final class BootstrapFunction: Sendable {
         var nextWaiterID = 0
     }
 
-    private final class Slot: Sendable {
-        let index: Int
-        let cancelled = Atomic<Bool>(false)
-        let current = Mutex<BootstrapReplica?>(nil)
-        init(index: Int) { self.index = index }
-    }
+    private typealias Slot = ReplicaSlots<BootstrapReplica>.Slot
 
     init(function: ProcessFunction, name: String, environment: [(String, String)], sandbox: Sandbox?, bodyLimit: Int, log: @escaping ReplicaLogSink) {
         self.function = function
@@ -53,6 +44,7 @@ public final class BootstrapFunction: Sendable {
         self.sandbox = sandbox
         self.log = log
         self.bodyLimit = bodyLimit
+        slots = ReplicaSlots(limit: function.settings.maxReplicas)
         let reserved: Set<String> = ["AWS_LAMBDA_RUNTIME_API", "SCF_RUNTIME_API", "SCF_RUNTIME_API_PORT"]
         self.environment = environment.filter { !reserved.contains($0.0) }
     }
@@ -80,11 +72,9 @@ public final class BootstrapFunction: Sendable {
         return variables
     }
 
-    public var desiredReplicas: Int { state.withLock { $0.desired } }
+    public var desiredReplicas: Int { slots.desired }
 
-    public var availableReplicas: Int {
-        state.withLock { state in state.slots.count { slot in slot.current.withLock { $0?.isReady ?? false } } }
-    }
+    public var availableReplicas: Int { slots.replicas.count { $0.isReady } }
 
     /// Calls in flight (running or waiting for a replica).
     public var inflight: Int { inflightCalls.load(ordering: .relaxed) }
@@ -101,58 +91,32 @@ public final class BootstrapFunction: Sendable {
     }
 
     private func resize(to count: Int) {
-        let target = min(max(count, 0), function.settings.maxReplicas)
-        let (added, removed) = state.withLock { state -> ([Slot], [Slot]) in
-            guard !state.stopped else { return ([], []) }
-            state.desired = target
-            var added: [Slot] = []
-            while state.slots.count < target {
-                let next = (state.slots.map(\.index).max() ?? 0) + 1
-                let slot = Slot(index: next)
-                state.slots.append(slot)
-                added.append(slot)
-            }
-            let removed = Array(state.slots.dropFirst(target))
-            state.slots.removeLast(state.slots.count - target)
-            return (added, removed)
-        }
+        let (added, removed) = slots.resize(to: count)
         for slot in removed { Task { await retire(slot) } }
         for slot in added { Task { await supervise(slot) } }
     }
 
     /// Stops every replica; calls in flight finish first (up to the function's timeout).
     public func stop() async {
-        let slots = state.withLock { state -> [Slot] in
-            state.stopped = true
-            state.desired = 0
-            defer { state.slots = [] }
-            return state.slots
-        }
+        let all = slots.stopAll()
+        signalFree()  // callers waiting for a replica learn that none will come
         await withTaskGroup(of: Void.self) { group in
-            for slot in slots { group.addTask { await self.retire(slot) } }
+            for slot in all { group.addTask { await self.retire(slot) } }
         }
     }
 
     /// Waits until a replica finished initialising; throws with the reason when every first start
     /// failed (an init error, an exit, no `next` within the ready timeout).
     public func waitUntilReady() async throws(ProcessError) {
-        let deadline = ContinuousClock.now + .seconds(function.settings.readyTimeout * 2 + 10)
-        while true {
-            if availableReplicas > 0 { return }
-            let (failed, desired, reason) = state.withLock { ($0.failedStarts, $0.desired, $0.lastFailure) }
-            if desired == 0 { return }
-            if failed >= desired || ContinuousClock.now > deadline {
-                throw .notReady(reason ?? "no bootstrap became ready within \(function.settings.readyTimeout)s")
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        try await slots.waitUntilReady(readyTimeout: function.settings.readyTimeout, available: { availableReplicas },
+                                       whatFailed: "no bootstrap became ready")
     }
 
     // MARK: Supervision
 
     private func supervise(_ slot: Slot) async {
         var backoff = 0.1
-        while !slot.cancelled.load(ordering: .relaxed) {
+        while !slot.isCancelled {
             let instance = "\(name)-\(slot.index)"
             let replica = BootstrapReplica(instance: instance, functionName: name, settings: function.settings,
                                            onFree: { [weak self] in self?.signalFree() })
@@ -185,15 +149,12 @@ public final class BootstrapFunction: Sendable {
             }
             replica.attach(process)
             slot.current.withLock { $0 = replica }
-            if slot.cancelled.load(ordering: .relaxed) { process.signal(SIGKILL) }
+            if slot.isCancelled { process.signal(SIGKILL) }
             let ready = await waitForInit(replica, process: process, slot: slot)
             var timedOut = false
             if ready {
-                state.withLock { state in
-                    state.failedStarts = 0
-                    state.lastFailure = nil
-                }
-            } else if !process.hasExited && !slot.cancelled.load(ordering: .relaxed) && replica.initFailure == nil {
+                slots.started()
+            } else if !process.hasExited && !slot.isCancelled && replica.initFailure == nil {
                 timedOut = true
                 record(failure: "its bootstrap did not ask for an event (GET /runtime/invocation/next) or report ready (POST /runtime/init/ready) within \(function.settings.readyTimeout)s")
                 process.signal(SIGKILL)
@@ -204,7 +165,7 @@ public final class BootstrapFunction: Sendable {
             slot.current.withLock { $0 = nil }
             server.close()
             PortLedger.shared.release(port)
-            if slot.cancelled.load(ordering: .relaxed) { break }
+            if slot.isCancelled { break }
             if ready {
                 record(failure: "its bootstrap \(how)", countsAsFailedStart: false)
             } else if let failure = replica.initFailure {
@@ -225,7 +186,7 @@ public final class BootstrapFunction: Sendable {
         var wait = 1
         while ContinuousClock.now < deadline {
             if replica.isReady { return true }
-            if process.hasExited || slot.cancelled.load(ordering: .relaxed) || replica.initFailure != nil { return false }
+            if process.hasExited || slot.isCancelled || replica.initFailure != nil { return false }
             try? await Task.sleep(for: .milliseconds(wait))
             wait = min(wait * 2, 20)
         }
@@ -233,17 +194,11 @@ public final class BootstrapFunction: Sendable {
     }
 
     private func record(failure: String, countsAsFailedStart: Bool = true) {
-        state.withLock { state in
-            state.lastFailure = failure
-            if countsAsFailedStart { state.failedStarts += 1 }
-        }
+        slots.record(failure: failure, countsAsFailedStart: countsAsFailedStart)
     }
 
     private func pause(_ seconds: Double, _ slot: Slot) async {
-        let end = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < end, !slot.cancelled.load(ordering: .relaxed) {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await ReplicaSlots<BootstrapReplica>.pause(seconds, slot)
     }
 
     /// Ends a slot's replica once its call in flight is done (up to the timeout).
@@ -298,12 +253,9 @@ public final class BootstrapFunction: Sendable {
         let settings = function.settings
         let deadline = ContinuousClock.now + .seconds(max(settings.timeout, settings.readyTimeout))
         while true {
-            let (replicas, stopped, desired, generation) = state.withLock { state -> ([BootstrapReplica], Bool, Int, Int) in
-                state.turn = (state.turn + 1) % 1_000_000
-                let all = state.slots.compactMap { slot in slot.current.withLock { $0 } }
-                let start = all.isEmpty ? 0 : state.turn % all.count
-                return (Array(all[start...] + all[..<start]), state.stopped, state.desired, state.freeGeneration)
-            }
+            // The generation first: a replica freed after this look wakes the wait below at once.
+            let generation = state.withLock { $0.freeGeneration }
+            let (replicas, stopped, desired) = slots.rotated()
             for replica in replicas where replica.tryAssign(invocation) { return Acquired.success(replica) }
             if stopped { return Acquired.failure(.failed(status: 503, message: "function '\(name)' was removed or replaced")) }
             // Slots without a ready replica are on their way; every ready one is busy.
@@ -315,7 +267,7 @@ public final class BootstrapFunction: Sendable {
                 resize(to: desired + 1)
             }
             if ContinuousClock.now > deadline {
-                let why = state.withLock { $0.lastFailure }.map { ": \($0)" } ?? " (all \(desired) busy)"
+                let why = slots.lastFailure.map { ": \($0)" } ?? " (all \(desired) busy)"
                 return Acquired.failure(.failed(status: 503, message: "no replica of '\(name)' could take the call within \(Int(max(settings.timeout, settings.readyTimeout)))s\(why)"))
             }
             // Woken when a replica answers or becomes ready; the limit covers replicas that start or stop.
@@ -366,9 +318,10 @@ public final class BootstrapFunction: Sendable {
         let load = inflight
         if load > 0 { touch() }
         var decision: Int?
+        let (desired, stopped) = (slots.desired, slots.isStopped)
         let current = state.withLock { state -> Int in
-            guard !state.stopped else { return state.desired }
-            if state.desired > max(state.baseline, 1) && load < state.desired {
+            guard !stopped else { return desired }
+            if desired > max(state.baseline, 1) && load < desired {
                 if let since = state.belowSince {
                     if since.duration(to: now) >= .seconds(settings.scaleDownDelay) {
                         decision = max(state.baseline, load, 1)
@@ -380,7 +333,7 @@ public final class BootstrapFunction: Sendable {
             } else {
                 state.belowSince = nil
             }
-            return state.desired
+            return desired
         }
         let idle = Double(Int64(DispatchTime.now().uptimeNanoseconds) - lastActivity.load(ordering: .relaxed)) / 1e9
         if settings.scaleToZero, current > 0, load == 0, idle >= settings.zeroDuration { decision = 0 }

@@ -34,25 +34,7 @@ extension ProcessRuntime {
     /// Unpacks layer archives into `target` (which must not exist yet) one after another, so later
     /// layers' files replace earlier ones'; atomically, as `unpackArchive`.
     public static func unpackLayers(_ archives: [[UInt8]], into target: URL) throws(ProcessError) {
-        for archive in archives { try checkEntries(archive) }
-        let staging = target.deletingLastPathComponent().appendingPathComponent(".unpack-\(UUID().uuidString)")
-        do {
-            try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-        } catch {
-            throw .io("cannot create \(staging.path): \(error.localizedDescription)")
-        }
-        do throws(ProcessError) {
-            for archive in archives {
-                _ = try tar(["-xzf", "-", "-C", staging.path, "--no-same-owner", "--no-same-permissions"], input: archive)
-            }
-        } catch {
-            try? FileManager.default.removeItem(at: staging)
-            throw error
-        }
-        if rename(staging.path, target.path) != 0 {
-            try? FileManager.default.removeItem(at: staging)
-            guard FileManager.default.fileExists(atPath: target.path) else { throw .io("cannot move the unpacked layers into place") }
-        }
+        try unpack(archives, into: target, allowLinks: true)
     }
 
     /// Unpacks the bundle (once per digest) and returns its folder.
@@ -67,7 +49,12 @@ extension ProcessRuntime {
     /// into a staging folder beside it, then renamed. Entries leaving the folder are refused, and so
     /// are symbolic and hard links unless `allowLinks`. A `target` another caller created first wins.
     public static func unpackArchive(_ bytes: [UInt8], into target: URL, allowLinks: Bool) throws(ProcessError) {
-        try checkEntries(bytes)
+        try unpack([bytes], into: target, allowLinks: allowLinks)
+    }
+
+    /// `archives` unpacked in order into a staging folder beside `target`, then renamed into place.
+    private static func unpack(_ archives: [[UInt8]], into target: URL, allowLinks: Bool) throws(ProcessError) {
+        for archive in archives { try checkEntries(archive) }
         let staging = target.deletingLastPathComponent().appendingPathComponent(".unpack-\(UUID().uuidString)")
         do {
             try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
@@ -75,7 +62,9 @@ extension ProcessRuntime {
             throw .io("cannot create \(staging.path): \(error.localizedDescription)")
         }
         do throws(ProcessError) {
-            _ = try tar(["-xzf", "-", "-C", staging.path, "--no-same-owner", "--no-same-permissions"], input: bytes)
+            for archive in archives {
+                _ = try tar(["-xzf", "-", "-C", staging.path, "--no-same-owner", "--no-same-permissions"], input: archive)
+            }
             if !allowLinks, let link = firstLink(in: staging) {
                 throw ProcessError.invalidBundle("'\(link)' is a link: a site holds plain files and folders only")
             }

@@ -18,7 +18,7 @@ public final class HTTPFunction: Sendable {
     let environment: [(String, String)]
     let sandbox: Sandbox?
     let log: ReplicaLogSink
-    private let state = Mutex(State())
+    private let slots: ReplicaSlots<Replica>
     private let autoscaling = Mutex(Autoscaling())
     /// When a call last arrived or was running (nanoseconds of the continuous clock's uptime).
     private let lastActivity = Atomic<Int64>(0)
@@ -31,25 +31,7 @@ public final class HTTPFunction: Sendable {
         var belowSince: ContinuousClock.Instant?
     }
 
-    private struct State {
-        var desired = 0
-        var slots: [Slot] = []
-        var stopped = false
-        /// Why the last start failed, for callers who find no replica ready.
-        var lastFailure: String?
-        /// Starts that failed since a replica was last ready.
-        var failedStarts = 0
-        /// Where the next tie-break starts.
-        var turn = 0
-    }
-
-    /// One replica position: its supervisor restarts the process in it until the slot is cancelled.
-    private final class Slot: Sendable {
-        let index: Int
-        let cancelled = Atomic<Bool>(false)
-        let current = Mutex<Replica?>(nil)
-        init(index: Int) { self.index = index }
-    }
+    private typealias Slot = ReplicaSlots<Replica>.Slot
 
     /// One running replica process and its port.
     final class Replica: Sendable {
@@ -71,17 +53,18 @@ public final class HTTPFunction: Sendable {
         self.name = name
         self.sandbox = sandbox
         self.log = log
+        slots = ReplicaSlots(limit: function.settings.maxReplicas)
         // The port is Stratus's to give: drop any the function's own environment sets.
         let reserved: Set<String> = ["PORT", "http_port", "upstream_url", "mode"]
         self.environment = environment.filter { !reserved.contains($0.0) }
     }
 
     /// Replicas asked for.
-    public var desiredReplicas: Int { state.withLock { $0.desired } }
+    public var desiredReplicas: Int { slots.desired }
 
     /// Replicas ready for traffic now.
     public var availableReplicas: Int {
-        state.withLock { state in state.slots.count { slot in slot.current.withLock { $0?.ready.load(ordering: .relaxed) ?? false } } }
+        slots.replicas.count { $0.ready.load(ordering: .relaxed) }
     }
 
     /// Starts or stops replicas until `count` run (clamped to the function's maximum); the autoscaler
@@ -99,7 +82,7 @@ public final class HTTPFunction: Sendable {
 
     /// Calls in flight on all replicas.
     public var inflight: Int {
-        state.withLock { state in state.slots.reduce(0) { $0 + ($1.current.withLock { $0?.inflight.load(ordering: .relaxed) } ?? 0) } }
+        slots.replicas.reduce(0) { $0 + $1.inflight.load(ordering: .relaxed) }
     }
 
     /// One autoscaler step (called about once a second): follows the smoothed number of calls in
@@ -109,7 +92,7 @@ public final class HTTPFunction: Sendable {
     public func autoscaleTick() {
         let settings = function.settings
         let now = ContinuousClock.now
-        let (current, stopped) = state.withLock { ($0.desired, $0.stopped) }
+        let (current, stopped) = (slots.desired, slots.isStopped)
         guard !stopped else { return }
         let load = inflight
         if load > 0 { touch() }
@@ -142,57 +125,30 @@ public final class HTTPFunction: Sendable {
 
     /// Starts or stops replicas until `count` run, leaving the baseline as it is.
     private func resize(to count: Int) {
-        let target = min(max(count, 0), function.settings.maxReplicas)
-        let (added, removed) = state.withLock { state -> ([Slot], [Slot]) in
-            guard !state.stopped else { return ([], []) }
-            state.desired = target
-            var added: [Slot] = []
-            while state.slots.count < target {
-                let slot = Slot(index: state.slots.count + 1)
-                state.slots.append(slot)
-                added.append(slot)
-            }
-            let removed = Array(state.slots.dropFirst(target))
-            state.slots.removeLast(state.slots.count - target)
-            return (added, removed)
-        }
+        let (added, removed) = slots.resize(to: count)
         for slot in removed { retire(slot) }
         for slot in added { Task { await supervise(slot) } }
     }
 
     /// Stops every replica: callers in flight finish first (up to the function's timeout).
     public func stop() async {
-        let slots = state.withLock { state -> [Slot] in
-            state.stopped = true
-            state.desired = 0
-            defer { state.slots = [] }
-            return state.slots
-        }
+        let all = slots.stopAll()
         await withTaskGroup(of: Void.self) { group in
-            for slot in slots { group.addTask { await self.retireNow(slot) } }
+            for slot in all { group.addTask { await self.retireNow(slot) } }
         }
     }
 
     /// Waits until a replica is ready; throws when every replica's first start failed, or after the ready timeout.
     public func waitUntilReady() async throws(ProcessError) {
-        // Each start ends by itself (ready, exited, or killed at its ready timeout); this only bounds a stuck spawn.
-        let deadline = ContinuousClock.now + .seconds(function.settings.readyTimeout * 2 + 10)
-        while true {
-            if availableReplicas > 0 { return }
-            let (failed, desired, reason) = state.withLock { ($0.failedStarts, $0.desired, $0.lastFailure) }
-            if desired == 0 { return }
-            if failed >= desired || ContinuousClock.now > deadline {
-                throw .notReady(reason ?? "no replica became ready within \(function.settings.readyTimeout)s")
-            }
-            try? await Task.sleep(for: .milliseconds(10))
-        }
+        try await slots.waitUntilReady(readyTimeout: function.settings.readyTimeout, available: { availableReplicas },
+                                       whatFailed: "no replica became ready")
     }
 
     // MARK: Supervision
 
     private func supervise(_ slot: Slot) async {
         var backoff = 0.1
-        while !slot.cancelled.load(ordering: .relaxed) {
+        while !slot.isCancelled {
             let instance = "\(name)-\(slot.index)"
             let port: Int
             do { port = try PortLedger.shared.take() } catch {
@@ -213,16 +169,13 @@ public final class HTTPFunction: Sendable {
             }
             let replica = Replica(instance: instance, port: port, process: process)
             slot.current.withLock { $0 = replica }
-            if slot.cancelled.load(ordering: .relaxed) { process.signal(SIGKILL) }
+            if slot.isCancelled { process.signal(SIGKILL) }
             let ready = await probe(replica, slot)
             var neverListened = false
             if ready {
                 replica.ready.store(true, ordering: .relaxed)
-                state.withLock { state in
-                    state.failedStarts = 0
-                    state.lastFailure = nil
-                }
-            } else if !process.hasExited && !slot.cancelled.load(ordering: .relaxed) {
+                slots.started()
+            } else if !process.hasExited && !slot.isCancelled {
                 neverListened = true
                 record(failure: "it did not accept connections on port \(port) ($PORT) within \(function.settings.readyTimeout)s")
                 process.signal(SIGKILL)
@@ -231,7 +184,7 @@ public final class HTTPFunction: Sendable {
             replica.ready.store(false, ordering: .relaxed)
             slot.current.withLock { $0 = nil }
             PortLedger.shared.release(port)
-            if slot.cancelled.load(ordering: .relaxed) { break }
+            if slot.isCancelled { break }
             let how = Self.describe(status)
             if ready {
                 record(failure: "its process \(how)", countsAsFailedStart: false)
@@ -247,18 +200,11 @@ public final class HTTPFunction: Sendable {
     }
 
     private func record(failure: String, countsAsFailedStart: Bool = true) {
-        state.withLock { state in
-            state.lastFailure = failure
-            if countsAsFailedStart { state.failedStarts += 1 }
-        }
+        slots.record(failure: failure, countsAsFailedStart: countsAsFailedStart)
     }
 
-    /// Sleeps `seconds`, waking early when the slot is cancelled.
     private func pause(_ seconds: Double, _ slot: Slot) async {
-        let end = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < end, !slot.cancelled.load(ordering: .relaxed) {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
+        await ReplicaSlots<Replica>.pause(seconds, slot)
     }
 
     /// Whether the replica accepts connections (and answers 2xx on the health path, when set) before its ready timeout.
@@ -266,7 +212,7 @@ public final class HTTPFunction: Sendable {
         let deadline = ContinuousClock.now + .seconds(function.settings.readyTimeout)
         var wait = 2
         while ContinuousClock.now < deadline {
-            if replica.process.hasExited || slot.cancelled.load(ordering: .relaxed) { return false }
+            if replica.process.hasExited || slot.isCancelled { return false }
             if Self.accepts(port: replica.port) {
                 // Something listens on the port: it must be this replica, not another program
                 // that took the port first (then this replica cannot bind it and will exit).
@@ -320,16 +266,11 @@ public final class HTTPFunction: Sendable {
         let deadline = ContinuousClock.now + .seconds(function.settings.readyTimeout)
         var wait = 1
         while true {
-            let (picked, stopped, desired) = state.withLock { state -> (Replica?, Bool, Int) in
-                let ready = state.slots.compactMap { slot in slot.current.withLock { $0 } }
-                    .filter { $0.ready.load(ordering: .relaxed) && !$0.process.hasExited }
-                // Fewest calls in flight; ties go round the replicas so idle ones share the work.
-                state.turn = (state.turn + 1) % 1_000_000
-                let rotated = ready.isEmpty ? [] : Array(ready[(state.turn % ready.count)...] + ready[..<(state.turn % ready.count)])
-                let best = rotated.min { $0.inflight.load(ordering: .relaxed) < $1.inflight.load(ordering: .relaxed) }
-                best?.inflight.add(1, ordering: .relaxed)
-                return (best, state.stopped, state.desired)
-            }
+            // Fewest calls in flight; ties go round the replicas so idle ones share the work.
+            let (rotated, stopped, desired) = slots.rotated()
+            let ready = rotated.filter { $0.ready.load(ordering: .relaxed) && !$0.process.hasExited }
+            let picked = ready.min { $0.inflight.load(ordering: .relaxed) < $1.inflight.load(ordering: .relaxed) }
+            picked?.inflight.add(1, ordering: .relaxed)
             if let picked {
                 touch()
                 return .success(picked)
@@ -341,7 +282,7 @@ public final class HTTPFunction: Sendable {
                 resize(to: 1)
             }
             if ContinuousClock.now > deadline {
-                let why = state.withLock { $0.lastFailure } ?? "no replica became ready"
+                let why = slots.lastFailure ?? "no replica became ready"
                 return .failure(.unavailable("no replica of '\(name)' is ready after \(function.settings.readyTimeout)s: \(why)"))
             }
             try? await Task.sleep(for: .milliseconds(wait))
