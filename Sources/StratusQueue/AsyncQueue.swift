@@ -97,8 +97,10 @@ public final class AsyncQueue: Service, Sendable {
                     // call is due, or until a running call ends or a new one arrives (a wake-up).
                     if started > 0 { continue }
                     let wait = await sleepDuration()
+                    // The timer wakes the dispatcher only if it ran out: one cancelled because a
+                    // wake-up came first must not send another (that would loop without sleeping).
                     let timer = Task { [wakeups] in
-                        try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))
+                        guard (try? await Task.sleep(for: .milliseconds(Int64(wait * 1000)))) != nil else { return }
                         wakeups.yield()
                     }
                     _ = await iterator.next()

@@ -139,6 +139,33 @@ import Glibc
         #expect(try status(server.url + "/healthz") == 200)
     }
 
+    /// Found by fuzzing (the server kept a core busy after the fuzzer's async calls): the async
+    /// dispatcher's cancelled timer sent a wake-up, so it looped without sleeping for good. An idle
+    /// server uses (almost) no CPU, after async calls too.
+    @Test func anIdleServerStaysIdleAfterAsyncCalls() throws {
+        let server = try ServerProcess(arguments: ["--log-level", "warning"])
+        defer { server.destroy() }
+        #expect(try cli(server, ["deploy", "--name", "echo", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        for _ in 0..<3 { #expect(try status(server.url + "/async-function/echo", method: "POST", body: "later") == 202) }
+        for _ in 0..<200 {
+            if try cli(server, ["queue", "list"]).stdout.contains("pending 0   running 0   delivering 0") { break }
+            usleep(50_000)
+        }
+        usleep(500_000)
+        let before = Self.cpuTicks(server.processIdentifier)
+        sleep(3)
+        let used = Self.cpuTicks(server.processIdentifier) - before
+        // A busy loop burns ~100 ticks a second; an idle server a handful in all.
+        #expect(used < 60, "an idle server used \(used) CPU ticks in 3 s")
+    }
+
+    /// utime + stime of a process, in clock ticks (1/100 s).
+    static func cpuTicks(_ pid: Int32) -> Int {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return 0 }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
+    }
+
     static func residentKiB(_ pid: Int32) -> Int {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
               let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }) else { return 0 }
