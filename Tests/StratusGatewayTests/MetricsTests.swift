@@ -40,17 +40,21 @@ import Testing
     }
 
     /// Two limits, one harness: `max_inflight` 1 (with a 100 ms wait) and a server-wide cap of 2.
-    /// The slow calls sleep 20 s so that the checks do not depend on how busy the machine is.
+    /// The slow calls wait for a gate file the test creates once its checks are done, so the checks
+    /// never depend on how busy the machine is (a fixed sleep ran out on a loaded CI machine).
     @Test func overMaxInflightCallsWaitThen429AndOverTheServerWideLimitThey503() async throws {
         var settings = GatewayHarness()
         settings.maxInflight = 2
         let harness = settings
         defer { harness.cleanUp() }
+        // Outside /tmp and the data directory: the sandbox shows the rest of the system read-only.
+        let gate = "/var/tmp/stratus-gate-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: gate) }
         try await harness.run { client in
             for name in ["limited", "other"] {
                 let deploy = try await client.execute(uri: "/system/functions", method: .post, headers: harness.jsonAuth(), body: ByteBuffer(string: #"""
-                    {"service": "\#(name)", "image": "i", "envProcess": "sh -c 'sleep 20; echo done'", "envVars": {"max_inflight": "1"},
-                     "annotations": {"com.stratus.queue-wait": "100ms", "com.stratus.timeout": "60s"}}
+                    {"service": "\#(name)", "image": "i", "envProcess": "sh -c 'for i in $(seq 1200); do [ -e \#(gate) ] && break; sleep 0.1; done; echo done'", "envVars": {"max_inflight": "1"},
+                     "annotations": {"com.stratus.queue-wait": "100ms", "com.stratus.timeout": "180s"}}
                     """#))
                 #expect(deploy.status == .accepted)
             }
@@ -65,6 +69,7 @@ import Testing
             #expect(turnedAway.status == .serviceUnavailable && turnedAway.headers[.retryAfter] == "1", "\(turnedAway.status)")
             #expect(String(buffer: turnedAway.body).contains("limit of 2 calls"))
 
+            FileManager.default.createFile(atPath: gate, contents: nil)
             #expect(String(buffer: try await first.body) == "done\n")
             #expect(String(buffer: try await second.body) == "done\n")
             let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
