@@ -60,6 +60,17 @@ import Yams
         }
     }
 
+    /// Found by schemathesis: `/healthz` answered without a Content-Type.
+    @Test func healthzSaysWhatItAnswers() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            let response = try await client.execute(uri: "/healthz", method: .get)
+            #expect(response.status == .ok && String(buffer: response.body) == "OK")
+            #expect(response.headers[.contentType] == "text/plain; charset=utf-8")
+        }
+    }
+
     /// The route table, walked: `/system/*` needs credentials (none and wrong ones get 401 before
     /// any handler runs); everything else is one of the routes meant to be public.
     @Test func everySystemRouteNeedsCredentials() async throws {
