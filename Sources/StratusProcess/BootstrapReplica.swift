@@ -21,8 +21,10 @@ public enum BootstrapOutcome: Sendable, Equatable {
 final class BootstrapInvocation: Sendable {
     let id: String
     let event: [UInt8]
-    /// When the call's deadline is, as Unix epoch milliseconds (`Lambda-Runtime-Deadline-Ms`).
-    let deadlineMs: Int64
+    /// When the call's deadline is, as Unix epoch milliseconds (`Lambda-Runtime-Deadline-Ms`): set
+    /// when a replica takes it, as the deadline's timer starts then (time spent waiting for a free
+    /// replica does not count).
+    private let deadline = Atomic<Int64>(0)
     let timeoutMs: Int64
     private let state = Mutex<(outcome: BootstrapOutcome?, waiter: CheckedContinuation<BootstrapOutcome, Never>?)>((nil, nil))
 
@@ -30,8 +32,14 @@ final class BootstrapInvocation: Sendable {
         self.id = id
         self.event = event
         timeoutMs = Int64(timeout * 1000)
-        deadlineMs = Int64(Date().timeIntervalSince1970 * 1000) + timeoutMs
     }
+
+    /// Starts the deadline (a replica took the call).
+    func startDeadline() {
+        deadline.store(Int64(Date().timeIntervalSince1970 * 1000) + timeoutMs, ordering: .relaxed)
+    }
+
+    var deadlineMs: Int64 { deadline.load(ordering: .relaxed) }
 
     /// Sets the outcome unless one is set; `true` when this one won.
     @discardableResult
@@ -111,6 +119,7 @@ final class BootstrapReplica: Sendable {
     func tryAssign(_ invocation: BootstrapInvocation) -> Bool {
         let (assigned, waiter) = state.withLock { state -> (Bool, (@Sendable (Next) -> Void)?) in
             guard state.ready, !state.dead, state.current == nil else { return (false, nil) }
+            invocation.startDeadline()
             state.current = invocation
             guard let waiter = state.waiter else {
                 state.delivered = false

@@ -298,6 +298,9 @@ import Testing
         let deployed = try deployTestBootstrap(server, name: name, mode: "serve", in: directory, annotations: ["com.stratus.timeout=2s"])
         #expect(deployed.status == 0, "\(deployed.stderr)")
         #expect(try post("\(server.url)/function/\(name)", "hello").body == "ok: hello")
+        // The deadline header is the call's: at most its 2 s timeout ahead.
+        let remaining = Int(try post("\(server.url)/function/\(name)", "deadline").body.dropFirst("remaining ".count)) ?? -1
+        #expect(remaining > 0 && remaining <= 2000, "Lambda-Runtime-Deadline-Ms is \(remaining) ms ahead")
         // A response for an unknown request id: 400 to the bootstrap, the caller still gets the right answer.
         #expect(try post("\(server.url)/function/\(name)", "unknown-id").body == "unknown id got 400")
         // A posted error: 502 with its type and message.

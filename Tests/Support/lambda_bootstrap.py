@@ -8,7 +8,8 @@ MODE=exit-init    exits with status 3 before asking for anything
 MODE=init-error   reports an init error, then exits
 MODE=twice        sends a second `next` while the first waits; answers with the first one's status
 (else)            serves events: "hang" sleeps past any deadline, "crash" exits mid-call, "fail" posts
-                  an error, "unknown-id" first answers for another request id, "big" answers 2 MiB,
+                  an error, "unknown-id" first answers for another request id, "big" answers 2 MiB, "deadline" the
+                  milliseconds left before Lambda-Runtime-Deadline-Ms,
                   anything else is echoed as "ok: EVENT".
 """
 import http.client
@@ -80,6 +81,9 @@ while True:
     elif text == "unknown-id":
         wrong = call("POST", "/invocation/not-a-request/response", "wrong")[0]
         call("POST", f"/invocation/{request_id}/response", f"unknown id got {wrong}")
+    elif text == "deadline":
+        remaining = int(headers.get("Lambda-Runtime-Deadline-Ms", "0")) - int(time.time() * 1000)
+        call("POST", f"/invocation/{request_id}/response", f"remaining {remaining}")
     elif text == "big":
         status = call("POST", f"/invocation/{request_id}/response", b"x" * (2 * 1024 * 1024))[0]
         print(f"big response got {status}", flush=True)
