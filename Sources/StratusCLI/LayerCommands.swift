@@ -25,9 +25,7 @@ struct LayerPublish: AsyncParsableCommand {
     @Argument(help: "The folder whose contents appear at /opt.") var directory: String
 
     func run() async throws {
-        guard LayerReference.isValidName(name) else {
-            throw ValidationError("invalid layer name '\(name)': lowercase letters, digits and '-', starting with a letter")
-        }
+        if let problem = FunctionName.problem(with: name) { throw ValidationError("invalid layer name '\(name)': \(problem)") }
         let folder = URL(fileURLWithPath: directory)
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {

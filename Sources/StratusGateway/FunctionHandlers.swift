@@ -85,13 +85,18 @@ struct FunctionHandlers {
         if let artifact {
             do { bytes = try await dependencies.artifacts.artifactBytes(artifact.digest) } catch { throw GatewayError.from(error) }
         }
-        let command = deployment.envProcess.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
+        var command = deployment.envProcess.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
         // An uploaded artifact decides the runtime; without one, an envProcess runs as a host command.
         let runtime: FunctionRuntime
         if let bytes {
             runtime = Invoker.runtime(for: bytes)
-            let bootstrap = (deployment.annotations?[FunctionSettings.modeAnnotation] ?? deployment.envVars?["mode"]) == "bootstrap"
-            if runtime == .process, command == nil, !bootstrap {
+            // A custom runtime's bundle runs its ./bootstrap unless the deployment names a command; the spec records it.
+            let mode: ProcessMode
+            do { mode = try FunctionSettings.mode(annotations: deployment.annotations ?? [:], environment: deployment.envVars ?? [:]) } catch {
+                throw GatewayError.from(error)
+            }
+            if runtime == .process, command == nil, mode == .bootstrap { command = FunctionSettings.bootstrapCommand }
+            if runtime == .process, command == nil {
                 throw GatewayError.badRequest("image '\(deployment.image)' is a process bundle: set envProcess (fprocess), the command to run in it (or com.stratus.mode=bootstrap for a custom runtime's ./bootstrap)")
             }
         } else if command != nil {

@@ -89,8 +89,7 @@ public struct Gateway: Sendable {
                 var bytes: [UInt8]?
                 if let digest = spec.artifact { bytes = try await store.artifactBytes(digest) }
                 // Layers were pinned to versions at deploy: the same ones come back.
-                var pinned = spec
-                let layerFolder = try await layers.prepare(&pinned)
+                let layerFolder = try await layers.folder(for: spec)
                 // http-mode replicas start in the background: a slow one must not hold up the server.
                 try await invoker.deploy(spec, artifact: bytes, secrets: try await secretsFolder(for: spec),
                                          secretValues: try await secretValues(for: spec), layers: layerFolder, models: try await models(for: spec),

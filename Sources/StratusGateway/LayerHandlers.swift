@@ -19,8 +19,8 @@ struct LayerDirectory: Sendable {
 
     /// Stores `archive` as the next version of `name` (the same contents as the latest keep its version).
     func publish(_ name: String, archive: [UInt8]) async throws -> (record: LayerRecord, created: Bool) {
-        guard LayerReference.isValidName(name) else {
-            throw GatewayError.badRequest("invalid layer name '\(name)': lowercase letters, digits and '-', starting with a letter, at most 63 characters")
+        if let problem = FunctionName.problem(with: name) {
+            throw GatewayError.badRequest("invalid layer name '\(name)': \(problem)")
         }
         guard ProcessRuntime.isBundle(archive) else {
             throw GatewayError.badRequest("a layer is a gzip'd tar archive of its folder (tar -czf - -C DIR .)")
@@ -51,14 +51,24 @@ struct LayerDirectory: Sendable {
     /// Pins the spec's `com.stratus.layers` to versions and returns the folder to show at `/opt`
     /// (nil when it lists none).
     func prepare(_ spec: inout FunctionSpec) async throws -> URL? {
+        let records = try await records(of: spec)
+        guard !records.isEmpty else { return nil }
+        spec.annotations[LayerReference.annotation] = records.map(\.reference).joined(separator: ",")
+        return try await folder(for: records)
+    }
+
+    /// The folder a stored (already pinned) spec's layers are shown from; nil when it has none.
+    func folder(for spec: FunctionSpec) async throws -> URL? {
+        try await folder(for: records(of: spec))
+    }
+
+    /// The layer versions the spec's `com.stratus.layers` names, in order.
+    private func records(of spec: FunctionSpec) async throws -> [LayerRecord] {
         let references: [LayerReference]
         do { references = try LayerReference.list(spec.annotations[LayerReference.annotation]) } catch {
             throw GatewayError.badRequest("\(error)")
         }
-        guard !references.isEmpty else { return nil }
-        let records = try await resolve(references)
-        spec.annotations[LayerReference.annotation] = records.map(\.reference).joined(separator: ",")
-        return try await folder(for: records)
+        return try await resolve(references)
     }
 
     /// The merged folder of `records` (later layers' files over earlier ones'), unpacked once.

@@ -131,8 +131,7 @@ public final class Invoker: Sendable {
             do throws(ProcessError) {
                 var bundle: URL?
                 if let digest, let bytes { bundle = try processes.prepareBundle(digest: digest, bytes: bytes) }
-                let command = spec.envProcess ?? (settings.mode == .bootstrap ? "./bootstrap" : "")
-                let function = try processes.load(command: command, bundle: bundle, settings: settings, secrets: secrets, layers: layers)
+                let function = try processes.load(command: spec.envProcess ?? "", bundle: bundle, settings: settings, secrets: secrets, layers: layers)
                 if settings.mode == .bootstrap {
                     let replicas = processes.startBootstrap(function, name: spec.name.rawValue, environment: Deployed.environment(of: spec),
                                                             replicas: settings.replicas(requested: spec.replicas), responseLimit: responseLimit,
@@ -362,6 +361,10 @@ public final class Invoker: Sendable {
         }
         observer?.invocationStarted(name)
         defer { if settings.maxInflight != nil { entry.inflight.subtract(1, ordering: .relaxed) } }
+        // A custom runtime gets the event alone (its bootstrap has its own environment).
+        if case .bootstrap(let function) = entry.target {
+            return await invokeBootstrap(entry, function, request: request, event: settings.eventFormat.event(for: request))
+        }
         let environment = entry.environment + request.watchdogEnvironment
         let guest = GuestRequest(stdin: settings.eventFormat.event(for: request), environment: environment, arguments: [name.rawValue],
                                  outputLimit: responseLimit)
@@ -369,8 +372,7 @@ public final class Invoker: Sendable {
         switch entry.target {
         case .wasm(let function): result = await runtime.run(function, request: guest)
         case .process(let function): result = await processes.run(function, request: guest)
-        case .bootstrap(let function): return await invokeBootstrap(entry, function, request: request, event: guest.stdin)
-        case .http: return try await invokeBuffered(name, request)  // not reached: returned above
+        case .http, .bootstrap: return try await invokeBuffered(name, request)  // not reached: returned above
         }
         let answer = response(for: result, settings: settings, request: request)
         logGuestOutput(entry, request: request, status: answer.status, result: result)

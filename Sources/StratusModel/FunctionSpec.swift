@@ -166,15 +166,7 @@ public struct FunctionSettings: Sendable, Equatable {
             guard let value = Int(text), value > 0 else { throw ModelError.invalidLimit("max_inflight", text) }
             maxInflight = value
         }
-        let modeText = spec.annotations[Self.modeAnnotation] ?? spec.envVars["mode"]
-        if let modeText {
-            switch modeText.lowercased() {
-            case "classic", "serializing", "streaming": mode = .classic
-            case "http": mode = .http
-            case "bootstrap": mode = .bootstrap
-            default: throw ModelError.invalidMode(modeText)
-            }
-        }
+        mode = try Self.mode(annotations: spec.annotations, environment: spec.envVars)
         minReplicas = try Self.count(spec.annotations[Self.minReplicasAnnotation], Self.minReplicasAnnotation, allowZero: true) ?? 1
         maxReplicas = try Self.count(spec.annotations[Self.maxReplicasAnnotation], Self.maxReplicasAnnotation, allowZero: false) ?? Self.defaultMaxReplicas
         guard minReplicas <= maxReplicas else {
@@ -207,6 +199,20 @@ public struct FunctionSettings: Sendable, Equatable {
         asyncConcurrency = try Self.count(spec.annotations[Self.asyncConcurrencyAnnotation], Self.asyncConcurrencyAnnotation, allowZero: false)
             ?? Self.defaultAsyncConcurrency
     }
+
+    /// The process mode `annotations` (`com.stratus.mode`) or `environment` (`mode`) ask for; classic when neither does.
+    public static func mode(annotations: [String: String], environment: [String: String]) throws(ModelError) -> ProcessMode {
+        guard let text = annotations[modeAnnotation] ?? environment["mode"] else { return .classic }
+        switch text.lowercased() {
+        case "classic", "serializing", "streaming": return .classic
+        case "http": return .http
+        case "bootstrap": return .bootstrap
+        default: throw ModelError.invalidMode(text)
+        }
+    }
+
+    /// The command a custom runtime (mode `bootstrap`) runs when the deployment names none.
+    public static let bootstrapCommand = "./bootstrap"
 
     private static func count(_ text: String?, _ name: String, allowZero: Bool) throws(ModelError) -> Int? {
         guard let text else { return nil }

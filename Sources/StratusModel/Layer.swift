@@ -39,8 +39,8 @@ public struct LayerReference: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws(ModelError) {
         let parts = text.trimmingCharacters(in: .whitespaces).split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count <= 2, let first = parts.first else { throw .invalidLimit(Self.annotation, text) }
-        guard Self.isValidName(String(first)) else {
-            throw .invalidLimit(Self.annotation, "\(text) (a layer name is lowercase letters, digits and '-', starting with a letter, at most 63 characters)")
+        if let problem = FunctionName.problem(with: String(first)) {
+            throw .invalidLimit(Self.annotation, "\(text) (a layer is named like a function: \(problem))")
         }
         name = String(first)
         if parts.count == 2 {
@@ -57,13 +57,6 @@ public struct LayerReference: Sendable, Equatable, CustomStringConvertible {
             result.append(try LayerReference(parsing: String(part)))
         }
         return result
-    }
-
-    /// DNS-label names, as functions have: they appear in paths and URLs.
-    public static func isValidName(_ name: String) -> Bool {
-        guard let first = name.utf8.first, (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(first), name.utf8.count <= 63 else { return false }
-        return name.utf8.allSatisfy { (UInt8(ascii: "a")...UInt8(ascii: "z")).contains($0) || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || $0 == UInt8(ascii: "-") }
-            && !name.hasSuffix("-")
     }
 
     public var description: String { version.map { "\(name):\($0)" } ?? name }

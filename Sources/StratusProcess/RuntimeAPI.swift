@@ -15,11 +15,9 @@ import Synchronization
 ///   `POST /runtime/invocation/response`, `POST /runtime/invocation/error`.
 final class RuntimeAPIServer: Sendable {
     private let channel: any Channel
-    let port: Int
 
-    private init(channel: any Channel, port: Int) {
+    private init(channel: any Channel) {
         self.channel = channel
-        self.port = port
     }
 
     /// Listens on `127.0.0.1:port` and serves `replica`'s runtime API; bodies above `bodyLimit`
@@ -38,7 +36,7 @@ final class RuntimeAPIServer: Sendable {
                 }
             }
             .bind(host: "127.0.0.1", port: port).get()
-        return RuntimeAPIServer(channel: channel, port: port)
+        return RuntimeAPIServer(channel: channel)
     }
 
     /// Stops listening; connections still open end when the replica's process goes.

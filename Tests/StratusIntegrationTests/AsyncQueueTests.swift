@@ -59,19 +59,10 @@ final class CallbackReceiver {
 
     /// curl: the status and the X-Call-Id it answered.
     func post(_ url: String, _ body: String, headers: [String] = [], method: String = "POST") throws -> (status: Int, callID: String?, body: String) {
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-s", "-D", "-", "-X", method, "--data-binary", body, url] + headers.flatMap { ["-H", $0] }
-        let output = Pipe()
-        curl.standardOutput = output
-        try curl.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        curl.waitUntilExit()
-        let lines = text.components(separatedBy: "\r\n")
-        let status = Int(lines.first?.split(separator: " ").dropFirst().first ?? "") ?? 0
-        let callID = lines.first { $0.lowercased().hasPrefix("x-call-id:") }.map { String($0.dropFirst(10)).trimmingCharacters(in: .whitespaces) }
-        let body = text.components(separatedBy: "\r\n\r\n").dropFirst().joined(separator: "\r\n\r\n")
-        return (status, callID, body)
+        let answer = try Curl.request(url, method: method, body: body, headers: headers)
+        let callID = answer.head.components(separatedBy: "\r\n").first { $0.lowercased().hasPrefix("x-call-id:") }
+            .map { String($0.dropFirst(10)).trimmingCharacters(in: .whitespaces) }
+        return (answer.status, callID, answer.body)
     }
 
     func queue(_ server: ServerProcess, state: String? = nil) throws -> [String: Any] {

@@ -40,17 +40,8 @@ import Testing
     }
 
     func post(_ url: String, _ body: String, headers: [String] = []) throws -> (status: Int, headers: String, body: String) {
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-s", "-D", "-", "--data-binary", body, url] + headers.flatMap { ["-H", $0] }
-        let output = Pipe()
-        curl.standardOutput = output
-        try curl.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        curl.waitUntilExit()
-        let parts = text.components(separatedBy: "\r\n\r\n")
-        let status = Int(text.split(separator: " ").dropFirst().first ?? "") ?? 0
-        return (status, parts.first ?? "", parts.dropFirst().joined(separator: "\r\n\r\n"))
+        let answer = try Curl.request(url, body: body, headers: headers)
+        return (answer.status, answer.head, answer.body)
     }
 
     /// Deploys the test bootstrap (Tests/Support/lambda_bootstrap.py) with `mode`; returns the CLI's result.
@@ -136,14 +127,20 @@ import Testing
         let boom = try post("\(server.url)/function/pyboom", "{\"order\": 1}")
         #expect(boom.status == 502 && boom.body.contains("ValueError") && boom.body.contains("no good"), "\(boom)")
         let mismatch = try post("\(server.url)/function/pyboom", "not json at all")
-        #expect(mismatch.status == 502 && boom.body.contains("function error"), "\(mismatch)")
+        #expect(mismatch.status == 502 && mismatch.body.contains("Runtime.UnmarshalError"), "\(mismatch)")
         // With an API gateway format any body fits in the event: text as it is, binary as base64.
         let binary = try post("\(server.url)/function/pylambda", "caf\u{e9} \u{1F600}")
         #expect(binary.status == 201 && binary.body.contains("caf\\u00e9"), "\(binary)")
 
-        // A layer in use cannot be removed.
+        // A layer in use cannot be removed; a removal must name the version; an unknown one is not found.
         let remove = try cli(server, ["layer", "remove", "ric:1"])
         #expect(remove.status != 0 && remove.stderr.contains("used by"), "\(remove.stderr)")
+        let unversioned = try cli(server, ["layer", "remove", "ric"])
+        #expect(unversioned.status != 0 && unversioned.stderr.contains("name the version"), "\(unversioned.stderr)")
+        let unknown = try cli(server, ["layer", "remove", "ric:9"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("not found"), "\(unknown.stderr)")
+        let badName = try cli(server, ["layer", "publish", "Bad_Name", ric.path])
+        #expect(badName.status != 0 && badName.stderr.contains("invalid layer name"), "\(badName.stderr)")
     }
 
     /// Layers appear read-only at /opt in their order (later files win), for process functions in

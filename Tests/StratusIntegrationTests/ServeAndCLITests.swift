@@ -216,15 +216,7 @@ import Testing
 
     /// The body and status of a GET with curl: "BODY STATUS".
     static func fetch(_ url: String) throws -> String {
-        let curl = Process()
-        curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-        curl.arguments = ["-s", "-w", " %{http_code}", url]
-        let output = Pipe()
-        curl.standardOutput = output
-        try curl.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        curl.waitUntilExit()
-        return text
+        try Curl.run(["-w", " %{http_code}", url])
     }
 
     @Test func helpExplainsTheCommands() throws {

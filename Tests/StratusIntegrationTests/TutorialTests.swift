@@ -64,21 +64,10 @@ import Testing
         #expect(try cli(server, ["invoke", "replicated"], in: directory, stdin: "Hi").stdout.trimmingCharacters(in: .newlines) == "Hello! You said: Hi")
         // Many bodies over keep-alive connections (curl reuses them), eight at once: each body is read by
         // exactly one reader; the server once crashed here when an upload outlived its handler.
-        var clients: [(Process, Pipe)] = []
-        for _ in 0..<8 {
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = ["-s", "--data", "Hi"] + Array(repeating: "\(server.url)/function/replicated", count: 100)
-            let out = Pipe()
-            curl.standardOutput = out
-            try curl.run()
-            clients.append((curl, out))
-        }
+        let clients = try (0..<8).map { _ in try Curl.start(["--data", "Hi"] + Array(repeating: "\(server.url)/function/replicated", count: 100)) }
         var answered = 0
-        for (curl, out) in clients {
-            let answers = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            curl.waitUntilExit()
-            answered += answers.components(separatedBy: "Hello! You said: Hi").count - 1
+        for client in clients {
+            answered += client.output().components(separatedBy: "Hello! You said: Hi").count - 1
         }
         #expect(answered == 800)
         #expect(server.isRunning)
@@ -165,22 +154,9 @@ import Testing
         #expect(try replicas().desired == 1)
 
         // Load: four slow calls at a time for a few seconds; the target is one call per replica.
-        var load: [(Process, Pipe)] = []
-        for _ in 0..<4 {
-            let curl = Process()
-            curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
-            curl.arguments = ["-s", "--data", "slow"] + Array(repeating: "\(server.url)/function/elastic", count: 4)
-            let out = Pipe()
-            curl.standardOutput = out
-            try curl.run()
-            load.append((curl, out))
-        }
+        let load = try (0..<4).map { _ in try Curl.start(["--data", "slow"] + Array(repeating: "\(server.url)/function/elastic", count: 4)) }
         #expect(try waitFor(30) { try replicas().desired >= 2 }, "scaled up under load")
-        var answers = ""
-        for (curl, out) in load {
-            answers += String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            curl.waitUntilExit()
-        }
+        let answers = load.map { $0.output() }.joined()
         #expect(answers.components(separatedBy: "done slow").count - 1 == 16, "every call under load answered")
 
         // Idle: back to one replica, then to zero.
