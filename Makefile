@@ -43,10 +43,15 @@ run: build
 	$(BIN) demo deploy --gateway http://127.0.0.1:$(PORT) || echo "The demo was not deployed (see above); the server keeps running."; \
 	wait $$server
 
-## Everything CI runs: unit tests and integration tests against the real binary.
+## Everything CI runs: unit tests and integration tests against the real binary. Two test processes, one
+## after the other: the integration tests block on child processes (`stratus serve`, the CLI), and in one
+## process with the in-process tests they would hold the few threads those tests' servers run on.
 test: setup setup-models setup-test-deps
 	swift build --build-tests
-	swift test --skip-build
+	@status=0; \
+	swift test --skip-build --skip StratusIntegrationTests || status=1; \
+	swift test --skip-build --filter StratusIntegrationTests || status=1; \
+	exit $$status
 
 ## Deploy the demo functions (hello, pycon, classify and its page) again to the server `make run` started.
 demo: build

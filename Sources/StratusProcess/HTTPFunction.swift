@@ -211,28 +211,30 @@ public final class HTTPFunction: Sendable {
     private func probe(_ replica: Replica, _ slot: Slot) async -> Bool {
         let deadline = ContinuousClock.now + .seconds(function.settings.readyTimeout)
         var wait = 2
-        while ContinuousClock.now < deadline {
+        while true {
+            // Read before looking, so the replica always gets one look after the deadline: when this
+            // task was not scheduled for a while (a busy host), a replica that is up by then counts.
+            let late = ContinuousClock.now >= deadline
             if replica.process.hasExited || slot.isCancelled { return false }
-            if Self.accepts(port: replica.port) {
-                // Something listens on the port: it must be this replica, not another program
-                // that took the port first (then this replica cannot bind it and will exit).
-                if ListenerOwnership.owner(port: replica.port, processGroup: replica.process.pid) == false {
-                    try? await Task.sleep(for: .milliseconds(wait))
-                    wait = min(wait * 2, 50)
-                    continue
-                }
-                guard let path = function.settings.healthPath else { return true }
-                var request = HTTPClientRequest(url: "http://127.0.0.1:\(replica.port)\(path)")
-                request.method = .GET
-                if let response = try? await ProxyClient.shared.execute(request, timeout: .seconds(2)) {
-                    _ = try? await response.body.collect(upTo: 1024 * 1024)
-                    if (200..<300).contains(Int(response.status.code)) { return true }
-                }
-            }
+            if await answers(replica) { return true }
+            if late { return false }
             try? await Task.sleep(for: .milliseconds(wait))
             wait = min(wait * 2, 50)
         }
-        return false
+    }
+
+    /// Whether this replica (not another program that took its port first) accepts connections on
+    /// its port and, when the function has a health path, answers 2xx there.
+    private func answers(_ replica: Replica) async -> Bool {
+        guard Self.accepts(port: replica.port),
+            ListenerOwnership.owner(port: replica.port, processGroup: replica.process.pid) != false
+        else { return false }
+        guard let path = function.settings.healthPath else { return true }
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(replica.port)\(path)")
+        request.method = .GET
+        guard let response = try? await ProxyClient.shared.execute(request, timeout: .seconds(2)) else { return false }
+        _ = try? await response.body.collect(upTo: 1024 * 1024)
+        return (200..<300).contains(Int(response.status.code))
     }
 
     /// Ends a slot's replica after its callers finish, in the background.

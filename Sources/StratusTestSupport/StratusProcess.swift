@@ -61,7 +61,12 @@ public final class ServerProcess: @unchecked Sendable {
         let log = log
         output.fileHandleForReading.readabilityHandler = { handle in
             let chunk = handle.availableData
-            if !chunk.isEmpty { log.append(chunk) }
+            if chunk.isEmpty {
+                handle.readabilityHandler = nil
+                log.finish()
+            } else {
+                log.append(chunk)
+            }
         }
         try process.run()
         let deadline = Date().addingTimeInterval(60)
@@ -70,7 +75,11 @@ public final class ServerProcess: @unchecked Sendable {
                 port = Int(self.output[range].split(separator: ":").last ?? "") ?? 0
                 return
             }
-            if !process.isRunning { throw FixtureError("stratus serve exited early:\n\(self.output)") }
+            if !process.isRunning {
+                // What it printed last may still be in the pipe: read on until its end (bounded).
+                for _ in 0..<250 where !log.isSet { usleep(20_000) }
+                throw FixtureError("stratus serve exited early (status \(process.terminationStatus)):\n\(self.output)")
+            }
             usleep(20_000)
         }
         throw FixtureError("stratus serve did not start listening within 60 s:\n\(self.output)")
@@ -134,6 +143,8 @@ final class LockedData: @unchecked Sendable {
 
     func append(_ chunk: Data) { lock.withLock { data.append(chunk) } }
     func set(_ value: Data) { lock.withLock { data = value; done = true } }
+    /// Marks the data complete (the writer reached the end of its input).
+    func finish() { lock.withLock { done = true } }
     var value: Data { lock.withLock { data } }
     var isSet: Bool { lock.withLock { done } }
 }

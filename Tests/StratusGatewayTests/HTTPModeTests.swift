@@ -65,14 +65,17 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forev
         try await client.execute(uri: "/system/functions", method: .post, headers: harness.jsonAuth(), body: ByteBuffer(string: json))
     }
 
-    /// Uploads the test server as `name:latest` and deploys it in http mode with `extra` JSON fields.
-    func deployServer(_ client: some TestClientProtocol, _ harness: GatewayHarness, _ name: String, extra: String = "",
+    /// Uploads the test server as `name:latest` and deploys it in http mode with `annotations` and `env`
+    /// (JSON members). Its ready timeout is a minute: a python3 start may wait long for a CPU while the
+    /// whole test run starts at once; the timeout itself is tested with a function that never listens.
+    func deployServer(_ client: some TestClientProtocol, _ harness: GatewayHarness, _ name: String, annotations: String = "",
                       env: String = "") async throws {
         let bytes = try ProcessFunctionTests().bundle(["server.py": testServerSource])
         let upload = try await client.execute(uri: "/system/artifacts?name=\(name):latest", method: .post, headers: harness.auth, body: ByteBuffer(bytes: bytes))
         #expect(upload.status == .created)
         let response = try await deploy(client, harness, #"""
-            {"service": "\#(name)", "image": "\#(name):latest", "envProcess": "python3 server.py", "envVars": {"mode": "http"\#(env)}\#(extra)}
+            {"service": "\#(name)", "image": "\#(name):latest", "envProcess": "python3 server.py", "envVars": {"mode": "http"\#(env)},
+             "annotations": {"com.stratus.ready-timeout": "60s"\#(annotations)}}
             """#)
         #expect(response.status == .accepted, "\(String(buffer: response.body))")
     }
@@ -177,7 +180,7 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forev
             let after = try await client.execute(uri: "/function/slowpoke/pid", method: .get)
             #expect(after.status == .ok, "\(after.status): \(String(buffer: after.body))")
             // While one call holds the only slot (max_inflight 1, no wait; /hold takes 20 s), the next one gets 429.
-            try await deployServer(client, harness, "busy", extra: #", "annotations": {"com.stratus.queue-wait": "0"}"#,
+            try await deployServer(client, harness, "busy", annotations: #", "com.stratus.queue-wait": "0""#,
                                    env: #", "exec_timeout": "30s", "max_inflight": "1""#)
             async let slow = client.execute(uri: "/function/busy/hold", method: .get)
             try await client.waitUntilStarted("busy", count: 1)
@@ -202,7 +205,7 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forev
         let harness = GatewayHarness()
         defer { harness.cleanUp() }
         try await harness.run { client in
-            try await deployServer(client, harness, "wide", extra: #", "annotations": {"com.openfaas.scale.max": "4"}"#)
+            try await deployServer(client, harness, "wide", annotations: #", "com.openfaas.scale.max": "4""#)
             let scaled = try await client.execute(uri: "/system/scale-function/wide", method: .post, headers: harness.jsonAuth(),
                                                   body: ByteBuffer(string: #"{"serviceName": "wide", "replicas": 3}"#))
             #expect(scaled.status == .accepted)

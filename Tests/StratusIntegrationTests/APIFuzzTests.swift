@@ -33,6 +33,7 @@ import Testing
                              "--checks", "not_a_server_error,status_code_conformance,content_type_conformance",
                              "--phases", "examples,coverage,fuzzing", "--no-color"]
         process.environment = ProcessInfo.processInfo.environment.merging(["PYTHONPATH": fuzzer.path, "HOME": folder.path]) { _, new in new }
+        process.currentDirectoryURL = folder  // its .schemathesis/ cache lands there, not in the checkout
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
