@@ -10,6 +10,7 @@ struct Login: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "User name.") var username: String = "admin"
     @Option(name: [.short, .long], help: "Password (prefer --password-stdin: this one shows in `ps`).") var password: String?
     @Flag(name: .customLong("password-stdin"), help: "Read the password from standard input.") var passwordStdin = false
+    @OptionGroup var tls: TLSOptions
 
     func run() async throws {
         let url = Paths.gateway(flag: gateway)
@@ -20,7 +21,7 @@ struct Login: AsyncParsableCommand {
         }
         guard let secret, !secret.isEmpty else { throw ValidationError("give a password with --password-stdin or --password") }
         let credentials = Credentials(user: username, password: secret)
-        let reply = try await GatewayClient(gateway: url, credentials: credentials).send(.GET, "/system/functions")
+        let reply = try await GatewayClient(gateway: url, credentials: credentials, trust: tls.trust).send(.GET, "/system/functions")
         guard reply.status != 401 else { throw CLIError("the gateway at \(url) rejected these credentials (401)") }
         guard (200..<300).contains(reply.status) else { throw CLIError("the gateway at \(url) answered \(reply.status): \(reply.text)") }
         var config = AuthConfig.load()

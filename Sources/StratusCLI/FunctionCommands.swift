@@ -10,8 +10,10 @@ struct GatewayOptions: ParsableArguments {
     @Flag(name: .long, help: "Print JSON for scripts instead of text.")
     var json = false
 
+    @OptionGroup var tls: TLSOptions
+
     func client(stackGateway: String? = nil) -> GatewayClient {
-        GatewayClient(gateway: Paths.gateway(flag: gateway, stack: stackGateway))
+        GatewayClient(gateway: Paths.gateway(flag: gateway, stack: stackGateway), trust: tls.trust)
     }
 }
 

@@ -9,10 +9,22 @@ import StratusModel
 struct GatewayClient {
     let baseURL: String
     let credentials: Credentials?
+    let trust: TLSTrust
 
-    init(gateway: String, credentials: Credentials? = nil) {
+    init(gateway: String, credentials: Credentials? = nil, trust: TLSTrust = .system) {
         baseURL = gateway
         self.credentials = credentials ?? AuthConfig.credentials(for: gateway)
+        self.trust = trust
+    }
+
+    /// Sends `request` with the HTTP client for this gateway's TLS trust; an unreachable gateway is a `CLIError`.
+    func execute(_ request: HTTPClientRequest, timeout: TimeAmount) async throws -> HTTPClientResponse {
+        let client = try trust.client()
+        do {
+            return try await client.execute(request, timeout: timeout)
+        } catch {
+            throw TLSTrust.unreachable(baseURL, error)
+        }
     }
 
     struct Reply {
@@ -32,12 +44,7 @@ struct GatewayClient {
             request.headers.replaceOrAdd(name: "Authorization", value: "Basic \(token)")
         }
         if let body { request.body = .bytes(ByteBuffer(bytes: body)) }
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(300))
-        } catch {
-            throw CLIError("cannot reach the gateway at \(baseURL): \(error). Is `stratus serve` running? (set --gateway or OPENFAAS_URL)")
-        }
+        let response = try await execute(request, timeout: .seconds(300))
         let collected = try await response.body.collect(upTo: 512 * 1024 * 1024)
         return Reply(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: Array(collected.readableBytesView))
     }

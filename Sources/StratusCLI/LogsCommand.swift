@@ -35,12 +35,7 @@ struct Logs: AsyncParsableCommand {
         if let credentials = client.credentials {
             request.headers.add(name: "Authorization", value: "Basic " + Data("\(credentials.user):\(credentials.password)".utf8).base64EncodedString())
         }
-        let response: HTTPClientResponse
-        do {
-            response = try await HTTPClient.shared.execute(request, timeout: .hours(24 * 365))
-        } catch {
-            throw CLIError("cannot reach the gateway at \(client.baseURL): \(error)")
-        }
+        let response = try await client.execute(request, timeout: .hours(24 * 365))
         guard response.status.code == 200 else {
             let body = try await response.body.collect(upTo: 1024 * 1024)
             throw CLIError("logs failed with \(response.status.code): \(String(buffer: body).trimmingCharacters(in: .whitespacesAndNewlines))")

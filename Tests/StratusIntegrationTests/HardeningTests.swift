@@ -277,6 +277,30 @@ import Glibc
         #expect(try Curl.status(["http://127.0.0.1:\(server.port)/healthz"]) == 0, "plain HTTP gets no answer from an HTTPS gateway")
         #expect(try Curl.status([https + "/healthz"]) == 0, "a client that does not trust the certificate is refused")
 
+        // The CLI: refused with how to trust the certificate, then --tls-ca, $STRATUS_TLS_CA or --tls-no-verify work.
+        func stratus(_ arguments: [String], _ environment: [String: String] = [:]) throws -> StratusBinary.Output {
+            try StratusBinary.run(arguments + ["--gateway", https], environment: ["STRATUS_HOME": server.dataDirectory.path].merging(environment) { $1 })
+        }
+        let untrusted = try stratus(["list"])
+        #expect(untrusted.status != 0 && untrusted.stderr.contains("certificate is not trusted") && untrusted.stderr.contains("--tls-ca"),
+                "\(untrusted.stderr)")
+        #expect(try stratus(["secret", "create", "tls", "--from-literal", "kept", "--tls-ca", cert]).status == 0)
+        let listed = try stratus(["secret", "list", "--tls-ca", cert])
+        #expect(listed.status == 0 && listed.stdout.contains("tls"), "\(listed.stderr)")
+        #expect(try stratus(["secret", "list"], ["STRATUS_TLS_CA": cert]).stdout.contains("tls"))
+        #expect(try stratus(["secret", "list", "--tls-no-verify"]).stdout.contains("tls"))
+        let login = try StratusBinary.run(["login", "--gateway", https, "--password-stdin", "--tls-ca", cert],
+                                          environment: ["HOME": folder.path, "STRATUS_HOME": folder.appendingPathComponent("home").path],
+                                          stdin: server.password ?? "")
+        #expect(login.status == 0 && login.stdout.contains("Credentials saved"), "\(login.stderr)")
+        let unreadable = try stratus(["list", "--tls-ca", folder.appendingPathComponent("missing.pem").path])
+        #expect(unreadable.status != 0 && unreadable.stderr.contains("not a readable PEM certificate file"), "\(unreadable.stderr)")
+        let notACertificate = try stratus(["list", "--tls-ca", key])
+        #expect(notACertificate.status != 0 && notACertificate.stderr.contains("--tls-ca"), "\(notACertificate.stderr)")
+        let plainToTLS = try StratusBinary.run(["list", "--gateway", "http://127.0.0.1:\(server.port)"],
+                                               environment: ["STRATUS_HOME": server.dataDirectory.path])
+        #expect(plainToTLS.status != 0 && plainToTLS.stderr.contains("cannot reach the gateway"), "\(plainToTLS.stderr)")
+
         for (arguments, reason) in [(["--tls-cert", cert], "go together"), (["--tls-cert", key, "--tls-key", key], "--tls-cert"),
                                     (["--tls-cert", cert, "--tls-key", cert], "--tls-key"), (["--max-response-size", "lots"], "--max-response-size")] {
             let failed = try StratusBinary.run(["serve", "--port", "0", "--data-dir", folder.appendingPathComponent("d").path] + arguments)

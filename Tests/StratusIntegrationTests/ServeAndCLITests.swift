@@ -82,6 +82,19 @@ import Testing
         #expect(try cli(server, ["list"], home: home).status != 0)
     }
 
+    /// A gateway that is not running is reported as such, with the hint to start it (at once: the CLI's
+    /// HTTP client does not retry a refused connection for its connect timeout, as the shared one did for 90 s).
+    @Test func aGatewayThatIsNotRunningIsReported() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        server.stop()
+        for arguments in [["list"], ["logs", "echo", "--follow"], ["login", "--password-stdin"]] {
+            let failed = try cli(server, arguments, stdin: "x")
+            #expect(failed.status != 0 && failed.stderr.contains("cannot reach the gateway at \(server.url)")
+                    && failed.stderr.contains("Is `stratus serve` running?"), "\(arguments): \(failed.stderr)")
+        }
+    }
+
     @Test func inFlightCallsFinishWhenTheServerIsStopped() throws {
         let server = try ServerProcess()
         defer { server.destroy() }
