@@ -180,6 +180,7 @@ let package = Package(
             name: "StratusIntegrationTests",
             dependencies: [
                 "StratusModel",
+                "StratusWasm",
                 "StratusTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]

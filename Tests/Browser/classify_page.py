@@ -21,6 +21,7 @@ $CHROMIUM to use another binary.
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import queue
@@ -254,10 +255,37 @@ def _high_fd(fd):
     return fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 10)
 
 
+@contextlib.contextmanager
+def launched_browser(timeout):
+    """Headless Chromium with a throwaway profile for `timeout` seconds; closed and removed afterwards."""
+    deadline = time.monotonic() + timeout
+    profile = tempfile.mkdtemp(prefix="stratus-chromium-")
+    browser = None
+    try:
+        browser = Browser(find_chromium(), profile, os.path.join(profile, "chromium.log"), deadline)
+        yield browser
+    finally:
+        if browser is not None:
+            browser.close()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
 class Page:
     def __init__(self, browser, session):
         self.browser = browser
         self.session = session
+
+    @classmethod
+    def open(cls, browser, width, domains=()):
+        """A new blank tab, `width` x 900 CSS pixels, with the Page, Runtime and Log events (and `domains`) on."""
+        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+        page = cls(browser, session)
+        for domain in ("Page.enable", "Runtime.enable", "Log.enable") + tuple(domains):
+            page.send(domain)
+        page.send("Emulation.setDeviceMetricsOverride",
+                  {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+        return page
 
     def send(self, method, params=None):
         return self.browser.send(method, params, self.session)
@@ -302,11 +330,7 @@ def run(args):
     if not os.path.isfile(photo):
         raise SystemExit(_usage("no such file: %s" % photo))
     os.makedirs(args.screenshots, exist_ok=True)
-    deadline = time.monotonic() + args.timeout
-    profile = tempfile.mkdtemp(prefix="stratus-chromium-")
-    browser = None
-    try:
-        browser = Browser(find_chromium(), profile, os.path.join(profile, "chromium.log"), deadline)
+    with launched_browser(args.timeout) as browser:
         try:
             return drive(browser, args, photo)
         except (BrowserError, Timeout) as error:
@@ -316,10 +340,6 @@ def run(args):
             if tail and isinstance(error, BrowserError) and "net::" not in str(error):
                 detail += "\n  chromium log (last lines):\n    " + tail.replace("\n", "\n    ")
             raise type(error)(str(error) + detail)
-    finally:
-        if browser is not None:
-            browser.close()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def page_problems(browser):
@@ -336,13 +356,8 @@ def page_problems(browser):
 
 
 def drive(browser, args, photo):
-    target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-    session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-    page = Page(browser, session)
-    for domain in ("Page.enable", "Runtime.enable", "Log.enable", "DOM.enable"):
-        page.send(domain)
-    page.send("Emulation.setDeviceMetricsOverride",
-              {"width": 1024, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+    page = Page.open(browser, 1024, domains=("DOM.enable",))
+    session = page.session
 
     mark = len(browser.events)
     navigation = page.send("Page.navigate", {"url": args.url})

@@ -27,15 +27,13 @@ Against a server without the store, or to keep an existing function, e.g.:
 import argparse
 import json
 import os
-import shutil
 import signal
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True  # importing classify_page must not leave __pycache__ in the repository
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from classify_page import Browser, BrowserError, Page, Timeout, find_chromium, page_problems  # noqa: E402
+from classify_page import BrowserError, Page, Timeout, launched_browser, page_problems  # noqa: E402
 
 PROG = "ui_flow.py"
 
@@ -338,20 +336,10 @@ class Flow:
 
 def run(args):
     os.makedirs(args.screenshots, exist_ok=True)
-    deadline = time.monotonic() + args.timeout
-    profile = tempfile.mkdtemp(prefix="stratus-chromium-")
-    browser = None
-    try:
-        browser = Browser(find_chromium(), profile, os.path.join(profile, "chromium.log"), deadline)
+    with launched_browser(args.timeout) as browser:
         flow = None
         try:
-            target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
-            session = browser.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
-            page = Page(browser, session)
-            for domain in ("Page.enable", "Runtime.enable", "Log.enable"):
-                page.send(domain)
-            page.send("Emulation.setDeviceMetricsOverride",
-                      {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+            page = Page.open(browser, 1280)
             flow = Flow(browser, page, args)
             summary = flow.run()
             problems = list(page_problems(browser))
@@ -375,10 +363,6 @@ def run(args):
             if not message.startswith(where):
                 message = "%s: %s" % (where, message)
             raise type(error)(message + detail)
-    finally:
-        if browser is not None:
-            browser.close()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def main(argv=None):

@@ -57,8 +57,8 @@ import Testing
         defer { harness.cleanUp() }
         try await harness.run { client in
             #expect(try await send(client, harness, .post, #"{"name": "token", "value": "t0ken"}"#).status == .created)
-            try await client.deploy(harness, fixture: "secret", as: "reader", extra: #", "secrets": ["token"]"#)
-            let answer = try await client.call("reader", "token")
+            try await client.deploy(harness, fixture: "readfile", as: "reader", extra: #", "secrets": ["token"]"#)
+            let answer = try await client.call("reader", "/var/openfaas/secrets/token")
             #expect(String(buffer: answer.body) == "t0ken")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+@testable import StratusWasm
 import StratusTestSupport
 import Testing
 
@@ -240,7 +241,7 @@ import Glibc
             // A custom section keeps the module valid while making it large.
             let payload = [UInt8(7)] + Array("padding".utf8) + random
             var module = try WasmFixtures.bytes("echo")
-            module += [0] + Self.leb(payload.count) + payload
+            module += [0] + GlobalExporter.leb(UInt32(payload.count)) + payload
             try Data(module).write(to: file)
             let upload = try cli(server, ["deploy", "--name", "fill\(index)", "--wasm", file.path])
             if upload.status != 0 {
@@ -306,18 +307,6 @@ import Glibc
             let failed = try StratusBinary.run(["serve", "--port", "0", "--data-dir", folder.appendingPathComponent("d").path] + arguments)
             #expect(failed.status != 0 && failed.stderr.contains(reason), "\(arguments): \(failed.stderr)")
         }
-    }
-
-    static func leb(_ value: Int) -> [UInt8] {
-        var value = value
-        var out: [UInt8] = []
-        repeat {
-            var byte = UInt8(value & 0x7f)
-            value >>= 7
-            if value != 0 { byte |= 0x80 }
-            out.append(byte)
-        } while value != 0
-        return out
     }
 
     @discardableResult

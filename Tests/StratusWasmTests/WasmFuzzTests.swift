@@ -67,7 +67,7 @@ import WasmKit
         let iterations = Int(ProcessInfo.processInfo.environment["STRATUS_FUZZ_ITERATIONS"] ?? "") ?? 300
         let seed = UInt64(ProcessInfo.processInfo.environment["STRATUS_FUZZ_SEED"] ?? "") ?? 0x5eed_cafe
         var random = Generator(state: seed)
-        let bases = [try WasmFixtures.bytes("echo"), try WasmFixtures.bytes("env"), try WasmFixtures.bytes("secret")]
+        let bases = [try WasmFixtures.bytes("echo"), try WasmFixtures.bytes("env"), try WasmFixtures.bytes("readfile")]
         var outcomes: [Outcome: Int] = [:]
         for index in 0..<iterations {
             let base = bases[index % bases.count]

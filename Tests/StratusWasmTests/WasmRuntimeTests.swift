@@ -114,16 +114,17 @@ import Testing
     }
 
     @Test func secretsAreAReadOnlyPreopenedDirectory() async throws {
-        let bytes = try WasmFixtures.bytes("secret")
-        let module = try runtime.prepare(digest: Digest(hashBytes: Array("secret-fixture-digest-0000000000".utf8)), bytes: bytes)
+        let bytes = try WasmFixtures.bytes("readfile")
+        let module = try runtime.prepare(digest: Digest(hashBytes: Array("readfile-fixture-digest-00000000".utf8)), bytes: bytes)
         let function = try await runtime.load(module, settings: FunctionSettings(), secrets: ["api-key": Array("open-sesame".utf8)])
-        #expect(String(decoding: await call(function, "api-key").stdout, as: UTF8.self) == "open-sesame", "readable, and not writable")
-        let missing = String(decoding: await call(function, "nope").stdout, as: UTF8.self)
+        let secrets = "/var/openfaas/secrets/"
+        #expect(String(decoding: await call(function, secrets + "api-key").stdout, as: UTF8.self) == "open-sesame", "readable, and not writable")
+        let missing = String(decoding: await call(function, secrets + "nope").stdout, as: UTF8.self)
         #expect(missing.hasPrefix("cannot open /var/openfaas/secrets/nope"))
-        let escape = String(decoding: await call(function, "../../etc/passwd").stdout, as: UTF8.self)
+        let escape = String(decoding: await call(function, secrets + "../../etc/passwd").stdout, as: UTF8.self)
         #expect(escape.hasPrefix("cannot open"), "\(escape)")
         let without = try await runtime.load(module, settings: FunctionSettings())
-        #expect(String(decoding: await call(without, "api-key").stdout, as: UTF8.self).hasPrefix("cannot open"), "no secrets, no directory")
+        #expect(String(decoding: await call(without, secrets + "api-key").stdout, as: UTF8.self).hasPrefix("cannot open"), "no secrets, no directory")
     }
 
     @Test func memoryCapMakesLargeAllocationsFail() async throws {
