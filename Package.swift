@@ -166,6 +166,11 @@ let package = Package(
         ),
         .testTarget(name: "StratusStackTests", dependencies: ["StratusStack"]),
         .testTarget(name: "StratusProcessTests", dependencies: ["StratusProcess"]),
+        // The invoker's shared parts (routing, admission, scaling, call log) driven through fake functions.
+        .testTarget(
+            name: "StratusInvokerTests",
+            dependencies: ["StratusInvoker", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "StratusTemplatesTests", dependencies: ["StratusTemplates"]),
         .testTarget(
             name: "StratusGatewayTests",

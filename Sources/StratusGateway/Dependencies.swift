@@ -16,11 +16,8 @@ struct Dependencies: Sendable {
     let invoker: Invoker
     let configuration: GatewayConfiguration
     let logger: Logger
-    /// Writes the secrets folder a function's process sees (nil when it gets none).
-    let secretsFolder: @Sendable (FunctionSpec) async throws -> URL?
-    let secretValues: @Sendable (FunctionSpec) async throws -> [String: [UInt8]]
-    /// The models a Wasm function declared, resolved to their bytes.
-    let models: @Sendable (FunctionSpec) async throws -> [String: FunctionModels.Model]
+    /// Turns deployments into checked plans (secrets, layers, models resolved).
+    let planner: DeployPlanner
     let removeSecretsFolder: @Sendable (FunctionName) -> Void
     /// The static sites served under /sites/.
     let sites: SiteDirectory

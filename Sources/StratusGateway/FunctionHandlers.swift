@@ -20,17 +20,17 @@ struct FunctionHandlers {
         }
     }
 
-    /// `POST /system/scale-function/{name}` `{"serviceName", "namespace", "replicas"}`: sets an http-mode
-    /// function's replicas (kept across restarts). Wasm and classic functions run per call: accepted, no change.
+    /// `POST /system/scale-function/{name}` `{"serviceName", "namespace", "replicas"}`: sets any
+    /// function's replicas (clamped to `com.openfaas.scale.max`, kept across restarts); 0 scales it to
+    /// zero, and the next call starts a replica again.
     func scale(_ request: Request, rawName: String) async throws -> Response {
         let buffer = try await request.collectBody(limit: 64 * 1024)
         let body = try JSON.decode(ScaleServiceRequest.self, from: buffer, what: "scale request ({\"serviceName\": \"…\", \"replicas\": N})")
         let name = try parseName(rawName)
         guard var spec = try await lookup(name) else { throw GatewayError.notFound("function '\(rawName)' not found") }
         guard body.replicas >= 0 else { throw GatewayError.badRequest("replicas must be 0 or more, not \(body.replicas)") }
-        let applied: Int?
+        let applied: Int
         do { applied = try dependencies.invoker.scale(name, to: body.replicas) } catch { throw GatewayError.from(error) }
-        guard let applied else { return Response(status: .accepted) }
         spec.replicas = applied
         do { try await dependencies.registry.saveFunction(spec) } catch { throw GatewayError.from(error) }
         dependencies.logger.info("function scaled", metadata: ["function": "\(name)", "replicas": "\(applied)"])
@@ -58,80 +58,25 @@ struct FunctionHandlers {
     }
 
     /// Deploys (or updates) a function from an OpenFaaS deployment; returns whether it was created.
+    /// The new version is made and started beside the old one, saved, and only then swapped in:
+    /// when its start or its save fails, the old version keeps serving as if nothing happened.
     func apply(_ deployment: FunctionDeployment, mustExist: Bool) async throws -> Bool {
-        let reference: FunctionReference
-        do throws(ModelError) {
-            reference = try FunctionReference(parsing: deployment.service)
-            if let namespace = deployment.namespace, !namespace.isEmpty, namespace != FunctionReference.defaultNamespace {
-                throw ModelError.unknownNamespace(namespace)
-            }
-        } catch {
-            throw GatewayError.from(error)
-        }
-        for secret in deployment.secrets ?? [] {
-            let name: SecretName
-            do { name = try SecretName(secret) } catch { throw GatewayError.from(error) }
-            let known: Bool
-            do { known = try await dependencies.secrets.secretValue(name) != nil } catch { throw GatewayError.from(error) }
-            guard known else { throw GatewayError.badRequest("secret '\(secret)' does not exist: create it first (stratus secret create \(secret))") }
-        }
-        let existing = try await lookup(reference.name)
+        let existing = try await lookup(try parseName(deployment.service, badRequest: true))
         if mustExist, existing == nil {
-            throw GatewayError.notFound("function '\(reference.name)' not found: create it with POST")
+            throw GatewayError.notFound("function '\(deployment.service)' not found: create it with POST")
         }
-        let artifact: ArtifactRecord?
-        do { artifact = try await dependencies.artifacts.resolveArtifact(deployment.image) } catch { throw GatewayError.from(error) }
-        var bytes: [UInt8]?
-        if let artifact {
-            do { bytes = try await dependencies.artifacts.artifactBytes(artifact.digest) } catch { throw GatewayError.from(error) }
-        }
-        var command = deployment.envProcess.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
-        // An uploaded artifact decides the runtime; without one, an envProcess runs as a host command.
-        let runtime: FunctionRuntime
-        if let bytes {
-            runtime = Invoker.runtime(for: bytes)
-            // A custom runtime's bundle runs its ./bootstrap unless the deployment names a command; the spec records it.
-            let mode: ProcessMode
-            do { mode = try FunctionSettings.mode(annotations: deployment.annotations ?? [:], environment: deployment.envVars ?? [:]) } catch {
-                throw GatewayError.from(error)
-            }
-            if runtime == .process, command == nil, mode == .bootstrap { command = FunctionSettings.bootstrapCommand }
-            if runtime == .process, command == nil {
-                throw GatewayError.badRequest("image '\(deployment.image)' is a process bundle: set envProcess (fprocess), the command to run in it (or com.stratus.mode=bootstrap for a custom runtime's ./bootstrap)")
-            }
-        } else if command != nil {
-            runtime = .process
-        } else {
-            throw GatewayError.badRequest(
-                "image '\(deployment.image)' names no uploaded artifact and the deployment sets no envProcess: upload a .wasm module or bundle first (POST /system/artifacts?name=\(deployment.image), or `stratus up`), or set envProcess (faas-cli --fprocess) to run a command"
-            )
-        }
-        let now = Date()
-        var spec = FunctionSpec(
-            name: reference.name, namespace: reference.namespace, image: deployment.image, artifact: artifact?.digest,
-            runtime: runtime, envProcess: command, envVars: deployment.envVars ?? [:], labels: deployment.labels ?? [:],
-            annotations: deployment.annotations ?? [:], constraints: deployment.constraints ?? [],
-            secrets: deployment.secrets ?? [], limits: deployment.limits, requests: deployment.requests,
-            readOnlyRootFilesystem: deployment.readOnlyRootFilesystem ?? false,
-            createdAt: existing?.createdAt ?? now, updatedAt: now)
-        // Layers named without a version are pinned to the latest now, so a restart brings back the same ones.
-        let layerFolder = try await dependencies.layers.prepare(&spec)
-        let secrets = try await dependencies.secretsFolder(spec)
-        let secretValues = try await dependencies.secretValues(spec)
-        let models = try await dependencies.models(spec)
+        let plan = try await dependencies.planner.plan(deployment, existing: existing)
+        let invoker = dependencies.invoker
+        let prepared: PreparedFunction
+        do { prepared = try await invoker.prepare(plan) } catch { throw GatewayError.from(error) }
         do {
-            try await dependencies.invoker.deploy(spec, artifact: bytes, secrets: secrets, secretValues: secretValues, layers: layerFolder,
-                                                  models: models)
+            try await dependencies.registry.saveFunction(plan.spec)
         } catch {
+            await prepared.function.stop()
             throw GatewayError.from(error)
         }
-        do {
-            try await dependencies.registry.saveFunction(spec)
-        } catch {
-            dependencies.invoker.undeploy(spec.name)
-            throw GatewayError.from(error)
-        }
-        dependencies.logger.info(existing == nil ? "function created" : "function updated", metadata: ["function": "\(spec.name)", "image": "\(spec.image)"])
+        invoker.activate(prepared)
+        dependencies.logger.info(existing == nil ? "function created" : "function updated", metadata: ["function": "\(plan.spec.name)", "image": "\(plan.spec.image)"])
         return existing == nil
     }
 
@@ -152,8 +97,12 @@ struct FunctionHandlers {
         return Response(status: .ok)
     }
 
-    private func parseName(_ raw: String) throws -> FunctionName {
-        do { return try FunctionReference(parsing: raw).name } catch { throw GatewayError.notFound("function '\(raw)' not found: \(error)") }
+    /// The function a path or body names; a name that cannot exist is 404 (or 400 in a deployment).
+    private func parseName(_ raw: String, badRequest: Bool = false) throws -> FunctionName {
+        do { return try FunctionReference(parsing: raw).name } catch {
+            if badRequest { throw GatewayError.from(error) }
+            throw GatewayError.notFound("function '\(raw)' not found: \(error)")
+        }
     }
 
     private func lookup(_ name: FunctionName) async throws -> FunctionSpec? {

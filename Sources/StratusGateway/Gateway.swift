@@ -22,6 +22,8 @@ public struct Gateway: Sendable {
     let secretFiles: SecretFiles
     let sites: SiteDirectory
     let layers: LayerDirectory
+    /// Turns deployments and stored specs into checked plans.
+    let planner: DeployPlanner
     /// Async invocations: stored, run by workers, retried, delivered.
     public let queue: AsyncQueue
     let metrics = GatewayMetrics()
@@ -57,7 +59,7 @@ public struct Gateway: Sendable {
         }
         sites = try SiteDirectory(root: configuration.dataDirectory.appendingPathComponent("sites"), store: store)
         layers = try LayerDirectory(root: configuration.dataDirectory.appendingPathComponent("layers"), store: store)
-        secretFiles = SecretFiles(root: configuration.dataDirectory.appendingPathComponent("run"), secrets: store)
+        secretFiles = SecretFiles(root: configuration.dataDirectory.appendingPathComponent("run"))
         logs = LogService(store: store, logger: logger)
         var inference: (any InferenceBackend)?
         if let library = ONNXRuntimeBackend.findLibrary() {
@@ -75,8 +77,10 @@ public struct Gateway: Sendable {
         } else {
             logger.notice("no inference engine: WASI-NN functions cannot run models (make setup-models, or set STRATUS_ONNXRUNTIME)")
         }
-        invoker = Invoker(runtime: WasmRuntime(), processes: processes, inference: inference, logger: logger, logSink: logs,
-                          responseLimit: configuration.maxResponseBytes, observer: metrics)
+        let factory = FunctionFactory(wasm: WasmRuntime(), processes: processes, inference: inference, logSink: logs,
+                                      responseLimit: configuration.maxResponseBytes)
+        invoker = Invoker(factory: factory, logger: logger, observer: metrics)
+        planner = DeployPlanner(store: store, layers: layers, secretFiles: secretFiles, processSecrets: sandbox?.providesSecrets == true)
         queue = AsyncQueue(store: store, invoker: invoker, configuration: configuration.queue, logger: logger)
     }
 
@@ -86,61 +90,12 @@ public struct Gateway: Sendable {
         try await sites.restore(logger: logger)
         for spec in try await store.functions() {
             do {
-                var bytes: [UInt8]?
-                if let digest = spec.artifact { bytes = try await store.artifactBytes(digest) }
-                // Layers were pinned to versions at deploy: the same ones come back.
-                let layerFolder = try await layers.folder(for: spec)
-                // http-mode replicas start in the background: a slow one must not hold up the server.
-                try await invoker.deploy(spec, artifact: bytes, secrets: try await secretsFolder(for: spec),
-                                         secretValues: try await secretValues(for: spec), layers: layerFolder, models: try await models(for: spec),
-                                         waitUntilReady: false)
+                // Replicas start in the background: a slow one must not hold up the server.
+                try await invoker.deploy(try await planner.plan(spec), waitUntilReady: false)
             } catch {
                 logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])
             }
         }
-    }
-
-    /// The folder of secrets a process function sees, written fresh; `nil` for Wasm or without a sandbox.
-    func secretsFolder(for spec: FunctionSpec) async throws -> URL? {
-        guard spec.kind == .process, processes.sandbox?.providesSecrets == true else { return nil }
-        return try await secretFiles.materialize(for: spec)
-    }
-
-    /// The secrets a Wasm function sees as files; empty for process functions (they get a folder).
-    func secretValues(for spec: FunctionSpec) async throws -> [String: [UInt8]] {
-        guard spec.kind == .wasm else { return [:] }
-        var values: [String: [UInt8]] = [:]
-        for raw in spec.secrets {
-            let name = try SecretName(raw)
-            guard let value = try await store.secretValue(name) else {
-                throw GatewayError.badRequest("secret '\(raw)' does not exist: create it first (stratus secret create \(raw))")
-            }
-            values[name.rawValue] = value
-        }
-        return values
-    }
-
-    /// Annotation prefix declaring a model a Wasm function may load by name: `com.stratus.model.NAME: sha256:…`
-    /// (or the `name:tag` it was uploaded under; `stratus deploy` uploads a file path given there).
-    static let modelAnnotationPrefix = "com.stratus.model."
-
-    /// The models `spec` declares, resolved to their stored bytes.
-    func models(for spec: FunctionSpec) async throws -> [String: FunctionModels.Model] {
-        var models: [String: FunctionModels.Model] = [:]
-        for (key, value) in spec.annotations where key.hasPrefix(Self.modelAnnotationPrefix) {
-            let name = String(key.dropFirst(Self.modelAnnotationPrefix.count))
-            guard !name.isEmpty else { throw GatewayError.badRequest("annotation '\(key)' names no model: use \(Self.modelAnnotationPrefix)NAME") }
-            guard let record = try await store.resolveArtifact(value) else {
-                throw GatewayError.badRequest("model '\(name)' refers to '\(value)', which is not uploaded: upload it with POST /system/artifacts?kind=model (stratus deploy does it for a file path)")
-            }
-            models[name] = FunctionModels.Model(digest: record.digest, bytes: try await store.artifactBytes(record.digest))
-        }
-        return models
-    }
-
-    /// Writes buffered function logs to the store (call once the server has stopped).
-    public func flushLogs() async {
-        await logs.flush()
     }
 
     /// Stops function replicas and writes buffered logs: call once the server has stopped serving.
@@ -151,12 +106,9 @@ public struct Gateway: Sendable {
 
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.
     public func buildRouter() -> Router<BasicRequestContext> {
-        let gateway = self
+        let secretFiles = secretFiles
         let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger,
-                                        secretsFolder: { spec in try await gateway.secretsFolder(for: spec) },
-                                        secretValues: { spec in try await gateway.secretValues(for: spec) },
-                                        models: { spec in try await gateway.models(for: spec) },
-                                        removeSecretsFolder: { name in gateway.secretFiles.remove(name) }, sites: sites, layers: layers,
+                                        planner: planner, removeSecretsFolder: { name in secretFiles.remove(name) }, sites: sites, layers: layers,
                                         metrics: metrics, inflight: InflightLimiter(limit: configuration.maxInflight))
         let router = Router(context: BasicRequestContext.self)
         let system = SystemHandlers(dependencies: dependencies)

@@ -1,26 +1,21 @@
 import Foundation
 import StratusModel
-import StratusStore
 
 /// Writes the secrets a process function lists into `<data>/run/<name>/secrets/`, which the sandbox
 /// maps read-only to `/var/openfaas/secrets` for that function alone.
 struct SecretFiles: Sendable {
     let root: URL
-    let secrets: any SecretStore
 
-    /// Recreates the function's secrets folder; `nil` when it lists none.
-    func materialize(for spec: FunctionSpec) async throws -> URL? {
+    /// Recreates the function's secrets folder with `values` (by secret name, read from the store
+    /// by the planner); `nil` when it has none.
+    func materialize(_ spec: FunctionSpec, values: [String: [UInt8]]) async throws -> URL? {
         let base = root.appendingPathComponent(spec.name.rawValue)
         discard(base)
-        guard !spec.secrets.isEmpty else { return nil }
+        guard !values.isEmpty else { return nil }
         let folder = base.appendingPathComponent("secrets")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for raw in spec.secrets {
-            let name = try SecretName(raw)
-            guard let value = try await secrets.secretValue(name) else {
-                throw GatewayError.badRequest("secret '\(raw)' does not exist: create it first (stratus secret create \(raw))")
-            }
-            let file = folder.appendingPathComponent(name.rawValue)
+        for (name, value) in values.sorted(by: { $0.key < $1.key }) {
+            let file = folder.appendingPathComponent(name)
             guard FileManager.default.createFile(atPath: file.path, contents: Data(value), attributes: [.posixPermissions: 0o444]) else {
                 throw GatewayError(.internalServerError, "cannot write the secrets of \(spec.name)")
             }

@@ -98,7 +98,8 @@ public struct FunctionSettings: Sendable, Equatable {
     public static let modeAnnotation = "com.stratus.mode"
     /// Annotation: how long an http-mode replica may take to accept connections after it starts (e.g. `10s`).
     public static let readyTimeoutAnnotation = "com.stratus.ready-timeout"
-    /// OpenFaaS annotations for the replica range and the optional readiness path.
+    /// OpenFaaS scaling labels (read from labels as OpenFaaS sets them, and from annotations, which win)
+    /// for the replica range, and the optional readiness path.
     public static let minReplicasAnnotation = "com.openfaas.scale.min"
     public static let maxReplicasAnnotation = "com.openfaas.scale.max"
     public static let healthPathAnnotation = "com.openfaas.health.http.path"
@@ -119,15 +120,21 @@ public struct FunctionSettings: Sendable, Equatable {
     public var maxInflight: Int?
     /// How a process function runs; ignored for Wasm.
     public var mode: ProcessMode = .classic
-    /// http mode: replicas started at deploy (`com.openfaas.scale.min`, default 1) and the most allowed.
+    /// Replicas started at deploy (`com.openfaas.scale.min`, default 1) and the most allowed, for every kind.
     public var minReplicas = 1
     public var maxReplicas = FunctionSettings.defaultMaxReplicas
     /// http mode: seconds a new replica has to accept connections.
     public var readyTimeout = FunctionSettings.defaultReadyTimeout
     /// http mode: a path that must answer 2xx before a replica gets traffic (else: it accepts a connection).
     public var healthPath: String?
-    /// http mode autoscaling: calls in flight per replica to aim for (`com.openfaas.scale.target`, default 50).
+    /// Autoscaling: load per replica to aim for (`com.openfaas.scale.target`, default 50), in the unit of `scaleType`.
     public var scaleTarget = 50
+    /// What the autoscaler measures (`com.openfaas.scale.type`): calls in flight (capacity, the default), calls a second (rps).
+    public var scaleType = ScaleType.capacity
+    /// The share of `scaleTarget` a replica is aimed at before another is added (`com.openfaas.scale.target-proportion`, default 0.90).
+    public var targetProportion = 0.9
+    public static let scaleTypeAnnotation = "com.openfaas.scale.type"
+    public static let targetProportionAnnotation = "com.openfaas.scale.target-proportion"
     /// Scale to zero replicas after `zeroDuration` seconds without calls (`com.openfaas.scale.zero`).
     public var scaleToZero = false
     public var zeroDuration: Double = 15 * 60
@@ -167,8 +174,10 @@ public struct FunctionSettings: Sendable, Equatable {
             maxInflight = value
         }
         mode = try Self.mode(annotations: spec.annotations, environment: spec.envVars)
-        minReplicas = try Self.count(spec.annotations[Self.minReplicasAnnotation], Self.minReplicasAnnotation, allowZero: true) ?? 1
-        maxReplicas = try Self.count(spec.annotations[Self.maxReplicasAnnotation], Self.maxReplicasAnnotation, allowZero: false) ?? Self.defaultMaxReplicas
+        // OpenFaaS sets the scaling keys as labels; annotations are read too and win.
+        func scaling(_ key: String) -> String? { spec.annotations[key] ?? spec.labels[key] }
+        minReplicas = try Self.count(scaling(Self.minReplicasAnnotation), Self.minReplicasAnnotation, allowZero: true) ?? 1
+        maxReplicas = try Self.count(scaling(Self.maxReplicasAnnotation), Self.maxReplicasAnnotation, allowZero: false) ?? Self.defaultMaxReplicas
         guard minReplicas <= maxReplicas else {
             throw ModelError.invalidLimit(Self.minReplicasAnnotation, "\(minReplicas) (above \(Self.maxReplicasAnnotation) \(maxReplicas))")
         }
@@ -176,16 +185,28 @@ public struct FunctionSettings: Sendable, Equatable {
         if let path = spec.annotations[Self.healthPathAnnotation], !path.isEmpty {
             healthPath = path.hasPrefix("/") ? path : "/" + path
         }
-        scaleTarget = try Self.count(spec.annotations[Self.scaleTargetAnnotation], Self.scaleTargetAnnotation, allowZero: false) ?? 50
-        if let text = spec.annotations[Self.scaleZeroAnnotation] {
+        scaleTarget = try Self.count(scaling(Self.scaleTargetAnnotation), Self.scaleTargetAnnotation, allowZero: false) ?? 50
+        if let text = scaling(Self.scaleTypeAnnotation) {
+            guard let type = ScaleType(rawValue: text.lowercased()) else {
+                throw ModelError.invalidLimit(Self.scaleTypeAnnotation, "\(text) (use capacity, rps or cpu)")
+            }
+            scaleType = type
+        }
+        if let text = scaling(Self.targetProportionAnnotation) {
+            guard let value = Double(text), value > 0, value <= 1 else {
+                throw ModelError.invalidLimit(Self.targetProportionAnnotation, "\(text) (a fraction above 0, at most 1)")
+            }
+            targetProportion = value
+        }
+        if let text = scaling(Self.scaleZeroAnnotation) {
             switch text.lowercased() {
             case "true", "1", "yes": scaleToZero = true
             case "false", "0", "no": scaleToZero = false
             default: throw ModelError.invalidLimit(Self.scaleZeroAnnotation, text)
             }
         }
-        if let text = spec.annotations[Self.zeroDurationAnnotation] { zeroDuration = try Quantities.duration(text) }
-        if let text = spec.annotations[Self.scaleDownDelayAnnotation] { scaleDownDelay = try Quantities.duration(text) }
+        if let text = scaling(Self.zeroDurationAnnotation) { zeroDuration = try Quantities.duration(text) }
+        if let text = scaling(Self.scaleDownDelayAnnotation) { scaleDownDelay = try Quantities.duration(text) }
         if let text = spec.annotations[Self.queueWaitAnnotation] {
             queueWait = text == "0" ? 0 : try Quantities.duration(text)
         }
@@ -224,4 +245,17 @@ public struct FunctionSettings: Sendable, Equatable {
     public func replicas(requested: Int?) -> Int {
         min(max(requested ?? minReplicas, 0), maxReplicas)
     }
+
+    /// Whether load may change the replica count: not when `com.openfaas.scale.min` equals `.max` (as in OpenFaaS).
+    public var autoscales: Bool { minReplicas < maxReplicas }
+}
+
+/// What the autoscaler measures per replica (`com.openfaas.scale.type`).
+public enum ScaleType: String, Sendable, Equatable {
+    /// Calls in flight.
+    case capacity
+    /// Calls finished per second.
+    case rps
+    /// CPU use; Stratus measures no per-replica CPU yet and reads it as calls in flight.
+    case cpu
 }

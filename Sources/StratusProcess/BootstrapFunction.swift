@@ -15,203 +15,54 @@ import Glibc
 public final class BootstrapFunction: Sendable {
     public let function: ProcessFunction
     let name: String
-    let environment: [(String, String)]
-    let sandbox: Sandbox?
-    let log: ReplicaLogSink
-    /// Largest response or error body a bootstrap may post.
-    let bodyLimit: Int
-    private let slots: ReplicaSlots<BootstrapReplica>
+    private let replicas: ReplicaSet<BootstrapReplicaDriver>
     private let state = Mutex(State())
     /// Calls started and not finished (waiting for a replica or running).
     private let inflightCalls = Atomic<Int>(0)
-    private let lastActivity = Atomic<Int64>(0)
 
-    /// The autoscaler's memory and the callers waiting for a free replica.
+    /// The callers waiting for a free replica.
     private struct State {
-        var baseline = 0
-        var belowSince: ContinuousClock.Instant?
         /// Bumped whenever a replica may have become free; callers waiting for one sleep on it.
         var freeGeneration = 0
         var freeWaiters: [(id: Int, continuation: CheckedContinuation<Void, Never>)] = []
         var nextWaiterID = 0
     }
 
-    private typealias Slot = ReplicaSlots<BootstrapReplica>.Slot
-
     init(function: ProcessFunction, name: String, environment: [(String, String)], sandbox: Sandbox?, bodyLimit: Int, log: @escaping ReplicaLogSink) {
         self.function = function
         self.name = name
-        self.sandbox = sandbox
-        self.log = log
-        self.bodyLimit = bodyLimit
-        slots = ReplicaSlots(limit: function.settings.maxReplicas)
         let reserved: Set<String> = ["AWS_LAMBDA_RUNTIME_API", "SCF_RUNTIME_API", "SCF_RUNTIME_API_PORT"]
-        self.environment = environment.filter { !reserved.contains($0.0) }
+        let free = FreeSignal()
+        replicas = ReplicaSet(driver: BootstrapReplicaDriver(function: function, name: name, environment: environment.filter { !reserved.contains($0.0) },
+                                                             sandbox: sandbox, bodyLimit: bodyLimit, log: log, free: free))
+        listen(to: free)
     }
 
-    /// The variables a bootstrap finds: where its runtime API is, and the function's description
-    /// in both clouds' names.
-    func runtimeVariables(port: Int) -> [(String, String)] {
-        let own = Dictionary(environment, uniquingKeysWith: { _, last in last })
-        let root = sandbox != nil && function.directory != nil ? Sandbox.functionPath : (function.directory?.path ?? FileManager.default.temporaryDirectory.path)
-        let memory = String(function.settings.memoryLimit / (1024 * 1024))
-        var variables: [(String, String)] = [
-            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:\(port)"),
-            ("SCF_RUNTIME_API", "127.0.0.1"),
-            ("SCF_RUNTIME_API_PORT", String(port)),
-        ]
-        let defaults: [(String, String)] = [
-            ("_HANDLER", "index.main_handler"),
-            ("LAMBDA_TASK_ROOT", root), ("LAMBDA_RUNTIME_DIR", root), ("USER_CODE_ROOT", root),
-            ("AWS_LAMBDA_FUNCTION_NAME", name), ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
-            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory), ("AWS_REGION", "local"), ("AWS_DEFAULT_REGION", "local"),
-            ("SCF_FUNCTIONNAME", name), ("SCF_FUNCTIONVERSION", "$LATEST"), ("SCF_NAMESPACE", "default"),
-            ("TENCENTCLOUD_RUNENV", "SCF"),
-        ]
-        for (key, value) in defaults where own[key] == nil { variables.append((key, value)) }
-        return variables
+    /// Callers waiting for a replica hear when one may be free.
+    private func listen(to free: FreeSignal) {
+        free.target.withLock { $0 = { [weak self] in self?.signalFree() } }
     }
 
-    public var desiredReplicas: Int { slots.desired }
+    public var desiredReplicas: Int { replicas.desired }
 
-    public var availableReplicas: Int { slots.replicas.count { $0.isReady } }
+    public var availableReplicas: Int { replicas.available }
 
     /// Calls in flight (running or waiting for a replica).
     public var inflight: Int { inflightCalls.load(ordering: .relaxed) }
 
-    /// Sets the replica count the autoscaler never goes below, and starts or stops replicas to match.
-    public func scale(to count: Int) {
-        state.withLock { $0.baseline = min(max(count, 0), function.settings.maxReplicas) }
-        resize(to: count)
-        touch()
-    }
-
-    private func touch() {
-        lastActivity.store(Int64(DispatchTime.now().uptimeNanoseconds), ordering: .relaxed)
-    }
-
-    private func resize(to count: Int) {
-        let (added, removed) = slots.resize(to: count)
-        for slot in removed { Task { await retire(slot) } }
-        for slot in added { Task { await supervise(slot) } }
-    }
+    /// Starts or stops replicas until `count` run (clamped to the function's maximum).
+    public func resize(to count: Int) { replicas.resize(to: count) }
 
     /// Stops every replica; calls in flight finish first (up to the function's timeout).
     public func stop() async {
-        let all = slots.stopAll()
+        let stopping = Task { await replicas.stop() }
         signalFree()  // callers waiting for a replica learn that none will come
-        await withTaskGroup(of: Void.self) { group in
-            for slot in all { group.addTask { await self.retire(slot) } }
-        }
+        await stopping.value
     }
 
     /// Waits until a replica finished initialising; throws with the reason when every first start
     /// failed (an init error, an exit, no `next` within the ready timeout).
-    public func waitUntilReady() async throws(ProcessError) {
-        try await slots.waitUntilReady(readyTimeout: function.settings.readyTimeout, available: { availableReplicas },
-                                       whatFailed: "no bootstrap became ready")
-    }
-
-    // MARK: Supervision
-
-    private func supervise(_ slot: Slot) async {
-        var backoff = 0.1
-        while !slot.isCancelled {
-            let instance = "\(name)-\(slot.index)"
-            let replica = BootstrapReplica(instance: instance, functionName: name, settings: function.settings,
-                                           onFree: { [weak self] in self?.signalFree() })
-            let port: Int
-            let server: RuntimeAPIServer
-            do {
-                port = try PortLedger.shared.take()
-                do {
-                    server = try await RuntimeAPIServer.start(port: port, replica: replica, bodyLimit: bodyLimit)
-                } catch {
-                    PortLedger.shared.release(port)
-                    throw error
-                }
-            } catch {
-                record(failure: "cannot serve the runtime API on a loopback port: \(error)")
-                await pause(backoff, slot)
-                backoff = min(backoff * 2, 30)
-                continue
-            }
-            let started = ContinuousClock.now
-            let launched = await ReplicaProcess.launch(function, sandbox: sandbox, environment: environment + runtimeVariables(port: port),
-                                                       instance: instance, log: log)
-            guard case .success(let process) = launched else {
-                server.close()
-                PortLedger.shared.release(port)
-                if case .failure(let failure) = launched { record(failure: failure.text) }
-                await pause(backoff, slot)
-                backoff = min(backoff * 2, 30)
-                continue
-            }
-            replica.attach(process)
-            slot.current.withLock { $0 = replica }
-            if slot.isCancelled { process.signal(SIGKILL) }
-            let ready = await waitForInit(replica, process: process, slot: slot)
-            var timedOut = false
-            if ready {
-                slots.started()
-            } else if !process.hasExited && !slot.isCancelled && replica.initFailure == nil {
-                timedOut = true
-                record(failure: "its bootstrap did not ask for an event (GET /runtime/invocation/next) or report ready (POST /runtime/init/ready) within \(function.settings.readyTimeout)s")
-                process.signal(SIGKILL)
-            }
-            let status = await process.exitStatus()
-            let how = HTTPFunction.describe(status)
-            replica.markDead(how)
-            slot.current.withLock { $0 = nil }
-            server.close()
-            PortLedger.shared.release(port)
-            if slot.isCancelled { break }
-            if ready {
-                record(failure: "its bootstrap \(how)", countsAsFailedStart: false)
-            } else if let failure = replica.initFailure {
-                record(failure: "its bootstrap reported an \(failure)")
-            } else if !timedOut {
-                record(failure: "its bootstrap \(how) before it was ready (see `stratus logs \(name)`)")
-            }
-            if started.duration(to: .now) > .seconds(30) { backoff = 0.1 }
-            log(instance, ["bootstrap \(how); restarting in \(String(format: "%.1f", backoff))s"])
-            await pause(backoff, slot)
-            backoff = min(backoff * 2, 30)
-        }
-    }
-
-    /// Whether the replica initialises (first `next`, or SCF's `init/ready`) within the ready timeout.
-    private func waitForInit(_ replica: BootstrapReplica, process: ReplicaProcess, slot: Slot) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(function.settings.readyTimeout)
-        var wait = 1
-        while ContinuousClock.now < deadline {
-            if replica.isReady { return true }
-            if process.hasExited || slot.isCancelled || replica.initFailure != nil { return false }
-            try? await Task.sleep(for: .milliseconds(wait))
-            wait = min(wait * 2, 20)
-        }
-        return replica.isReady
-    }
-
-    private func record(failure: String, countsAsFailedStart: Bool = true) {
-        slots.record(failure: failure, countsAsFailedStart: countsAsFailedStart)
-    }
-
-    private func pause(_ seconds: Double, _ slot: Slot) async {
-        await ReplicaSlots<BootstrapReplica>.pause(seconds, slot)
-    }
-
-    /// Ends a slot's replica once its call in flight is done (up to the timeout).
-    private func retire(_ slot: Slot) async {
-        slot.cancelled.store(true, ordering: .relaxed)
-        guard let replica = slot.current.withLock({ $0 }) else { return }
-        let drain = ContinuousClock.now + .seconds(function.settings.timeout)
-        while !replica.isFree, replica.isReady, ContinuousClock.now < drain {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        replica.kill()
-        while slot.current.withLock({ $0 }) != nil { try? await Task.sleep(for: .milliseconds(10)) }
-    }
+    public func waitUntilReady() async throws(ProcessError) { try await replicas.waitUntilReady() }
 
     // MARK: Calls
 
@@ -219,7 +70,6 @@ public final class BootstrapFunction: Sendable {
     public func invoke(event: [UInt8], requestID: String) async -> BootstrapOutcome {
         inflightCalls.add(1, ordering: .relaxed)
         defer { inflightCalls.subtract(1, ordering: .relaxed) }
-        touch()
         let timeout = function.settings.timeout
         let invocation = BootstrapInvocation(id: requestID.isEmpty ? UUID().uuidString.lowercased() : requestID, event: event, timeout: timeout)
         let replica: BootstrapReplica
@@ -228,7 +78,7 @@ public final class BootstrapFunction: Sendable {
         case .failure(let outcome): return outcome
         }
         let name = name
-        let log = log
+        let log = replicas.driver.log
         let timer = Task {
             try await Task.sleep(for: .milliseconds(Int64(timeout * 1000)))
             if invocation.complete(.failed(status: 504, message: "function timed out after \(timeout)s")) {
@@ -238,7 +88,6 @@ public final class BootstrapFunction: Sendable {
         }
         let outcome = await invocation.wait()
         timer.cancel()
-        touch()
         return outcome
     }
 
@@ -255,19 +104,19 @@ public final class BootstrapFunction: Sendable {
         while true {
             // The generation first: a replica freed after this look wakes the wait below at once.
             let generation = state.withLock { $0.freeGeneration }
-            let (replicas, stopped, desired) = slots.rotated()
-            for replica in replicas where replica.tryAssign(invocation) { return Acquired.success(replica) }
+            let (running, stopped, desired) = replicas.rotated()
+            for replica in running where replica.tryAssign(invocation) { return Acquired.success(replica) }
             if stopped { return Acquired.failure(.failed(status: 503, message: "function '\(name)' was removed or replaced")) }
             // Slots without a ready replica are on their way; every ready one is busy.
-            let ready = replicas.count { $0.isReady }
+            let ready = running.count { $0.isReady }
             let starting = desired - ready
             let waiting = inflight - ready
-            if desired == 0 || (waiting > starting && desired < settings.maxReplicas) {
-                // Scale from zero, or out: more calls wait than replicas are on their way.
-                resize(to: desired + 1)
+            if desired > 0 && waiting > starting && desired < settings.maxReplicas {
+                // Scale out at once: more calls wait than replicas are on their way (Lambda's concurrency).
+                replicas.resize(to: desired + 1)
             }
             if ContinuousClock.now > deadline {
-                let why = slots.lastFailure.map { ": \($0)" } ?? " (all \(desired) busy)"
+                let why = replicas.lastFailure.map { ": \($0)" } ?? " (all \(desired) busy)"
                 return Acquired.failure(.failed(status: 503, message: "no replica of '\(name)' could take the call within \(Int(max(settings.timeout, settings.readyTimeout)))s\(why)"))
             }
             // Woken when a replica answers or becomes ready; the limit covers replicas that start or stop.
@@ -309,36 +158,103 @@ public final class BootstrapFunction: Sendable {
         }
         timer.cancel()
     }
+}
 
-    /// One autoscaler step: replicas above the baseline go after the calls wanted fewer for
-    /// `com.stratus.scale.down-delay`; with `com.openfaas.scale.zero`, all go after the idle time.
-    public func autoscaleTick() {
-        let settings = function.settings
-        let now = ContinuousClock.now
-        let load = inflight
-        if load > 0 { touch() }
-        var decision: Int?
-        let (desired, stopped) = (slots.desired, slots.isStopped)
-        let current = state.withLock { state -> Int in
-            guard !stopped else { return desired }
-            if desired > max(state.baseline, 1) && load < desired {
-                if let since = state.belowSince {
-                    if since.duration(to: now) >= .seconds(settings.scaleDownDelay) {
-                        decision = max(state.baseline, load, 1)
-                        state.belowSince = nil
-                    }
-                } else {
-                    state.belowSince = now
-                }
-            } else {
-                state.belowSince = nil
+/// Tells a bootstrap function that one of its replicas may be free; set once the function exists.
+final class FreeSignal: Sendable {
+    let target = Mutex<(@Sendable () -> Void)?>(nil)
+    func callAsFunction() { target.withLock { $0 }?() }
+}
+
+/// How a custom-runtime replica starts (a runtime API server on a private port, then the bootstrap
+/// told where it is) and when it is ready (its first `next`, or SCF's `init/ready`).
+struct BootstrapReplicaDriver: ReplicaDriver {
+    let function: ProcessFunction
+    let name: String
+    let environment: [(String, String)]
+    let sandbox: Sandbox?
+    /// Largest response or error body a bootstrap may post.
+    let bodyLimit: Int
+    let log: ReplicaLogSink
+    let free: FreeSignal
+    var settings: FunctionSettings { function.settings }
+    var noun: String { "bootstrap" }
+
+    func launch(instance: String) async -> Result<(BootstrapReplica, ReplicaProcess), SpawnFailure> {
+        let free = free
+        let replica = BootstrapReplica(instance: instance, functionName: name, settings: settings, onFree: { free() })
+        let port: Int
+        let server: RuntimeAPIServer
+        do {
+            port = try PortLedger.shared.take()
+            do {
+                server = try await RuntimeAPIServer.start(port: port, replica: replica, bodyLimit: bodyLimit)
+            } catch {
+                PortLedger.shared.release(port)
+                throw error
             }
-            return desired
+        } catch {
+            return .failure(SpawnFailure(text: "cannot serve the runtime API on a loopback port: \(error)"))
         }
-        let idle = Double(Int64(DispatchTime.now().uptimeNanoseconds) - lastActivity.load(ordering: .relaxed)) / 1e9
-        if settings.scaleToZero, current > 0, load == 0, idle >= settings.zeroDuration { decision = 0 }
-        guard let decision, decision != current else { return }
-        resize(to: decision)
-        log("autoscaler", ["scaled \(name) from \(current) to \(decision) replica\(decision == 1 ? "" : "s") (calls in flight: \(load), idle \(Int(idle))s)"])
+        replica.attach(server: server, port: port)
+        switch await ReplicaProcess.launch(function, sandbox: sandbox, environment: environment + runtimeVariables(port: port),
+                                           instance: instance, log: log) {
+        case .success(let process):
+            replica.attach(process)
+            return .success((replica, process))
+        case .failure(let failure):
+            release(replica)
+            return .failure(failure)
+        }
+    }
+
+    /// Ready once the bootstrap initialised (first `next`, or SCF's `init/ready`) within the ready timeout.
+    func waitUntilReady(_ replica: BootstrapReplica, process: ReplicaProcess, cancelled: @escaping @Sendable () -> Bool) async -> Readiness {
+        let deadline = ContinuousClock.now + .seconds(settings.readyTimeout)
+        var wait = 1
+        while true {
+            let late = ContinuousClock.now >= deadline
+            if replica.initialised { return .ready }
+            if let failure = replica.initFailure { return .stuck("its bootstrap reported an \(failure)") }
+            if process.hasExited || cancelled() { return .gone }
+            if late {
+                return .stuck("its bootstrap did not ask for an event (GET /runtime/invocation/next) or report ready (POST /runtime/init/ready) within \(settings.readyTimeout)s")
+            }
+            try? await Task.sleep(for: .milliseconds(wait))
+            wait = min(wait * 2, 20)
+        }
+    }
+
+    func failure(_ replica: BootstrapReplica, how: String, wasReady: Bool) -> String {
+        wasReady ? "its bootstrap \(how)" : "its bootstrap \(how) before it was ready (see `stratus logs \(name)`)"
+    }
+
+    func release(_ replica: BootstrapReplica) {
+        guard let (server, port) = replica.detachServer() else { return }
+        server.close()
+        PortLedger.shared.release(port)
+    }
+
+    /// The variables a bootstrap finds: where its runtime API is, and the function's description
+    /// in both clouds' names.
+    func runtimeVariables(port: Int) -> [(String, String)] {
+        let own = Dictionary(environment, uniquingKeysWith: { _, last in last })
+        let root = sandbox != nil && function.directory != nil ? Sandbox.functionPath : (function.directory?.path ?? FileManager.default.temporaryDirectory.path)
+        let memory = String(function.settings.memoryLimit / (1024 * 1024))
+        var variables: [(String, String)] = [
+            ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:\(port)"),
+            ("SCF_RUNTIME_API", "127.0.0.1"),
+            ("SCF_RUNTIME_API_PORT", String(port)),
+        ]
+        let defaults: [(String, String)] = [
+            ("_HANDLER", "index.main_handler"),
+            ("LAMBDA_TASK_ROOT", root), ("LAMBDA_RUNTIME_DIR", root), ("USER_CODE_ROOT", root),
+            ("AWS_LAMBDA_FUNCTION_NAME", name), ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory), ("AWS_REGION", "local"), ("AWS_DEFAULT_REGION", "local"),
+            ("SCF_FUNCTIONNAME", name), ("SCF_FUNCTIONVERSION", "$LATEST"), ("SCF_NAMESPACE", "default"),
+            ("TENCENTCLOUD_RUNENV", "SCF"),
+        ]
+        for (key, value) in defaults where own[key] == nil { variables.append((key, value)) }
+        return variables
     }
 }

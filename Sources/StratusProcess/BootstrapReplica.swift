@@ -68,7 +68,7 @@ final class BootstrapInvocation: Sendable {
 
 /// One running bootstrap process and the runtime API state it talks to: whether it finished
 /// initialising, the `next` request it holds open, and the invocation it is working on.
-final class BootstrapReplica: Sendable {
+final class BootstrapReplica: SupervisedReplica {
     enum Dialect: Sendable { case aws, scf }
 
     private enum Next: Sendable {
@@ -79,6 +79,8 @@ final class BootstrapReplica: Sendable {
     private struct State {
         var ready = false
         var dead = false
+        /// Being retired: it takes no new events.
+        var retiring = false
         var initFailure: String?
         /// The `next` request being held open: its connection's id and how to answer it.
         var waiter: (id: Int, reply: @Sendable (Next) -> Void)?
@@ -86,6 +88,8 @@ final class BootstrapReplica: Sendable {
         /// Whether `current` was handed to the bootstrap (else it waits for the next `next`).
         var delivered = false
         var process: ReplicaProcess?
+        /// Its runtime API server and port, until the replica is released.
+        var server: (RuntimeAPIServer, Int)?
     }
 
     let instance: String
@@ -106,11 +110,28 @@ final class BootstrapReplica: Sendable {
         state.withLock { $0.process = process }
     }
 
-    /// Initialised (asked for its first event, or said ready) and not gone.
-    var isReady: Bool { state.withLock { $0.ready && !$0.dead } }
+    func attach(server: RuntimeAPIServer, port: Int) {
+        state.withLock { $0.server = (server, port) }
+    }
 
-    /// Ready and working on nothing.
-    var isFree: Bool { state.withLock { $0.ready && !$0.dead && $0.current == nil } }
+    /// Its runtime API server and port, once: whoever gets them closes and releases them.
+    func detachServer() -> (RuntimeAPIServer, Int)? {
+        state.withLock { state in
+            defer { state.server = nil }
+            return state.server
+        }
+    }
+
+    /// Initialised (asked for its first event, or said ready), not gone and not retiring.
+    var isReady: Bool { state.withLock { $0.ready && !$0.dead && !$0.retiring } }
+
+    /// Working on an event.
+    var isBusy: Bool { state.withLock { !$0.dead && $0.current != nil } }
+
+    func stopTakingCalls() { state.withLock { $0.retiring = true } }
+
+    /// Whether its bootstrap asked for an event or said it is ready (its init finished).
+    var initialised: Bool { state.withLock { $0.ready } }
 
     /// What the bootstrap reported through `/runtime/init/error`, if it did.
     var initFailure: String? { state.withLock { $0.initFailure } }
@@ -118,7 +139,7 @@ final class BootstrapReplica: Sendable {
     /// Gives `invocation` to this replica if it is free; `false` when it is not.
     func tryAssign(_ invocation: BootstrapInvocation) -> Bool {
         let (assigned, waiter) = state.withLock { state -> (Bool, (@Sendable (Next) -> Void)?) in
-            guard state.ready, !state.dead, state.current == nil else { return (false, nil) }
+            guard state.ready, !state.dead, !state.retiring, state.current == nil else { return (false, nil) }
             invocation.startDeadline()
             state.current = invocation
             guard let waiter = state.waiter else {
@@ -139,7 +160,7 @@ final class BootstrapReplica: Sendable {
     }
 
     /// The process is gone: the call it was working on fails, a held `next` is let go.
-    func markDead(_ how: String) {
+    func ended(_ how: String) {
         let (waiter, current, wasReady) = state.withLock { state -> ((@Sendable (Next) -> Void)?, BootstrapInvocation?, Bool) in
             state.dead = true
             defer {

@@ -70,23 +70,18 @@ public final class ProcessRuntime: Sendable {
         baseEnvironment + own
     }
 
-    /// Starts `replicas` replicas of an http-mode function; `environment` is the function's own.
-    /// Their output lines go to `log`. Wait for them with `waitUntilReady()`.
-    public func startHTTP(_ function: ProcessFunction, name: String, environment: [(String, String)], replicas: Int,
-                          log: @escaping ReplicaLogSink) -> HTTPFunction {
-        let replicaSet = HTTPFunction(function: function, name: name, environment: self.environment(environment), sandbox: sandbox, log: log)
-        replicaSet.scale(to: replicas)
-        return replicaSet
+    /// An http-mode function with no replicas yet (`resize` starts them); `environment` is the
+    /// function's own. Their output lines go to `log`.
+    public func http(_ function: ProcessFunction, name: String, environment: [(String, String)], log: @escaping ReplicaLogSink) -> HTTPFunction {
+        HTTPFunction(function: function, name: name, environment: self.environment(environment), sandbox: sandbox, log: log)
     }
 
-    /// Starts `replicas` replicas of a custom-runtime function (`bootstrap`); `environment` is the
-    /// function's own. Responses up to `responseLimit` bytes are taken. Wait with `waitUntilReady()`.
-    public func startBootstrap(_ function: ProcessFunction, name: String, environment: [(String, String)], replicas: Int, responseLimit: Int,
-                               log: @escaping ReplicaLogSink) -> BootstrapFunction {
-        let replicaSet = BootstrapFunction(function: function, name: name, environment: self.environment(environment), sandbox: sandbox,
-                                           bodyLimit: responseLimit, log: log)
-        replicaSet.scale(to: replicas)
-        return replicaSet
+    /// A custom-runtime function (`bootstrap`) with no replicas yet; `environment` is the function's
+    /// own. Responses up to `responseLimit` bytes are taken.
+    public func bootstrap(_ function: ProcessFunction, name: String, environment: [(String, String)], responseLimit: Int,
+                          log: @escaping ReplicaLogSink) -> BootstrapFunction {
+        BootstrapFunction(function: function, name: name, environment: self.environment(environment), sandbox: sandbox,
+                          bodyLimit: responseLimit, log: log)
     }
 
     /// Runs one call in a new process group on its own thread.

@@ -4,6 +4,10 @@ import Synchronization
 import WasmKit
 
 /// A deployed Wasm function: its module, its limits, and a pool of warm instances.
+///
+/// Its replicas are warm instances: scaled to N it keeps N instances made (parked or running a
+/// call), and parks up to `max(N, maxIdle)` between calls; scaled to zero it frees them all, and
+/// the next call makes one (a cold start).
 public final class WasmFunction: Sendable {
     public let module: PreparedModule
     public let settings: FunctionSettings
@@ -11,6 +15,10 @@ public final class WasmFunction: Sendable {
     private let watchdog: Watchdog
     private let idle = Mutex<[WarmInstance]>([])
     private let maxIdle: Int
+    /// Replicas wanted: instances kept made.
+    private let desired = Atomic<Int>(1)
+    /// Instances that exist now, parked or running a call.
+    private let live = Atomic<Int>(0)
     /// Files of the read-only directory preopened at `/var/openfaas/secrets`.
     private let secrets: [String: [UInt8]]
     /// The host folder preopened read-only at `/opt` (the function's layers), if any.
@@ -37,15 +45,54 @@ public final class WasmFunction: Sendable {
         self.maxIdle = maxIdle
     }
 
-    /// Creates an instance now so the first call finds one ready.
+    /// Creates an instance now so the next call finds one ready.
     func prewarm() throws(WasmError) {
         guard maxIdle > 0 else { return }
+        let instance = try makeInstance()
+        park(instance)
+    }
+
+    private func makeInstance() throws(WasmError) -> WarmInstance {
         let instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets, layers: layers, models: models)
-        idle.withLock { $0.append(instance) }
+        live.add(1, ordering: .relaxed)
+        return instance
+    }
+
+    /// Parks `instance` for the next call, or lets it go when the pool is full.
+    private func park(_ instance: WarmInstance) {
+        let wanted = desired.load(ordering: .relaxed)
+        let limit = wanted == 0 ? 0 : max(wanted, maxIdle)
+        let parked = idle.withLock { pool in
+            guard pool.count < limit else { return false }
+            pool.append(instance)
+            return true
+        }
+        if !parked { live.subtract(1, ordering: .relaxed) }
     }
 
     /// Number of instances parked and ready.
     public var warmInstances: Int { idle.withLock { $0.count } }
+
+    /// Replicas wanted.
+    public var desiredReplicas: Int { desired.load(ordering: .relaxed) }
+
+    /// Replicas that exist: instances made, up to the count wanted.
+    public var availableReplicas: Int { min(desired.load(ordering: .relaxed), live.load(ordering: .relaxed)) }
+
+    /// Sets the replicas wanted; at zero the parked instances are freed. Returns how many
+    /// instances must be made to reach `count` (the runtime makes them on a guest thread).
+    func resize(to count: Int) -> Int {
+        desired.store(max(count, 0), ordering: .relaxed)
+        if count <= 0 {
+            let freed = idle.withLock { pool -> Int in
+                defer { pool = [] }
+                return pool.count
+            }
+            live.subtract(freed, ordering: .relaxed)
+            return 0
+        }
+        return max(0, count - live.load(ordering: .relaxed))
+    }
 
     /// Tries the call on the current thread with a warm instance and a small fuel budget.
     ///
@@ -61,6 +108,7 @@ public final class WasmFunction: Sendable {
         let outcome = instance.runStart(fuel: Self.inlineFuel)
         if case .trapped = outcome, instance.fuelExhausted {
             inlineAllowed.store(false, ordering: .relaxed)
+            live.subtract(1, ordering: .relaxed)
             return nil
         }
         return finish(instance, outcome: outcome, begin: begin, cold: false)
@@ -72,17 +120,15 @@ public final class WasmFunction: Sendable {
     /// Runs one call on this thread: takes a warm instance (or makes one), runs `_start`, resets it.
     func call(_ request: GuestRequest) -> GuestResult {
         let begin = ContinuousClock.now
-        var cold = false
-        var instance = idle.withLock { $0.popLast() }
-        if instance == nil {
-            cold = true
-            do {
-                instance = try WarmInstance(module: module, engine: engine, memoryLimit: settings.memoryLimit, secrets: secrets, layers: layers, models: models)
-            } catch {
+        let instance: WarmInstance
+        let cold: Bool
+        if let parked = idle.withLock({ $0.popLast() }) {
+            (instance, cold) = (parked, false)
+        } else {
+            do { (instance, cold) = (try makeInstance(), true) } catch {
                 return GuestResult(outcome: .failed(error.description), stdout: [], stderr: [], duration: begin.duration(to: .now).seconds, coldStart: true)
             }
         }
-        guard let instance else { fatalError("unreachable: instance was just created") }
         instance.io.reset(stdin: request.stdin, environment: request.environment, arguments: request.arguments, outputLimit: request.outputLimit)
         let watch = watchdog.watch(instance, seconds: settings.timeout)
         var outcome = instance.runStart(fuel: UInt64.max >> 1)
@@ -95,9 +141,9 @@ public final class WasmFunction: Sendable {
         let result = GuestResult(outcome: outcome, stdout: instance.io.stdout, stderr: instance.io.stderr,
                                  duration: begin.duration(to: .now).seconds, coldStart: cold)
         if case .exited = outcome, instance.reset() {
-            idle.withLock { pool in
-                if pool.count < maxIdle { pool.append(instance) }
-            }
+            park(instance)
+        } else {
+            live.subtract(1, ordering: .relaxed)
         }
         return result
     }

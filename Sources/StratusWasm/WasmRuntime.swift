@@ -72,6 +72,18 @@ public final class WasmRuntime: Sendable {
         return await executor.run { function.call(request) }
     }
 
+    /// Sets `function`'s replicas (warm instances kept made); new ones are made in the background.
+    public func scale(_ function: WasmFunction, to count: Int) {
+        let missing = function.resize(to: count)
+        guard missing > 0 else { return }
+        let executor = executor
+        Task {
+            await executor.run {
+                for _ in 0..<missing { try? function.prewarm() }
+            }
+        }
+    }
+
     /// Forgets cached modules no deployed function uses any more.
     public func evict(except digests: Set<Digest>) {
         modules.withLock { cache in cache = cache.filter { digests.contains($0.key) } }

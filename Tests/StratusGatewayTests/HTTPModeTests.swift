@@ -248,15 +248,31 @@ ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forev
         }
     }
 
-    @Test func wasmAndClassicFunctionsReportOneReplicaAndAcceptScaling() async throws {
+    /// Wasm replicas are warm instances, classic ones units of capacity: scale-function moves both,
+    /// to zero too, and a call scales them back from zero.
+    @Test func wasmAndClassicFunctionsScaleToACountToZeroAndBack() async throws {
         let harness = GatewayHarness()
         defer { harness.cleanUp() }
         try await harness.run { client in
             try await client.deploy(harness, fixture: "echo", as: "echo")
-            let scaled = try await client.execute(uri: "/system/scale-function/echo", method: .post, headers: harness.jsonAuth(), body: ByteBuffer(string: #"{"replicas": 5}"#))
-            #expect(scaled.status == .accepted)
-            let status = try await status(client, harness, "echo")
-            #expect(status.replicas == 1 && status.availableReplicas == 1)
+            let classic = try await client.execute(uri: "/system/functions", method: .post, headers: harness.jsonAuth(),
+                                                   body: ByteBuffer(string: #"{"service": "cat", "image": "cat", "envProcess": "cat"}"#))
+            #expect(classic.status == .accepted)
+            for name in ["echo", "cat"] {
+                #expect(try await status(client, harness, name).replicas == 1)
+                let scaled = try await client.execute(uri: "/system/scale-function/\(name)", method: .post, headers: harness.jsonAuth(),
+                                                      body: ByteBuffer(string: #"{"replicas": 3}"#))
+                #expect(scaled.status == .accepted)
+                #expect(try await eventually { try await status(client, harness, name).availableReplicas == 3 }, "\(name) reaches 3 replicas")
+                #expect(try await status(client, harness, name).replicas == 3)
+                _ = try await client.execute(uri: "/system/scale-function/\(name)", method: .post, headers: harness.jsonAuth(),
+                                             body: ByteBuffer(string: #"{"replicas": 0}"#))
+                let zero = try await status(client, harness, name)
+                #expect(zero.replicas == 0 && zero.availableReplicas == 0, "\(name) at zero")
+                let answer = try await client.execute(uri: "/function/\(name)", method: .post, body: ByteBuffer(string: "back"))
+                #expect(answer.status == .ok && String(buffer: answer.body) == "back", "\(name) answers from zero")
+                #expect(try await status(client, harness, name).replicas == 1, "\(name) scaled back from zero")
+            }
         }
     }
 }

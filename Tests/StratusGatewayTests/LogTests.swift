@@ -54,7 +54,9 @@ import Testing
             let (_, processLines) = try await logs(client, harness, "name=proc")
             #expect(processLines.first?.text.hasPrefix("Forking fprocess") == true)
             #expect(processLines.contains { $0.text == "warn" })
-            #expect(processLines.last?.text.hasPrefix("Wrote 6 Bytes - Duration:") == true)
+            // The classic watchdog's line, then the summary line every kind of function writes.
+            #expect(processLines.dropLast().last?.text.hasPrefix("Wrote 6 Bytes - Duration:") == true, "\(processLines)")
+            #expect(processLines.last?.text.hasPrefix("POST / - 200 - ContentLength: 6B (") == true, "\(processLines)")
 
             let (_, last) = try await logs(client, harness, "name=noisy&tail=1")
             #expect(last.count == 1)

@@ -23,8 +23,8 @@ import Testing
         settings.mode = .bootstrap
         settings.readyTimeout = 10
         let function = try runtime.load(command: "./bootstrap", bundle: try bundle(script), settings: settings)
-        let replicas = runtime.startBootstrap(function, name: "scf", environment: [], replicas: 1, responseLimit: 1024,
-                                              log: { _, text in lines.add(text) })
+        let replicas = runtime.bootstrap(function, name: "scf", environment: [], responseLimit: 1024, log: { _, text in lines.add(text) })
+        replicas.resize(to: 1)
         try await replicas.waitUntilReady()
         return replicas
     }

@@ -1,0 +1,63 @@
+public import NIOCore
+public import StratusModel
+public import StratusProcess
+
+/// One deployed function as the invoker drives it, whatever runs it (a Wasm module, a classic
+/// process, http-mode replicas, a custom runtime): the one shape every kind has. Only
+/// `FunctionFactory` knows the kinds; everything else talks to this.
+public protocol DeployedFunction: AnyObject, Sendable {
+    /// Replicas wanted, and ready for calls now.
+    var replicas: ReplicaCount { get }
+    /// Warm instances parked (Wasm) or replicas ready: the metrics' instance gauge.
+    var instances: Int { get }
+    /// Starts or stops replicas until `count` are wanted (the caller clamps it to the function's range).
+    func resize(to count: Int)
+    /// Returns once a replica can take calls; throws why none could start.
+    func waitUntilReady() async throws(InvokerError)
+    /// Stops for good: calls in flight finish first, then its replicas go.
+    func stop() async
+    /// Runs one call with its whole body in hand; the answer comes back whole.
+    func call(_ request: InvocationRequest) async -> CallOutcome
+    /// Set when calls can stream their bodies to the function as they arrive (http mode).
+    var streaming: (any StreamingFunction)? { get }
+}
+
+/// A function whose calls stream: the body goes up as it arrives and the answer comes back as it is written.
+public protocol StreamingFunction: Sendable {
+    func forward<Body: AsyncSequence & Sendable>(_ head: ProxyRequest, body: Body, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) async
+        -> ProxyResponse where Body.Element == ByteBuffer
+}
+
+extension HTTPFunction: StreamingFunction {}
+
+/// A function's replicas: how many are wanted, and how many can take calls now.
+public struct ReplicaCount: Sendable, Equatable {
+    public var desired: Int
+    public var available: Int
+
+    public init(desired: Int, available: Int) {
+        self.desired = desired
+        self.available = available
+    }
+}
+
+/// How one call went: the answer, and what the function's log gets for it.
+public struct CallOutcome: Sendable {
+    public var answer: InvocationResult
+    /// Lines for the function's log before the call's summary line (its stderr, watchdog lines).
+    public var lines: [String]
+    /// Who wrote them: the log's instance column.
+    public var instance: String
+    /// Why the call failed, when it did: it ends the summary line and goes to the server log.
+    public var failure: String?
+    /// Whether a new instance or process had to be made for it.
+    public var coldStart: Bool
+
+    public init(answer: InvocationResult, lines: [String] = [], instance: String, failure: String? = nil, coldStart: Bool = false) {
+        self.answer = answer
+        self.lines = lines
+        self.instance = instance
+        self.failure = failure
+        self.coldStart = coldStart
+    }
+}
