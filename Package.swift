@@ -108,6 +108,8 @@ let package = Package(
                 "StratusQueue",
                 "StratusStore",
                 "StratusInference",
+                "StratusProcess",
+                "StratusWasm",
                 "StratusTemplates",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),

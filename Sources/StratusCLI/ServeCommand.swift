@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
 import Logging
 import StratusGateway
 import StratusModel
@@ -138,14 +137,11 @@ struct Serve: AsyncParsableCommand {
         }
         try await gateway.restoreFunctions()
         let scheme = gateway.usesTLS ? "https" : "http"
-        let app = gateway.buildApplication { host, port in
-            say("Stratus \(StratusVersion.current) listening on \(scheme)://\(host):\(port) (data: \(data.path))")
-        }
         do {
-            try await app.runService()
-            await gateway.shutdown()
+            try await gateway.serve { host, port in
+                say("Stratus \(StratusVersion.current) listening on \(scheme)://\(host):\(port) (data: \(data.path))")
+            }
         } catch {
-            await gateway.shutdown()
             throw CLIError("stratus serve stopped: cannot serve on \(host):\(port): \(error)")
         }
     }

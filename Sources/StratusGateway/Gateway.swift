@@ -147,6 +147,19 @@ public struct Gateway: Sendable {
         return router
     }
 
+    /// Serves until the process is told to stop (SIGINT, SIGTERM): HTTP, the async queue, the log
+    /// writer and the autoscaler in one service group, shut down gracefully; then every function's
+    /// replicas stop (calls in flight finish first) and buffered logs are written, also when serving failed.
+    public func serve(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) async throws {
+        do {
+            try await buildApplication(onListening: onListening).runService()
+        } catch {
+            await shutdown()
+            throw error
+        }
+        await shutdown()
+    }
+
     /// The HTTP application, ready to `runService()`; `onListening` gets the bound address.
     public func buildApplication(onListening: @escaping @Sendable (String, Int) -> Void = { _, _ in }) -> some ApplicationProtocol {
         Application(

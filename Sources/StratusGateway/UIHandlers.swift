@@ -29,7 +29,7 @@ struct UIHandlers {
             let specs: [FunctionSpec]
             do throws(StoreError) { specs = try await store.functions() } catch { throw GatewayError.from(error) }
             let functions = specs.map { spec -> FunctionStats in
-                let runtime = spec.kind == .wasm ? "wasm" : (invoker.callMode(spec.name) == .streamed ? "http" : "process")
+                let runtime = invoker.kind(spec.name) ?? spec.kind.rawValue
                 let replicas = invoker.replicas(spec.name)
                 return metrics.stats(spec.name, runtime: runtime, replicas: replicas.desired, available: replicas.available, deployedAt: spec.updatedAt)
             }

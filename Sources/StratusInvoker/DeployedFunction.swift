@@ -6,6 +6,8 @@ public import StratusProcess
 /// process, http-mode replicas, a custom runtime): the one shape every kind has. Only
 /// `FunctionFactory` knows the kinds; everything else talks to this.
 public protocol DeployedFunction: AnyObject, Sendable {
+    /// What users see as its runtime: `wasm`, `process` (classic), `http` or `bootstrap`.
+    var kind: String { get }
     /// Replicas wanted, and ready for calls now.
     var replicas: ReplicaCount { get }
     /// Warm instances parked (Wasm) or replicas ready: the metrics' instance gauge.

@@ -120,6 +120,9 @@ public final class Invoker: Sendable {
         case buffered, streamed
     }
 
+    /// What runs `name`, as users see it (`wasm`, `process`, `http`, `bootstrap`); `nil` when it is not deployed.
+    public func kind(_ name: FunctionName) -> String? { table[name]?.function.kind }
+
     /// The settings `name` was deployed with; `nil` when it is not deployed.
     public func settings(_ name: FunctionName) -> FunctionSettings? { table[name]?.settings }
 

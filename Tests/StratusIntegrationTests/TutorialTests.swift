@@ -162,7 +162,8 @@ import Testing
         // Idle: back to one replica, then to zero.
         #expect(try waitFor(60) { try replicas() == (0, 0) }, "scaled to zero after idling")
         let logs = try cli(server, ["logs", "elastic"], in: directory).stdout
-        #expect(logs.contains("scaled elastic from 1 to 0 replicas"), "\(logs)")
+        // Down by load, then to zero after idling (from whatever count the load left: 1 or 2).
+        #expect(logs.contains("scaled elastic from") && logs.contains("to 0 replicas"), "\(logs)")
         // The first call after idling waits for a replica and succeeds.
         #expect(try cli(server, ["invoke", "elastic"], in: directory, stdin: "again").stdout == "done again")
         #expect(try replicas().desired == 1)

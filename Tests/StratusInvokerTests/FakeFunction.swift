@@ -25,6 +25,7 @@ final class FakeFunction: DeployedFunction {
         return ReplicaCount(desired: desired, available: desired)
     }
     var instances: Int { replicas.available }
+    var kind: String { "fake" }
     var streaming: (any StreamingFunction)? { nil }
 
     func resize(to count: Int) {

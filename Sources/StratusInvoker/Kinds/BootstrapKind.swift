@@ -14,6 +14,7 @@ final class BootstrapKind: DeployedFunction {
 
     var replicas: ReplicaCount { ReplicaCount(desired: function.desiredReplicas, available: function.availableReplicas) }
     var instances: Int { function.availableReplicas }
+    var kind: String { "bootstrap" }
     var streaming: (any StreamingFunction)? { nil }
 
     func resize(to count: Int) { function.resize(to: count) }

@@ -31,6 +31,7 @@ final class ClassicKind: DeployedFunction {
         return ReplicaCount(desired: count, available: count)
     }
     var instances: Int { desired.load(ordering: .relaxed) }
+    var kind: String { "process" }
     var streaming: (any StreamingFunction)? { nil }
 
     func resize(to count: Int) { desired.store(max(0, count), ordering: .relaxed) }

@@ -15,6 +15,7 @@ final class HTTPKind: DeployedFunction {
 
     var replicas: ReplicaCount { ReplicaCount(desired: function.desiredReplicas, available: function.availableReplicas) }
     var instances: Int { function.availableReplicas }
+    var kind: String { "http" }
     var streaming: (any StreamingFunction)? { function }
 
     func resize(to count: Int) { function.resize(to: count) }

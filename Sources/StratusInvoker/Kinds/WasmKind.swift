@@ -22,6 +22,7 @@ final class WasmKind: DeployedFunction {
 
     var replicas: ReplicaCount { ReplicaCount(desired: function.desiredReplicas, available: function.availableReplicas) }
     var instances: Int { function.warmInstances }
+    var kind: String { "wasm" }
     var streaming: (any StreamingFunction)? { nil }
 
     func resize(to count: Int) { runtime.scale(function, to: count) }
