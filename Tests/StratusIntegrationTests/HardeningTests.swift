@@ -310,6 +310,39 @@ import Glibc
     }
 
     @discardableResult
+    /// An update the store cannot save (a trigger makes SQLite refuse the write, as a full or broken
+    /// disk would) answers 500 and leaves the old version serving, for a process function and an
+    /// http-mode one; an update whose new version cannot start leaves it serving too.
+    @Test func anUpdateThatCannotBeSavedOrStartedKeepsTheOldVersionServing() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let database = server.dataDirectory.appendingPathComponent("stratus.db").path
+        let httpServer = #"python3 -c "import http.server,os; h=type('H',(http.server.BaseHTTPRequestHandler,),{'do_POST':lambda s:(s.send_response(200),s.send_header('Content-Length','2'),s.end_headers(),s.wfile.write(os.environ['V'].encode())),'log_message':lambda s,*a:None}); http.server.HTTPServer(('127.0.0.1',int(os.environ['PORT'])),h).serve_forever()""#
+        for (name, extra) in [("classic", [String]()), ("web", ["--env", "mode=http", "--annotation", "com.stratus.ready-timeout=2s"])] {
+            func deploy(_ version: String) throws -> StratusBinary.Output {
+                let command = name == "classic" ? "printf \(version)" : httpServer
+                return try cli(server, ["deploy", "--name", name, "--fprocess", command, "--env", "V=\(version)"] + extra)
+            }
+            func answer() throws -> String { try Curl.request("\(server.url)/function/\(name)", body: "x").body }
+            #expect(try deploy("v1").status == 0)
+            #expect(try answer() == "v1")
+
+            #expect(Self.run("/usr/bin/sqlite3", [database, "CREATE TRIGGER refuse BEFORE INSERT ON function BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"]) == 0)
+            let refused = try deploy("v2")
+            #expect(refused.status != 0 && refused.stderr.contains("500"), "\(refused.stdout)\(refused.stderr)")
+            #expect(try answer() == "v1", "\(name): the old version still serves after a failed save")
+            #expect(Self.run("/usr/bin/sqlite3", [database, "DROP TRIGGER refuse;"]) == 0)
+
+            #expect(try deploy("v3").status == 0)
+            #expect(try answer() == "v3", "\(name): a saved update serves at once")
+        }
+        // A new http-mode version that never listens is refused; the one before keeps serving.
+        let broken = try cli(server, ["deploy", "--name", "web", "--fprocess", "sleep 60", "--env", "mode=http",
+                                      "--annotation", "com.stratus.ready-timeout=1s"])
+        #expect(broken.status != 0 && broken.stderr.contains("did not accept connections"), "\(broken.stderr)")
+        #expect(try Curl.request("\(server.url)/function/web", body: "x").body == "v3")
+    }
+
     static func run(_ tool: String, _ arguments: [String]) -> Int32 {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
