@@ -53,3 +53,10 @@ public struct PreparedFunction: Sendable {
         self.baseline = baseline
     }
 }
+
+extension FunctionSpec {
+    /// The function's own environment variables, in a stable order.
+    var orderedEnvironment: [(String, String)] {
+        envVars.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+}

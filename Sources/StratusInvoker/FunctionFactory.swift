@@ -35,7 +35,7 @@ public struct FunctionFactory: Sendable {
                 let module = try wasm.prepare(digest: digest, bytes: bytes)
                 let function = try await wasm.load(module, settings: settings, secrets: plan.secretValues, layers: plan.layers,
                                                    models: FunctionModels(backend: inference, named: plan.models))
-                return WasmKind(function: function, runtime: wasm, spec: spec, settings: settings, outputLimit: responseLimit)
+                return WasmKind(function: function, runtime: wasm, guest: GuestCall(spec: spec, settings: settings, outputLimit: responseLimit))
             } catch {
                 throw .invalidArtifact(error)
             }
@@ -51,7 +51,8 @@ public struct FunctionFactory: Sendable {
         }
         switch settings.mode {
         case .classic:
-            return ClassicKind(function: function, processes: processes, spec: spec, settings: settings, outputLimit: responseLimit)
+            return ClassicKind(function: function, processes: processes, guest: GuestCall(spec: spec, settings: settings, outputLimit: responseLimit),
+                               command: spec.envProcess ?? "")
         case .http:
             return HTTPKind(function: processes.http(function, name: spec.name.rawValue, environment: spec.orderedEnvironment, log: replicaLog(spec)),
                             responseLimit: responseLimit)

@@ -65,3 +65,25 @@ enum GuestAnswer {
         }
     }
 }
+
+/// How a call becomes a guest's input (Wasm or classic process): the event on stdin, the
+/// function's environment and the watchdog's `Http_*` variables, argv[0] its name.
+struct GuestCall: Sendable {
+    let name: String
+    let environment: [(String, String)]
+    let settings: FunctionSettings
+    /// Largest stdout the guest may write.
+    let outputLimit: Int
+
+    init(spec: FunctionSpec, settings: FunctionSettings, outputLimit: Int) {
+        name = spec.name.rawValue
+        environment = spec.orderedEnvironment
+        self.settings = settings
+        self.outputLimit = outputLimit
+    }
+
+    func request(for call: InvocationRequest) -> GuestRequest {
+        GuestRequest(stdin: settings.eventFormat.event(for: call), environment: environment + call.watchdogEnvironment, arguments: [name],
+                     outputLimit: outputLimit)
+    }
+}

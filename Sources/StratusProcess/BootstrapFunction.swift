@@ -33,8 +33,9 @@ public final class BootstrapFunction: Sendable {
         self.name = name
         let reserved: Set<String> = ["AWS_LAMBDA_RUNTIME_API", "SCF_RUNTIME_API", "SCF_RUNTIME_API_PORT"]
         let free = FreeSignal()
-        replicas = ReplicaSet(driver: BootstrapReplicaDriver(function: function, name: name, environment: environment.filter { !reserved.contains($0.0) },
-                                                             sandbox: sandbox, bodyLimit: bodyLimit, log: log, free: free))
+        let command = ReplicaCommand(function: function, name: name, environment: environment.filter { !reserved.contains($0.0) },
+                                     sandbox: sandbox, log: log)
+        replicas = ReplicaSet(driver: BootstrapReplicaDriver(command: command, bodyLimit: bodyLimit, free: free))
         listen(to: free)
     }
 
@@ -169,15 +170,10 @@ final class FreeSignal: Sendable {
 /// How a custom-runtime replica starts (a runtime API server on a private port, then the bootstrap
 /// told where it is) and when it is ready (its first `next`, or SCF's `init/ready`).
 struct BootstrapReplicaDriver: ReplicaDriver {
-    let function: ProcessFunction
-    let name: String
-    let environment: [(String, String)]
-    let sandbox: Sandbox?
+    let command: ReplicaCommand
     /// Largest response or error body a bootstrap may post.
     let bodyLimit: Int
-    let log: ReplicaLogSink
     let free: FreeSignal
-    var settings: FunctionSettings { function.settings }
     var noun: String { "bootstrap" }
 
     func launch(instance: String) async -> Result<(BootstrapReplica, ReplicaProcess), SpawnFailure> {
@@ -197,8 +193,7 @@ struct BootstrapReplicaDriver: ReplicaDriver {
             return .failure(SpawnFailure(text: "cannot serve the runtime API on a loopback port: \(error)"))
         }
         replica.attach(server: server, port: port)
-        switch await ReplicaProcess.launch(function, sandbox: sandbox, environment: environment + runtimeVariables(port: port),
-                                           instance: instance, log: log) {
+        switch await command.launch(instance: instance, variables: runtimeVariables(port: port)) {
         case .success(let process):
             replica.attach(process)
             return .success((replica, process))
@@ -238,9 +233,10 @@ struct BootstrapReplicaDriver: ReplicaDriver {
     /// The variables a bootstrap finds: where its runtime API is, and the function's description
     /// in both clouds' names.
     func runtimeVariables(port: Int) -> [(String, String)] {
-        let own = Dictionary(environment, uniquingKeysWith: { _, last in last })
-        let root = sandbox != nil && function.directory != nil ? Sandbox.functionPath : (function.directory?.path ?? FileManager.default.temporaryDirectory.path)
-        let memory = String(function.settings.memoryLimit / (1024 * 1024))
+        let own = Dictionary(command.environment, uniquingKeysWith: { _, last in last })
+        let directory = command.function.directory
+        let root = command.sandbox != nil && directory != nil ? Sandbox.functionPath : (directory?.path ?? FileManager.default.temporaryDirectory.path)
+        let memory = String(settings.memoryLimit / (1024 * 1024))
         var variables: [(String, String)] = [
             ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:\(port)"),
             ("SCF_RUNTIME_API", "127.0.0.1"),

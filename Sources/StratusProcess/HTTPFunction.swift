@@ -42,8 +42,8 @@ public final class HTTPFunction: Sendable {
         self.name = name
         // The port is Stratus's to give: drop any the function's own environment sets.
         let reserved: Set<String> = ["PORT", "http_port", "upstream_url", "mode"]
-        replicas = ReplicaSet(driver: HTTPReplicaDriver(function: function, name: name, environment: environment.filter { !reserved.contains($0.0) },
-                                                        sandbox: sandbox, log: log))
+        replicas = ReplicaSet(driver: HTTPReplicaDriver(command: ReplicaCommand(
+            function: function, name: name, environment: environment.filter { !reserved.contains($0.0) }, sandbox: sandbox, log: log)))
     }
 
     /// Replicas asked for.
@@ -126,12 +126,7 @@ public final class HTTPFunction: Sendable {
 /// How an http-mode replica starts (a process given `$PORT`) and when it is ready (it accepts
 /// connections on that port, and answers 2xx on the health path when the function has one).
 struct HTTPReplicaDriver: ReplicaDriver {
-    let function: ProcessFunction
-    let name: String
-    let environment: [(String, String)]
-    let sandbox: Sandbox?
-    let log: ReplicaLogSink
-    var settings: FunctionSettings { function.settings }
+    let command: ReplicaCommand
     var noun: String { "replica" }
 
     func launch(instance: String) async -> Result<(HTTPFunction.Replica, ReplicaProcess), SpawnFailure> {
@@ -139,9 +134,8 @@ struct HTTPReplicaDriver: ReplicaDriver {
         do { port = try PortLedger.shared.take() } catch {
             return .failure(SpawnFailure(text: "no free loopback port: \(error)"))
         }
-        let variables = environment + [("PORT", String(port)), ("http_port", String(port)),
-                                       ("upstream_url", "http://127.0.0.1:\(port)"), ("mode", "http")]
-        switch await ReplicaProcess.launch(function, sandbox: sandbox, environment: variables, instance: instance, log: log) {
+        let variables = [("PORT", String(port)), ("http_port", String(port)), ("upstream_url", "http://127.0.0.1:\(port)"), ("mode", "http")]
+        switch await command.launch(instance: instance, variables: variables) {
         case .success(let process): return .success((HTTPFunction.Replica(instance: instance, port: port, process: process), process))
         case .failure(let failure):
             PortLedger.shared.release(port)

@@ -10,10 +10,8 @@ import Glibc
 /// the supervision `ReplicaSet` does for both: how a replica starts, when it is ready, what it holds.
 protocol ReplicaDriver: Sendable {
     associatedtype Replica: SupervisedReplica
-    /// The function's name: replicas are `NAME-1`, `NAME-2`, …
-    var name: String { get }
-    var settings: FunctionSettings { get }
-    var log: ReplicaLogSink { get }
+    /// What a replica runs and where its output goes.
+    var command: ReplicaCommand { get }
     /// What the log calls a replica's process ("replica", "bootstrap").
     var noun: String { get }
     /// Starts one replica: its process and whatever it talks through (a port, a runtime API).
@@ -25,6 +23,27 @@ protocol ReplicaDriver: Sendable {
     func failure(_ replica: Replica, how: String, wasReady: Bool) -> String
     /// Frees what the replica held besides its process (its port, its runtime API server).
     func release(_ replica: Replica)
+}
+
+extension ReplicaDriver {
+    /// The function's name: replicas are `NAME-1`, `NAME-2`, …
+    var name: String { command.name }
+    var settings: FunctionSettings { command.function.settings }
+    var log: ReplicaLogSink { command.log }
+}
+
+/// The process a replica runs: the function's command, its environment, the sandbox, and where its output lines go.
+struct ReplicaCommand: Sendable {
+    let function: ProcessFunction
+    let name: String
+    let environment: [(String, String)]
+    let sandbox: Sandbox?
+    let log: ReplicaLogSink
+
+    /// Starts the process for `instance` with `variables` added to the function's environment.
+    func launch(instance: String, variables: [(String, String)]) async -> Result<ReplicaProcess, SpawnFailure> {
+        await ReplicaProcess.launch(function, sandbox: sandbox, environment: environment + variables, instance: instance, log: log)
+    }
 }
 
 /// How a replica's start went.
@@ -251,3 +270,20 @@ final class ReplicaSet<Driver: ReplicaDriver>: Sendable {
         return "exited with status \((status >> 8) & 0xff)"
     }
 }
+
+/// A process function that runs as long-lived replicas (http mode, custom runtimes).
+public protocol ReplicatedFunction: Sendable {
+    /// Replicas asked for.
+    var desiredReplicas: Int { get }
+    /// Replicas ready for calls now.
+    var availableReplicas: Int { get }
+    /// Starts or stops replicas until `count` run (clamped to the function's maximum).
+    func resize(to count: Int)
+    /// Waits until a replica is ready; throws why none could start.
+    func waitUntilReady() async throws(ProcessError)
+    /// Stops every replica: calls in flight finish first.
+    func stop() async
+}
+
+extension HTTPFunction: ReplicatedFunction {}
+extension BootstrapFunction: ReplicatedFunction {}

@@ -3,7 +3,7 @@ import StratusProcess
 
 /// A custom-runtime function: replicas of its `bootstrap`, each taking one event at a time
 /// through its own runtime API.
-final class BootstrapKind: DeployedFunction {
+final class BootstrapKind: ReplicatedKind {
     let function: BootstrapFunction
     let settings: FunctionSettings
 
@@ -12,18 +12,8 @@ final class BootstrapKind: DeployedFunction {
         self.settings = settings
     }
 
-    var replicas: ReplicaCount { ReplicaCount(desired: function.desiredReplicas, available: function.availableReplicas) }
-    var instances: Int { function.availableReplicas }
     var kind: String { "bootstrap" }
     var streaming: (any StreamingFunction)? { nil }
-
-    func resize(to count: Int) { function.resize(to: count) }
-
-    func waitUntilReady() async throws(InvokerError) {
-        do { try await function.waitUntilReady() } catch { throw .invalidProcess(error) }
-    }
-
-    func stop() async { await function.stop() }
 
     /// The event alone goes to a free bootstrap (it has its own environment); its posted answer comes back.
     func call(_ request: InvocationRequest) async -> CallOutcome {

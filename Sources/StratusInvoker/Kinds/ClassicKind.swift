@@ -8,30 +8,25 @@ import Synchronization
 final class ClassicKind: DeployedFunction {
     let function: ProcessFunction
     let processes: ProcessRuntime
-    let settings: FunctionSettings
+    let guest: GuestCall
+    /// The command as deployed (`fprocess`), for the log.
     let command: String
-    let name: String
-    let environment: [(String, String)]
-    let outputLimit: Int
     private let desired = Atomic<Int>(0)
 
-    init(function: ProcessFunction, processes: ProcessRuntime, spec: FunctionSpec, settings: FunctionSettings, outputLimit: Int) {
+    init(function: ProcessFunction, processes: ProcessRuntime, guest: GuestCall, command: String) {
         self.function = function
+        self.command = command
         self.processes = processes
-        self.settings = settings
-        command = spec.envProcess ?? ""
-        name = spec.name.rawValue
-        environment = spec.orderedEnvironment
-        self.outputLimit = outputLimit
+        self.guest = guest
     }
 
+    var kind: String { "process" }
     /// Every replica wanted is ready: starting one needs no process.
     var replicas: ReplicaCount {
         let count = desired.load(ordering: .relaxed)
         return ReplicaCount(desired: count, available: count)
     }
     var instances: Int { desired.load(ordering: .relaxed) }
-    var kind: String { "process" }
     var streaming: (any StreamingFunction)? { nil }
 
     func resize(to count: Int) { desired.store(max(0, count), ordering: .relaxed) }
@@ -39,11 +34,9 @@ final class ClassicKind: DeployedFunction {
     func stop() async { resize(to: 0) }
 
     func call(_ request: InvocationRequest) async -> CallOutcome {
-        let guest = GuestRequest(stdin: settings.eventFormat.event(for: request), environment: environment + request.watchdogEnvironment,
-                                 arguments: [name], outputLimit: outputLimit)
-        let result = await processes.run(function, request: guest)
+        let result = await processes.run(function, request: guest.request(for: request))
         // The classic watchdog's own lines around the process's stderr.
-        return GuestAnswer.outcome(result, settings: settings, request: request, instance: "process",
+        return GuestAnswer.outcome(result, settings: guest.settings, request: request, instance: "process",
                                    before: ["Forking fprocess: \(command)"],
                                    after: ["Wrote \(result.stdout.count) Bytes - Duration: \(String(format: "%.6f", result.duration)) seconds"])
     }

@@ -4,7 +4,7 @@ import StratusProcess
 import Synchronization
 
 /// An http-mode function: replicas of its server process, calls proxied to the least busy one.
-final class HTTPKind: DeployedFunction {
+final class HTTPKind: ReplicatedKind {
     let function: HTTPFunction
     let responseLimit: Int
 
@@ -13,18 +13,8 @@ final class HTTPKind: DeployedFunction {
         self.responseLimit = responseLimit
     }
 
-    var replicas: ReplicaCount { ReplicaCount(desired: function.desiredReplicas, available: function.availableReplicas) }
-    var instances: Int { function.availableReplicas }
     var kind: String { "http" }
     var streaming: (any StreamingFunction)? { function }
-
-    func resize(to count: Int) { function.resize(to: count) }
-
-    func waitUntilReady() async throws(InvokerError) {
-        do { try await function.waitUntilReady() } catch { throw .invalidProcess(error) }
-    }
-
-    func stop() async { await function.stop() }
 
     /// A call with the whole body in hand (an async call, say): streamed to a replica all the same, the answer collected.
     func call(_ request: InvocationRequest) async -> CallOutcome {
