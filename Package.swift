@@ -117,6 +117,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The web UI and the API description (a link to docs/openapi.yaml), compiled in as bytes.
+            resources: [.embedInCode("Resources/ui"), .embedInCode("Resources/openapi.yaml")],
             swiftSettings: strict
         ),
         // stack.yml (OpenFaaS format) parsing with file/line errors.
