@@ -127,8 +127,13 @@ let package = Package(
             dependencies: ["StratusModel", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        // Built-in function templates and the Wasm build recipes.
-        .target(name: "StratusTemplates", swiftSettings: strict),
+        // Built-in function templates and the Wasm build recipes. The templates' files and the guest SDK
+        // are real files under Resources/ (never compiled here), compiled in as bytes.
+        .target(
+            name: "StratusTemplates",
+            resources: [.embedInCode("Resources/templates"), .embedInCode("Resources/sdk")],
+            swiftSettings: strict
+        ),
         // The command-line client and the `serve` command.
         .target(
             name: "StratusCLI",
