@@ -56,10 +56,13 @@ let package = Package(
         ),
         // Process runtime: classic-watchdog functions (a process group per request) and http-mode replicas behind a proxy.
         .target(name: "CStratusSys"),
+        // gzip'd tar archives (bundles, layers, sites): checked and unpacked atomically with /bin/tar.
+        .target(name: "StratusArchive", swiftSettings: strict),
         .target(
             name: "StratusProcess",
             dependencies: [
                 "StratusModel",
+                "StratusArchive",
                 "CStratusSys",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -109,6 +112,7 @@ let package = Package(
                 "StratusStore",
                 "StratusInference",
                 "StratusTemplates",
+                "StratusArchive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -173,6 +177,7 @@ let package = Package(
         ),
         .testTarget(name: "StratusStackTests", dependencies: ["StratusStack"]),
         .testTarget(name: "StratusProcessTests", dependencies: ["StratusProcess"]),
+        .testTarget(name: "StratusArchiveTests", dependencies: ["StratusArchive"]),
         .testTarget(name: "StratusTemplatesTests", dependencies: ["StratusTemplates"]),
         .testTarget(
             name: "StratusGatewayTests",
