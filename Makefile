@@ -11,7 +11,7 @@ BIN := .build/$(CONFIG)/stratus
 APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev chromium sqlite3 openssl
 BENCH_PACKAGES := wrk
 
-.PHONY: run build test setup setup-models setup-test-deps demo bench install clean
+.PHONY: run build test check-assets setup setup-models setup-test-deps demo bench install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -46,12 +46,22 @@ run: build
 ## Everything CI runs: unit tests and integration tests against the real binary. Two test processes, one
 ## after the other: the integration tests block on child processes (`stratus serve`, the CLI), and in one
 ## process with the in-process tests they would hold the few threads those tests' servers run on.
-test: setup setup-models setup-test-deps
+test: setup setup-models setup-test-deps check-assets
 	swift build --build-tests
 	@status=0; \
 	swift test --skip-build --skip StratusIntegrationTests || status=1; \
 	swift test --skip-build --filter StratusIntegrationTests || status=1; \
 	exit $$status
+
+## The files the binary embeds (Sources/*/Resources: web UI, templates) must at least parse: node --check
+## each JavaScript file, compile each Python file (its bytecode into a temp folder), bash -n each shell script.
+check-assets: setup
+	@set -e; assets=$$(find -L Sources -path '*/Resources/*' -type f | sort); \
+	for f in $$(grep '\.js$$' <<< "$$assets"); do node --check "$$f"; done; \
+	pycache=$$(mktemp -d); trap 'rm -rf "$$pycache"' EXIT; \
+	PYTHONPYCACHEPREFIX="$$pycache" python3 -m py_compile $$(grep '\.py$$' <<< "$$assets"); \
+	for f in $$(grep '\.sh$$\|\.bootstrap$$' <<< "$$assets"); do bash -n "$$f"; done; \
+	echo "check-assets: $$(wc -l <<< "$$assets") embedded files, the JavaScript, Python and shell ones parse"
 
 ## Deploy the demo functions (hello, pycon, classify and its page) again to the server `make run` started.
 demo: build

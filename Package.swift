@@ -56,10 +56,13 @@ let package = Package(
         ),
         // Process runtime: classic-watchdog functions (a process group per request) and http-mode replicas behind a proxy.
         .target(name: "CStratusSys"),
+        // gzip'd tar archives (bundles, layers, sites): checked and unpacked atomically with /bin/tar.
+        .target(name: "StratusArchive", swiftSettings: strict),
         .target(
             name: "StratusProcess",
             dependencies: [
                 "StratusModel",
+                "StratusArchive",
                 "CStratusSys",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -111,6 +114,7 @@ let package = Package(
                 "StratusProcess",
                 "StratusWasm",
                 "StratusTemplates",
+                "StratusArchive",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -119,6 +123,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            // The web UI and the API description (a link to docs/openapi.yaml), compiled in as bytes.
+            resources: [.embedInCode("Resources/ui"), .embedInCode("Resources/openapi.yaml")],
             swiftSettings: strict
         ),
         // stack.yml (OpenFaaS format) parsing with file/line errors.
@@ -127,8 +133,13 @@ let package = Package(
             dependencies: ["StratusModel", .product(name: "Yams", package: "Yams")],
             swiftSettings: strict
         ),
-        // Built-in function templates and the Wasm build recipes.
-        .target(name: "StratusTemplates", swiftSettings: strict),
+        // Built-in function templates and the Wasm build recipes. The templates' files and the guest SDK
+        // are real files under Resources/ (never compiled here), compiled in as bytes.
+        .target(
+            name: "StratusTemplates",
+            resources: [.embedInCode("Resources/templates"), .embedInCode("Resources/sdk")],
+            swiftSettings: strict
+        ),
         // The command-line client and the `serve` command.
         .target(
             name: "StratusCLI",
@@ -173,6 +184,7 @@ let package = Package(
             name: "StratusInvokerTests",
             dependencies: ["StratusInvoker", .product(name: "Logging", package: "swift-log")]
         ),
+        .testTarget(name: "StratusArchiveTests", dependencies: ["StratusArchive"]),
         .testTarget(name: "StratusTemplatesTests", dependencies: ["StratusTemplates"]),
         .testTarget(
             name: "StratusGatewayTests",

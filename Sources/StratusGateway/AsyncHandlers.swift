@@ -115,10 +115,9 @@ struct AsyncHandlers {
                              headers: headers, body: Array(body.readableBytesView), callbackURL: callbackURL)
         do throws(StoreError) {
             try await queue.enqueue(call)
+        } catch .duplicate {
+            throw GatewayError(.conflict, "a call with X-Call-Id '\(callID)' is already queued")
         } catch {
-            if "\(error)".contains("UNIQUE constraint failed") {
-                throw GatewayError(.conflict, "a call with X-Call-Id '\(callID)' is already queued")
-            }
             throw GatewayError.from(error)
         }
         var fields: HTTPFields = [:]

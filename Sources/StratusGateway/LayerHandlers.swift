@@ -1,8 +1,8 @@
 import Crypto
 import Foundation
 import Hummingbird
+import StratusArchive
 import StratusModel
-import StratusProcess
 import StratusStore
 
 /// Layers: published versions (content-addressed archives) and the merged folders functions see
@@ -22,10 +22,10 @@ struct LayerDirectory: Sendable {
         if let problem = FunctionName.problem(with: name) {
             throw GatewayError.badRequest("invalid layer name '\(name)': \(problem)")
         }
-        guard ProcessRuntime.isBundle(archive) else {
+        guard Archive.isGzip(archive) else {
             throw GatewayError.badRequest("a layer is a gzip'd tar archive of its folder (tar -czf - -C DIR .)")
         }
-        do { try ProcessRuntime.validateArchive(archive) } catch { throw GatewayError.badRequest("invalid layer: \(error)") }
+        do { try Archive.validate(archive) } catch { throw GatewayError.badRequest("invalid layer: \(error)") }
         do {
             let artifact = try await store.putArtifact(archive, name: nil)
             return try await store.publishLayer(name: name, digest: artifact.digest, size: archive.count)
@@ -82,7 +82,7 @@ struct LayerDirectory: Sendable {
         for record in records {
             do { archives.append(try await store.artifactBytes(record.digest)) } catch { throw GatewayError.from(error) }
         }
-        do { try ProcessRuntime.unpackLayers(archives, into: target) } catch { throw GatewayError.badRequest("cannot unpack the layers: \(error)") }
+        do { try Archive.unpack(archives, into: target, allowLinks: true) } catch { throw GatewayError.badRequest("cannot unpack the layers: \(error)") }
         return target
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
+import StratusArchive
 import StratusModel
-import StratusProcess
 import StratusStore
 
 /// The static sites the gateway serves: each name points at an archive unpacked once under
@@ -39,7 +39,7 @@ final class SiteDirectory: Sendable {
 
     /// Stores the tar.gz `bytes` and serves them as site `name` (replacing what it served before).
     func deploy(_ name: FunctionName, archive bytes: [UInt8]) async throws -> (status: SiteStatus, created: Bool) {
-        guard ProcessRuntime.isBundle(bytes) else {
+        guard Archive.isGzip(bytes) else {
             throw GatewayError.badRequest("invalid site: the body must be a gzip'd tar archive of the site's folder (tar -czf - -C DIR .)")
         }
         let digest = contentDigest(bytes)
@@ -115,8 +115,8 @@ final class SiteDirectory: Sendable {
         let folder = root.appendingPathComponent(digest.hex)
         if !FileManager.default.fileExists(atPath: folder.path) {
             do {
-                try ProcessRuntime.unpackArchive(bytes, into: folder, allowLinks: false)
-            } catch .invalidBundle(let why) {
+                try Archive.unpack([bytes], into: folder, allowLinks: false)
+            } catch .invalid(let why) {
                 throw GatewayError.badRequest("invalid site archive: \(why)")
             } catch {
                 throw GatewayError(.internalServerError, "cannot unpack the site: \(error)")

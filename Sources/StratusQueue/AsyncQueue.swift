@@ -1,4 +1,4 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 import Foundation
 public import Logging
 import NIOCore
@@ -52,16 +52,12 @@ public final class AsyncQueue: Service, Sendable {
     /// Calls running now, per function, and their ids (deliveries included).
     private let active = Mutex<(perFunction: [String: Int], ids: Set<String>, total: Int)>(([:], [], 0))
     private let counters = Mutex(Counters())
-    /// Called when a run or delivery finishes: (function, status, seconds).
-    private let observer: @Sendable (String, Int, Double) -> Void
 
-    public init(store: any QueueStore, invoker: Invoker, configuration: Configuration = Configuration(), logger: Logger,
-                observer: @escaping @Sendable (String, Int, Double) -> Void = { _, _, _ in }) {
+    public init(store: any QueueStore, invoker: Invoker, configuration: Configuration = Configuration(), logger: Logger) {
         self.store = store
         self.invoker = invoker
         self.configuration = configuration
         self.logger = logger
-        self.observer = observer
         client = HTTPClient.shared
         (wakeupStream, wakeups) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -196,7 +192,6 @@ public final class AsyncQueue: Service, Sendable {
                 result = AsyncResult(status: 500, body: Array("\(error)\n".utf8), contentType: "text/plain", duration: 0)
             }
         }
-        observer(call.function.rawValue, result.status, result.duration)
         let succeeded = (200..<400).contains(result.status)
         let reason = succeeded ? "" : Self.reason(result)
         do {

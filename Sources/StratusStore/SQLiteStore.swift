@@ -163,7 +163,17 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
     }
 
     private func write<T: Sendable>(_ body: @Sendable @escaping (Database) throws -> T) async throws(StoreError) -> T {
-        do { return try await database.write(body) } catch { throw .database("\(error)") }
+        do { return try await database.write(body) } catch { throw Self.storeError(error) }
+    }
+
+    /// A write that broke a unique or primary key is `.duplicate`, so callers can tell it apart by its case.
+    static func storeError(_ error: any Error) -> StoreError {
+        if let error = error as? DatabaseError,
+            error.extendedResultCode == .SQLITE_CONSTRAINT_UNIQUE || error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY
+        {
+            return .duplicate(error.message ?? "\(error)")
+        }
+        return .database("\(error)")
     }
 
     private static func encode(_ spec: FunctionSpec) throws(StoreError) -> String {

@@ -38,6 +38,8 @@ public protocol ArtifactStore: Sendable {
 /// Failures of the store; the message is safe to show to the user.
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     case database(String)
+    /// A write would store a second record under a key that must be unique (e.g. an async call's id).
+    case duplicate(String)
     case io(String)
     case missingArtifact(Digest)
     case corruptArtifact(Digest)
@@ -46,6 +48,7 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .database(let why): "database error: \(why)"
+        case .duplicate(let why): "already stored: \(why)"
         case .io(let why): "storage error: \(why)"
         case .missingArtifact(let digest): "artifact \(digest) is not stored"
         case .corruptArtifact(let digest): "artifact \(digest) is corrupt on disk (its bytes no longer match the digest)"

@@ -56,8 +56,15 @@ import Yams
             let response = try await client.execute(uri: "/system/openapi.yaml", method: .get, headers: harness.auth)
             #expect(response.status == .ok)
             #expect(response.headers[.contentType]?.hasPrefix("application/yaml") == true)
-            #expect(String(buffer: response.body) == file, "run scripts/embed_openapi.py after editing docs/openapi.yaml")
+            #expect(String(buffer: response.body) == file, "the binary embeds docs/openapi.yaml: rebuild")
         }
+    }
+
+    /// The gateway embeds docs/openapi.yaml through a link in its Resources/: one copy to edit, none to forget.
+    @Test func theEmbeddedDocumentIsALinkToDocs() throws {
+        let link = Self.documentURL.deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/StratusGateway/Resources/openapi.yaml")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link.path) == "../../../docs/openapi.yaml")
     }
 
     /// Found by schemathesis: `/healthz` answered without a Content-Type.

@@ -24,6 +24,22 @@ import Testing
         }
     }
 
+    /// The served page, script and styles are Sources/StratusGateway/Resources/ui/'s files, byte for byte.
+    @Test func servedAssetsAreTheFilesInResources() async throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Sources/StratusGateway/Resources/ui")
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            for (uri, file) in [("/ui/", "index.html"), ("/ui/app.js", "app.js"), ("/ui/style.css", "style.css")] {
+                let expected = [UInt8](try Data(contentsOf: folder.appendingPathComponent(file)))
+                let response = try await client.execute(uri: uri, method: .get)
+                #expect(response.status == .ok)
+                #expect([UInt8](buffer: response.body) == expected, "\(uri) differs from Resources/ui/\(file): rebuild")
+            }
+        }
+    }
+
     @Test func statsCountCallsErrorsAndLatency() async throws {
         let harness = GatewayHarness()
         defer { harness.cleanUp() }

@@ -78,6 +78,23 @@ struct SQLiteStoreTests {
         #expect(!FileManager.default.fileExists(atPath: temp.path))
     }
 
+    @Test func aSecondCallWithTheSameIDIsADuplicate() async throws {
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = try SQLiteStore(directory: directory)
+        let call = AsyncCall(id: "call-1", function: try FunctionName("hello"), method: "POST", path: "/", query: "", headers: [],
+                             body: Array("hi".utf8), callbackURL: nil)
+        try await store.enqueue(call)
+        do {
+            try await store.enqueue(call)
+            Issue.record("the second enqueue was accepted")
+        } catch .duplicate(let why) {
+            #expect(why.contains("asyncCall.id"), "\(why)")
+        } catch {
+            Issue.record("expected .duplicate, got \(error)")
+        }
+        #expect(try await store.queuedCalls(states: [], limit: 10).count == 1)
+    }
+
     @Test func unwritableDirectoryIsAClearError() {
         #expect(throws: StoreError.self) { try SQLiteStore(directory: URL(fileURLWithPath: "/proc/stratus-cannot-write-here")) }
     }
