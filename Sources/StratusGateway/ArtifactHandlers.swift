@@ -7,7 +7,7 @@ import StratusStore
 struct ArtifactHandlers {
     let dependencies: Dependencies
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         group.post("artifacts") { request, _ in try await upload(request) }
     }
 

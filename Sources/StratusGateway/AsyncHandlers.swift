@@ -11,21 +11,21 @@ struct AsyncHandlers {
     let queue: AsyncQueue
     let store: any QueueStore
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<StratusRequestContext>) {
         for method in [HTTPRequest.Method.post, .put, .patch] {
             router.on("async-function/{name}", method: method) { request, context in
-                try await enqueue(request, name: context.parameters.get("name") ?? "", path: "/")
+                try await enqueue(request, name: context.parameters.get("name") ?? "", path: "/", callID: context.callID)
             }
             router.on("async-function/{name}/**", method: method) { request, context in
                 let rest = context.parameters.getCatchAll().joined(separator: "/")
-                return try await enqueue(request, name: context.parameters.get("name") ?? "", path: "/" + rest)
+                return try await enqueue(request, name: context.parameters.get("name") ?? "", path: "/" + rest, callID: context.callID)
             }
         }
         // The call id is the capability: whoever enqueued the call (and got its id) may cancel it.
         router.delete("async-function/{name}") { _, context in try await cancel(context.parameters.get("name") ?? "") }
     }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         group.get("queue") { request, _ in
             let stateText = request.uri.queryParameters.get("state")
             var states: [AsyncCallState] = []
@@ -61,7 +61,7 @@ struct AsyncHandlers {
                 throw GatewayError.notFound("no failed call with id '\(id)' (only calls in the dead-letter list can be retried)")
             }
             queue.wake()
-            return Response(status: .accepted, headers: [.init("X-Call-Id")!: id])
+            return Response(status: .accepted, headers: [.callID: id])
         }
         group.delete("queue/{id}") { _, context in try await cancel(context.parameters.get("id") ?? "") }
     }
@@ -87,7 +87,7 @@ struct AsyncHandlers {
         }
     }
 
-    func enqueue(_ request: Request, name rawName: String, path: String) async throws -> Response {
+    func enqueue(_ request: Request, name rawName: String, path: String, callID: String) async throws -> Response {
         let name: FunctionName
         do { name = try FunctionReference(parsing: rawName).name } catch {
             throw GatewayError.notFound("error finding function \(rawName): \(error)")
@@ -102,7 +102,6 @@ struct AsyncHandlers {
             }
             callbackURL = callback
         }
-        let callID = request.headers[.init("X-Call-Id")!] ?? UUID().uuidString
         guard Self.validCallID(callID) else {
             throw GatewayError.badRequest("X-Call-Id must be 1-128 letters, digits, '-', '_' or '.'")
         }
@@ -121,7 +120,7 @@ struct AsyncHandlers {
             throw GatewayError.from(error)
         }
         var fields: HTTPFields = [:]
-        fields[.init("X-Call-Id")!] = callID
+        fields[.callID] = callID
         return Response(status: .accepted, headers: fields)
     }
 }

@@ -8,7 +8,7 @@ import StratusStore
 struct FunctionHandlers {
     let dependencies: Dependencies
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         group.get("functions") { _, _ in try await list() }
         let gate = dependencies.managementGate
         group.post("functions") { request, _ in try await gate.run { try await deploy(request, mustExist: false) } }

@@ -105,12 +105,13 @@ public struct Gateway: Sendable {
     }
 
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.
-    public func buildRouter() -> Router<BasicRequestContext> {
+    public func buildRouter() -> Router<StratusRequestContext> {
         let secretFiles = secretFiles
         let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger,
                                         planner: planner, removeSecretsFolder: { name in secretFiles.remove(name) }, sites: sites, layers: layers,
                                         metrics: metrics, inflight: InflightLimiter(limit: configuration.maxInflight))
-        let router = Router(context: BasicRequestContext.self)
+        let router = Router(context: StratusRequestContext.self)
+        router.add(middleware: CallIDMiddleware())
         let system = SystemHandlers(dependencies: dependencies)
         system.registerPublic(on: router)
         let ui = UIHandlers(dependencies: dependencies, store: store)

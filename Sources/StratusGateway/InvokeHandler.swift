@@ -9,19 +9,19 @@ struct InvokeHandler {
     let dependencies: Dependencies
     static let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .head, .options]
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<StratusRequestContext>) {
         for method in Self.methods {
             router.on("function/{name}", method: method) { request, context in
-                try await invoke(request, name: context.parameters.get("name") ?? "", path: "/")
+                try await invoke(request, name: context.parameters.get("name") ?? "", path: "/", callID: context.callID)
             }
             router.on("function/{name}/**", method: method) { request, context in
                 let rest = context.parameters.getCatchAll().joined(separator: "/")
-                return try await invoke(request, name: context.parameters.get("name") ?? "", path: "/" + rest)
+                return try await invoke(request, name: context.parameters.get("name") ?? "", path: "/" + rest, callID: context.callID)
             }
         }
     }
 
-    func invoke(_ request: Request, name rawName: String, path: String) async throws -> Response {
+    func invoke(_ request: Request, name rawName: String, path: String, callID: String) async throws -> Response {
         // The server-wide cap: past it, callers get 503 at once instead of the server running out of memory.
         let limiter = dependencies.inflight
         guard limiter.enter() else {
@@ -31,7 +31,6 @@ struct InvokeHandler {
         }
         defer { limiter.leave() }
         let start = Date()
-        let callID = request.headers[.init("X-Call-Id")!] ?? UUID().uuidString
         let name: FunctionName
         do { name = try FunctionReference(parsing: rawName).name } catch {
             throw GatewayError.notFound("error finding function \(rawName): \(error)")
@@ -53,7 +52,7 @@ struct InvokeHandler {
             throw GatewayError.from(error)
         }
         var headers: HTTPFields = [:]
-        headers[.init("X-Call-Id")!] = callID
+        headers[.callID] = callID
         headers[.init("X-Start-Time")!] = String(Int64(start.timeIntervalSince1970 * 1e9))
         headers[.init("X-Duration-Seconds")!] = String(format: "%.6f", Date().timeIntervalSince(start))
         if let type = result.contentType { headers[.contentType] = type }
@@ -96,7 +95,7 @@ struct InvokeHandler {
         for (field, value) in response.headers {
             if let name = HTTPFields.Element.Name(field) { headers.append(.init(name: name, value: value)) }
         }
-        headers[.init("X-Call-Id")!] = callID
+        headers[.callID] = callID
         headers[.init("X-Start-Time")!] = String(Int64(start.timeIntervalSince1970 * 1e9))
         headers[.init("X-Duration-Seconds")!] = String(format: "%.6f", Date().timeIntervalSince(start))
         return Response(status: .init(code: response.status), headers: headers, body: ResponseBody(asyncSequence: response.body))

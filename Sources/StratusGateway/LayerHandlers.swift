@@ -92,7 +92,7 @@ struct LayerHandlers {
     let dependencies: Dependencies
     let layers: LayerDirectory
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         let gate = dependencies.managementGate
         group.get("layers") { _, _ in
             let all: [LayerRecord]

@@ -10,7 +10,7 @@ struct LogHandler {
     let logs: LogService
     let store: any LogStore
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         group.get("logs") { request, _ in try await stream(request) }
     }
 

@@ -8,7 +8,7 @@ struct SecretHandlers {
     let dependencies: Dependencies
     let secrets: any SecretStore
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         group.get("secrets") { _, _ in try await list() }
         group.post("secrets") { request, _ in try await write(request, create: true) }
         group.put("secrets") { request, _ in try await write(request, create: false) }

@@ -8,7 +8,7 @@ struct SiteHandlers {
     let dependencies: Dependencies
     let sites: SiteDirectory
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         let gate = dependencies.managementGate
         group.get("sites") { _, _ in try JSON.response(sites.list()) }
         group.get("sites/{name}") { _, context in
@@ -35,7 +35,7 @@ struct SiteHandlers {
         }
     }
 
-    func registerPublic(on router: Router<BasicRequestContext>) {
+    func registerPublic(on router: Router<StratusRequestContext>) {
         for method in [HTTPRequest.Method.get, .head] {
             router.on("sites/{name}", method: method) { request, context in
                 try serve(request, site: context.parameters.get("name") ?? "", segments: [])

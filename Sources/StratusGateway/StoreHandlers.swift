@@ -27,7 +27,7 @@ struct StoreHandlers {
               description: "EfficientNet-Lite0 on ONNX Runtime: post a JPEG or PNG, get the top 3 ImageNet labels.", language: "swift-wasm"),
     ]
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         group.get("store") { _, _ in try JSON.response(Self.entries) }
         group.post("store/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""

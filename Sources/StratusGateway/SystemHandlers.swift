@@ -6,13 +6,13 @@ import StratusModel
 struct SystemHandlers {
     let dependencies: Dependencies
 
-    func registerPublic(on router: Router<BasicRequestContext>) {
+    func registerPublic(on router: Router<StratusRequestContext>) {
         router.get("healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK")))
         }
     }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         let version = dependencies.configuration.version
         group.get("info") { _, _ in
             #if arch(x86_64)

@@ -12,7 +12,7 @@ struct UIHandlers {
     let dependencies: Dependencies
     let store: any FunctionRegistry
 
-    func registerPublic(on router: Router<BasicRequestContext>) {
+    func registerPublic(on router: Router<StratusRequestContext>) {
         router.get("/") { _, _ in Response(status: .found, headers: [.location: "/ui/"]) }
         // `/ui` and `/ui/` reach the same route; without the slash the page's relative links would miss.
         router.get("ui") { request, _ in
@@ -23,7 +23,7 @@ struct UIHandlers {
         router.get("ui/style.css") { _, _ in Self.asset(UIAssets.styleCSS, type: "text/css; charset=utf-8") }
     }
 
-    func register(on group: RouterGroup<BasicRequestContext>) {
+    func register(on group: RouterGroup<StratusRequestContext>) {
         let metrics = dependencies.metrics, invoker = dependencies.invoker, store = store
         group.get("stats") { _, _ in
             let specs: [FunctionSpec]
