@@ -61,7 +61,8 @@ public final class WasmFunction: Sendable {
     /// Parks `instance` for the next call, or lets it go when the pool is full.
     private func park(_ instance: WarmInstance) {
         let wanted = desired.load(ordering: .relaxed)
-        let limit = wanted == 0 ? 0 : max(wanted, maxIdle)
+        // Pooling off (maxIdle 0, to measure its worth) parks nothing, whatever the replica count.
+        let limit = wanted == 0 || maxIdle == 0 ? 0 : max(wanted, maxIdle)
         let parked = idle.withLock { pool in
             guard pool.count < limit else { return false }
             pool.append(instance)
