@@ -5,23 +5,21 @@
 #   bench/compare.sh BEFORE_BIN AFTER_BIN      (release builds; wrk installed)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-A=${1:?usage: bench/compare.sh BEFORE_BIN AFTER_BIN}
-B=${2:?usage: bench/compare.sh BEFORE_BIN AFTER_BIN}
+A=$(realpath "${1:?usage: bench/compare.sh BEFORE_BIN AFTER_BIN}")
+B=$(realpath "${2:?usage: bench/compare.sh BEFORE_BIN AFTER_BIN}")
 DURATION=${DURATION:-5s}
 CONNECTIONS=${CONNECTIONS:-16}
 ROUNDS=${ROUNDS:-3}
 WORK=$(mktemp -d)
-PIDS=()
-trap 'kill "${PIDS[@]}" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+trap 'kill $(cat "$WORK"/*.pid 2>/dev/null) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
 RD=$(dirname "$(dirname "$(dirname "$(ls /usr/lib/llvm-*/lib/clang/*/lib/wasi/libclang_rt.builtins-wasm32.a | head -1)")")")
 /opt/swift/usr/bin/clang --target=wasm32-wasi --sysroot=/usr -resource-dir "$RD" -O2 Tests/Fixtures/wasm/echo.c -o "$WORK/echo.wasm"
-(cd "$WORK" && "$OLDPWD/$B" new pycon --lang python3 >/dev/null && "$OLDPWD/$B" new pyhttp --lang python3-http >/dev/null \
-  && "$OLDPWD/$B" build -f stack.yml >/dev/null)
+(cd "$WORK" && "$B" new pycon --lang python3 >/dev/null && "$B" new pyhttp --lang python3-http >/dev/null && "$B" build -f stack.yml >/dev/null)
 
 start() { # label binary -> URL on stdout
   "$2" serve --port 0 --no-auth --data-dir "$WORK/data-$1" --log-level warning > "$WORK/serve-$1.log" 2>&1 &
-  PIDS+=($!)
+  echo $! > "$WORK/$1.pid"
   for _ in $(seq 100); do grep -q "listening on" "$WORK/serve-$1.log" && break; sleep 0.1; done
   local url
   url=$(grep -o 'http://127.0.0.1:[0-9]*' "$WORK/serve-$1.log" | head -1)
