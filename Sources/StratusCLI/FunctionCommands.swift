@@ -88,12 +88,13 @@ struct Remove: AsyncParsableCommand {
 /// `stratus scale NAME --replicas N`.
 struct Scale: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Set how many replicas of an http-mode function run.",
+        abstract: "Set how many replicas of a function run.",
         discussion: """
-            Only process functions in http mode (mode=http, e.g. the python3-http and node templates) run \
-            replicas; Wasm and classic functions start an instance per call, and scaling them changes nothing. \
-            The count is kept across restarts and clamped to com.openfaas.scale.max; 0 stops every replica \
-            until the next call starts one.
+            Every kind of function has replicas: warm instances for Wasm, a process each for http mode \
+            and custom runtimes, and units of capacity for classic functions (each admits max_inflight calls; \
+            a call still gets a process of its own). The count is kept across restarts, clamped to \
+            com.openfaas.scale.max, and is the floor the autoscaler keeps; 0 frees every replica until the \
+            next call starts one again (that call waits instead of failing).
             """)
     @OptionGroup var options: GatewayOptions
     @Argument(help: "Function name.") var name: String
