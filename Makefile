@@ -69,6 +69,7 @@ demo: build
 
 install: build
 	install -m 0755 $(BIN) $${PREFIX:-/usr/local}/bin/stratus
+	install -m 0755 $(BIN)-launcher $${PREFIX:-/usr/local}/bin/stratus-launcher
 
 bench:
 	$(MAKE) setup EXTRA_PACKAGES="$(BENCH_PACKAGES)"

@@ -11,6 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "stratus", targets: ["stratus"]),
+        .executable(name: "stratus-launcher", targets: ["stratus-launcher"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
@@ -158,6 +159,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(name: "stratus", dependencies: ["StratusCLI"], swiftSettings: strict),
+        // A classic replica's launcher: started once per replica inside the sandbox, it forks the
+        // function's process for each call. C, linked statically, so that a layer at /opt (where the
+        // Swift runtime's libraries live) cannot hide what it loads; installed beside `stratus`.
+        .executableTarget(name: "stratus-launcher", dependencies: ["CStratusSys"], path: "Sources/StratusLauncher",
+                          linkerSettings: [.unsafeFlags(["-static-executable"])]),
         // `make bench`: per-call cost of fresh vs. pooled instances inside the runtime.
         .executableTarget(
             name: "stratus-runtime-bench", dependencies: ["StratusWasm", "StratusModel"], path: "bench/RuntimeBench",

@@ -107,6 +107,11 @@ struct Serve: AsyncParsableCommand {
                                                  authEnabled: !noAuth, version: StratusVersion.current,
                                                  functionUser: functionUser ?? env["STRATUS_FUNCTION_USER"].nonEmpty)
         configuration.inferenceThreads = threads
+        // Classic replicas run the launcher installed beside this binary; without it each call is spawned here.
+        configuration.launcherBinary = Self.launcherBinary()
+        if configuration.launcherBinary == nil {
+            logger.warning("stratus-launcher is not beside the stratus binary: each classic call starts its sandbox anew (slower); make install puts both in place")
+        }
         configuration.tlsCertificateChain = tlsCertificate ?? env["STRATUS_TLS_CERT"].nonEmpty
         configuration.tlsPrivateKey = tlsKey ?? env["STRATUS_TLS_KEY"].nonEmpty
         do { configuration.maxResponseBytes = try Quantities.memory(maxResponseSize ?? env["STRATUS_MAX_RESPONSE_SIZE"].nonEmpty ?? "64Mi") } catch {
@@ -144,6 +149,15 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CLIError("stratus serve stopped: cannot serve on \(host):\(port): \(error)")
         }
+    }
+}
+
+extension Serve {
+    /// `stratus-launcher` beside this binary (symbolic links followed), when it is there.
+    static func launcherBinary() -> String? {
+        let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let launcher = URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("stratus-launcher").path
+        return FileManager.default.isExecutableFile(atPath: launcher) ? launcher : nil
     }
 }
 

@@ -51,7 +51,7 @@ public struct Gateway: Sendable {
         if let text = configuration.functionUser {
             do { user = try FunctionUser(parsing: text) } catch { throw GatewayStartError(message: "--function-user: \(error)") }
         }
-        processes = ProcessRuntime(bundleDirectory: bundles, sandbox: sandbox, user: user)
+        processes = ProcessRuntime(bundleDirectory: bundles, sandbox: sandbox, user: user, launcher: configuration.launcherBinary)
         if processes.user == nil {
             logger.warning("the server does not run as root: process functions run as its own user (\(getuid()))")
         } else if configuration.functionUser != nil || sandbox == nil {

@@ -19,6 +19,9 @@ public struct GatewayConfiguration: Sendable {
     public var functionUser: String?
     /// ONNX Runtime threads per model for work inside an operator (0: ONNX Runtime's default, one per core).
     public var inferenceThreads: Int = 1
+    /// The `stratus-launcher` binary classic replicas run (`stratus serve` gives the one beside it);
+    /// `nil`: every classic call is spawned by the server itself.
+    public var launcherBinary: String?
     /// Let ONNX Runtime's pool threads spin between operators (lower latency alone, wasted CPU when busy).
     public var inferenceSpinning: Bool = false
     /// Calls running at once, all functions together; more get 503 with Retry-After.

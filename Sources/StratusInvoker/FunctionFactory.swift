@@ -51,8 +51,8 @@ public struct FunctionFactory: Sendable {
         }
         switch settings.mode {
         case .classic:
-            return ClassicKind(function: function, processes: processes, guest: GuestCall(spec: spec, settings: settings, outputLimit: responseLimit),
-                               command: spec.envProcess ?? "")
+            return ClassicKind(function: processes.classic(function, name: spec.name.rawValue, log: replicaLog(spec)),
+                               guest: GuestCall(spec: spec, settings: settings, outputLimit: responseLimit), command: spec.envProcess ?? "")
         case .http:
             return HTTPKind(function: processes.http(function, name: spec.name.rawValue, environment: spec.orderedEnvironment, log: replicaLog(spec)),
                             responseLimit: responseLimit)

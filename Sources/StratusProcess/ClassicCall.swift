@@ -6,17 +6,48 @@ import StratusModel
 import Glibc
 #endif
 
-/// One request to a classic-mode function: spawn in a new process group, feed stdin, collect
+/// One call's process, however it was started (spawned here, or forked by a replica's launcher).
+protocol CallProcess {
+    /// The wait status once the process has exited, without waiting (what it left behind is killed then).
+    mutating func exited() -> Int32?
+    /// Kills its process group.
+    func kill()
+    /// Waits for the wait status.
+    mutating func wait() -> Int32
+}
+
+/// A process this server spawned for the call: its own process group.
+struct SpawnedProcess: CallProcess {
+    let pid: pid_t
+
+    mutating func exited() -> Int32? {
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        // Children that outlive the request die with it; their pipe ends close, so reads end.
+        Glibc.kill(-pid, SIGKILL)
+        return status
+    }
+
+    func kill() { Glibc.kill(-pid, SIGKILL) }
+
+    mutating func wait() -> Int32 {
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        Glibc.kill(-pid, SIGKILL)
+        return status
+    }
+}
+
+/// One request to a classic-mode function: start its process with fresh pipes, feed stdin, collect
 /// stdout and stderr, enforce the deadline and the output cap, and kill whatever the process left.
 struct ClassicCall {
-    let function: ProcessFunction
     let request: GuestRequest
-    let environment: [(String, String)]
-    let sandbox: Sandbox?
+    let timeout: Double
     /// Bytes of stderr kept for the log; the rest is dropped.
     static let stderrLimit = 1024 * 1024
 
-    func run() -> GuestResult {
+    /// Runs the call; `start` starts the process with the given stdin, stdout and stderr.
+    func run(start: (_ stdin: Int32, _ stdout: Int32, _ stderr: Int32) -> Result<any CallProcess, SpawnFailure>) -> GuestResult {
         let begin = ContinuousClock.now
         func result(_ outcome: GuestOutcome, _ stdout: [UInt8] = [], _ stderr: [UInt8] = []) -> GuestResult {
             GuestResult(outcome: outcome, stdout: stdout, stderr: stderr, duration: begin.duration(to: .now).seconds, coldStart: true)
@@ -26,53 +57,44 @@ struct ClassicCall {
             for fd in stdinPipe + stdoutPipe + stderrPipe where fd >= 0 { close(fd) }
             return result(.failed("cannot create pipes: \(String(cString: strerror(errno)))"))
         }
-        let spawned = spawn(stdin: stdinPipe[0], stdout: stdoutPipe[1], stderr: stderrPipe[1])
+        let started = start(stdinPipe[0], stdoutPipe[1], stderrPipe[1])
         close(stdinPipe[0])
         close(stdoutPipe[1])
         close(stderrPipe[1])
-        guard case .success(let pid) = spawned else {
+        guard case .success(var process) = started else {
             close(stdinPipe[1])
             close(stdoutPipe[0])
             close(stderrPipe[0])
-            if case .failure(let failure) = spawned { return result(.failed(failure.text)) }
+            if case .failure(let failure) = started { return result(.failed(failure.text)) }
             return result(.failed("cannot start the process"))
         }
         var io = PipeIO(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: request.stdin)
-        let deadline = ContinuousClock.now + .milliseconds(Int64(function.settings.timeout * 1000))
-        var status: Int32 = 0
-        var reaped = false
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        var status: Int32?
         var timedOut = false
         var overLimit = false
         while io.isOpen {
-            if !reaped, waitpid(pid, &status, WNOHANG) == pid {
-                reaped = true
-                // Children that outlive the request die with it; their pipe ends close, so reads end.
-                kill(-pid, SIGKILL)
-            }
+            if status == nil { status = process.exited() }
             if ContinuousClock.now >= deadline, !timedOut {
                 timedOut = true
-                kill(-pid, SIGKILL)
+                process.kill()
             }
-            io.pump(timeoutMilliseconds: reaped ? 10 : 20)
+            io.pump(timeoutMilliseconds: status != nil ? 10 : 20)
             if io.stdoutBytes.count > request.outputLimit, !overLimit {
                 overLimit = true
-                kill(-pid, SIGKILL)
+                process.kill()
                 io.closeAll()
             }
-            if reaped && timedOut { io.closeAll() }
+            if status != nil && timedOut { io.closeAll() }
         }
-        if !reaped { waitpid(pid, &status, 0) }
-        kill(-pid, SIGKILL)
+        let final = status ?? process.wait()
+        process.kill()
         let stderr = Array(io.stderrBytes.prefix(Self.stderrLimit))
         if timedOut { return result(.timedOut, [], stderr) }
         if overLimit { return result(.failed("the response is over the limit of \(request.outputLimit) bytes"), [], stderr) }
-        let signal = status & 0x7f
+        let signal = final & 0x7f
         if signal != 0 { return result(.trapped("the process was killed by signal \(signal)"), io.stdoutBytes, stderr) }
-        return result(.exited((status >> 8) & 0xff), io.stdoutBytes, stderr)
-    }
-
-    private func spawn(stdin: Int32, stdout: Int32, stderr: Int32) -> Result<pid_t, SpawnFailure> {
-        Spawner.spawn(function, sandbox: sandbox, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
+        return result(.exited((final >> 8) & 0xff), io.stdoutBytes, stderr)
     }
 }
 

@@ -5,8 +5,10 @@ public import StratusModel
 public struct ProcessFunction: Sendable {
     /// Absolute path of the executable.
     public let executable: String
-    /// What starts the executable with resource limits (`prlimit … --`), empty when unavailable.
+    /// What starts the executable for one call: the user switch and resource limits (`setpriv … -- prlimit … --`), empty when unavailable.
     public let launcher: [String]
+    /// The same for a long-lived process that starts calls (a classic replica's launcher): no CPU-seconds limit.
+    public var replicaLauncher: [String] = []
     /// argv, including argv[0] as written.
     public let arguments: [String]
     /// The bundle the command runs in, or `nil` for a host command (runs in a scratch directory).

@@ -13,9 +13,13 @@ public final class ProcessRuntime: Sendable {
     public let sandbox: Sandbox?
     /// The unprivileged user functions run as, when the server can switch to one (it runs as root).
     public let user: FunctionUser?
+    /// The `stratus-launcher` binary that classic replicas run; without
+    /// one, every classic call is spawned by the server itself.
+    public let launcher: String?
 
     /// `user` is who functions run as; it only takes effect when the server runs as root.
-    public init(bundleDirectory: URL, sandbox: Sandbox? = nil, user: FunctionUser? = nil) {
+    public init(bundleDirectory: URL, sandbox: Sandbox? = nil, user: FunctionUser? = nil, launcher: String? = nil) {
+        self.launcher = launcher
         self.sandbox = sandbox
         self.user = user?.switchCommand == nil ? nil : user
         // Writing a body to a process that closed its stdin must fail with EPIPE, not kill the server.
@@ -46,17 +50,18 @@ public final class ProcessRuntime: Sendable {
         var function = ProcessFunction(executable: executable, launcher: launcher, arguments: arguments, directory: bundle,
                                        settings: settings, secretsDirectory: secrets)
         function.layerDirectory = layers
+        function.replicaLauncher = (user?.switchCommand ?? []) + Self.limits(for: settings, dedicatedUser: user != nil, perCallCPU: false)
         return function
     }
 
     /// rlimits through util-linux's `prlimit`: open files, the address space when the function sets
     /// `limits.memory`, processes when functions have a user of their own, and CPU seconds (a little
     /// past the timeout, as a backstop) for a process that lives one request.
-    static func limits(for settings: FunctionSettings, dedicatedUser: Bool) -> [String] {
+    static func limits(for settings: FunctionSettings, dedicatedUser: Bool, perCallCPU: Bool = true) -> [String] {
         let prlimit = "/usr/bin/prlimit"
         guard FileManager.default.isExecutableFile(atPath: prlimit) else { return [] }
         var launcher = [prlimit, "--nofile=1024"]
-        if settings.mode == .classic { launcher.append("--cpu=\(Int(settings.timeout.rounded(.up)) + 1)") }
+        if settings.mode == .classic, perCallCPU { launcher.append("--cpu=\(Int(settings.timeout.rounded(.up)) + 1)") }
         if dedicatedUser { launcher.append("--nproc=\(processLimit)") }
         if let memory = settings.explicitMemoryLimit { launcher.append("--as=\(memory)") }
         return launcher + ["--"]
@@ -68,6 +73,11 @@ public final class ProcessRuntime: Sendable {
     /// The environment a function's processes start with: the base, then the function's own.
     func environment(_ own: [(String, String)]) -> [(String, String)] {
         baseEnvironment + own
+    }
+
+    /// A classic function with no replicas yet (`resize` starts its launchers).
+    public func classic(_ function: ProcessFunction, name: String, log: @escaping ReplicaLogSink) -> ClassicFunction {
+        ClassicFunction(function: function, name: name, runtime: self, log: log)
     }
 
     /// An http-mode function with no replicas yet (`resize` starts them); `environment` is the
@@ -90,7 +100,11 @@ public final class ProcessRuntime: Sendable {
         let sandbox = sandbox
         return await withCheckedContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(returning: ClassicCall(function: function, request: request, environment: environment, sandbox: sandbox).run())
+                let call = ClassicCall(request: request, timeout: function.settings.timeout)
+                continuation.resume(returning: call.run { stdin, stdout, stderr in
+                    Spawner.spawn(function, sandbox: sandbox, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
+                        .map { SpawnedProcess(pid: $0) as any CallProcess }
+                })
             }
         }
     }

@@ -26,6 +26,12 @@ final class ReplicaProcess: Sendable {
     /// Starts the process; the result comes back once it is spawned (or could not be).
     static func launch(_ function: ProcessFunction, sandbox: Sandbox?, environment: [(String, String)],
                        instance: String, log: @escaping ReplicaLogSink) async -> Result<ReplicaProcess, SpawnFailure> {
+        await launch(function.commandLine(sandbox: sandbox), in: function.directory, environment: environment, instance: instance, log: log)
+    }
+
+    /// Starts `command` in `directory` (with `channel` as its fd 3, when set); the result comes back once it is spawned.
+    static func launch(_ command: (executable: String, arguments: [String]), in directory: URL?, environment: [(String, String)],
+                       channel: Int32? = nil, instance: String, log: @escaping ReplicaLogSink) async -> Result<ReplicaProcess, SpawnFailure> {
         let process = ReplicaProcess()
         return await withCheckedContinuation { started in
             Thread.detachNewThread {
@@ -36,7 +42,8 @@ final class ReplicaProcess: Sendable {
                     started.resume(returning: .failure(SpawnFailure(text: "cannot create pipes: \(String(cString: strerror(errno)))")))
                     return
                 }
-                let spawned = Spawner.spawn(function, sandbox: sandbox, environment: environment, stdin: input, stdout: output[1], stderr: errors[1])
+                let spawned = Spawner.spawn(command, in: directory, environment: environment, stdin: input, stdout: output[1], stderr: errors[1],
+                                            channel: channel)
                 close(input)
                 close(output[1])
                 close(errors[1])

@@ -287,3 +287,4 @@ public protocol ReplicatedFunction: Sendable {
 
 extension HTTPFunction: ReplicatedFunction {}
 extension BootstrapFunction: ReplicatedFunction {}
+extension ClassicFunction: ReplicatedFunction {}

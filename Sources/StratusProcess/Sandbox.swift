@@ -14,6 +14,8 @@ public struct Sandbox: Sendable {
     public static let secretsPath = "/var/openfaas/secrets"
     /// Where a function's bundle appears inside, as in OpenFaaS containers.
     public static let functionPath = "/home/app"
+    /// Where a classic replica's launcher (`stratus-launcher`) appears, inside the private `/tmp`.
+    static let launcherPath = "/tmp/.stratus-launcher"
     /// Where a function's layers appear, as in Lambda and SCF.
     public static let layersPath = "/opt"
 
@@ -38,19 +40,18 @@ public struct Sandbox: Sendable {
     /// Whether secrets can be shown to functions.
     public var providesSecrets: Bool { secretsMountPoint != nil }
 
-    /// The bwrap argv that runs `function`: its bundle at `/home/app` (also the working directory),
-    /// its secrets at `/var/openfaas/secrets`, through its launcher (user switch, rlimits).
-    func command(for function: ProcessFunction) -> (executable: String, arguments: [String]) {
+    /// The bwrap argv that runs `program` for `function`: its bundle at `/home/app` (also the working
+    /// directory), its secrets at `/var/openfaas/secrets`, its layers at `/opt`; `binds` are more
+    /// read-only files (host path, path inside), mounted after the private `/tmp`.
+    func command(for function: ProcessFunction, program: [String], binds: [(String, String)] = []) -> (executable: String, arguments: [String]) {
         var argv = [bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc", "--perms", "1777", "--tmpfs", "/tmp",
                     "--tmpfs", "/home", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent"]
         for path in hidden where FileManager.default.fileExists(atPath: path) { argv += ["--tmpfs", path] }
-        var executable = function.executable
+        for (host, inside) in binds { argv += ["--ro-bind", host, inside] }
         var workingDirectory = "/tmp"
         if let bundle = function.directory?.path {
             argv += ["--ro-bind", bundle, Self.functionPath]
             workingDirectory = Self.functionPath
-            // A command inside the bundle runs from where the bundle appears.
-            if executable.hasPrefix(bundle + "/") { executable = Self.functionPath + executable.dropFirst(bundle.count) }
         }
         if let secrets = function.secretsDirectory?.path, let mountPoint = secretsMountPoint {
             argv += ["--ro-bind", secrets, mountPoint]
@@ -59,7 +60,6 @@ public struct Sandbox: Sendable {
             argv += ["--ro-bind", layers, Self.layersPath]
         }
         argv += ["--chdir", workingDirectory, "--"]
-        argv += function.launcher + [executable] + function.arguments.dropFirst()
-        return (bwrap, argv)
+        return (bwrap, argv + program)
     }
 }

@@ -74,4 +74,50 @@ struct SandboxTests {
             #expect(lines.last != "StratusPackageT", "pid 1 is the sandbox's, not the server's: \(answer)")
         }
     }
+
+    /// A classic replica is a launcher that forks each call inside the sandbox: every call is a new
+    /// process (its own pid) that finds the private /tmp empty of what an earlier call left.
+    @Test func eachCallIsAFreshProcessWithAnEmptyTmp() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            try await deploy(client, harness, #"{"service": "scratch", "image": "i", "envProcess": "sh -c 'ls -A /tmp | grep -c left-behind; touch /tmp/left-behind; echo $$'"}"#)
+            let first = String(buffer: try await client.call("scratch").body).split(separator: "\n")
+            let second = String(buffer: try await client.call("scratch").body).split(separator: "\n")
+            #expect(first.first == "0" && second.first == "0", "nothing left in /tmp from the call before: \(first) \(second)")
+            #expect(first.count == 2 && second.count == 2 && first.last != second.last, "two processes: \(first) \(second)")
+        }
+    }
+
+    /// A launcher that dies is started again; calls go on (one in flight when it died may fail).
+    @Test func aKilledLauncherIsReplaced() async throws {
+        let harness = GatewayHarness()
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            let marker = "launcher-\(UUID().uuidString.prefix(8))"
+            try await deploy(client, harness, #"{"service": "sturdy", "image": "i", "envProcess": "sh -c 'echo \#(marker) > /dev/null; echo up'"}"#)
+            #expect(String(buffer: try await client.call("sturdy").body) == "up\n")
+            let launchers = Self.processes { $0.contains("stratus-launcher") && $0.contains(marker) && !$0.contains("bwrap") }
+            #expect(launchers.count == 1, "one launcher: \(launchers)")
+            for pid in launchers { kill(pid, SIGKILL) }
+            var answers: [String] = []
+            for _ in 0..<100 {
+                let answer = try await client.call("sturdy")
+                answers.append("\(answer.status.code) \(String(buffer: answer.body))")
+                if answer.status == .ok { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(answers.last == "200 up\n", "\(answers)")
+        }
+    }
+
+    /// Processes whose command line (arguments joined by spaces) matches.
+    static func processes(_ matching: (String) -> Bool) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = Int32(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let line = data.split(separator: 0).map { String(decoding: $0, as: UTF8.self) }.joined(separator: " ")
+            return matching(line) ? pid : nil
+        }
+    }
 }

@@ -1,0 +1,168 @@
+import CStratusSys
+import Foundation
+import StratusModel
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One running launcher of a classic function and the calls it is running: a reader thread takes
+/// its replies (ready, a call's exit status) off the socket and hands each call its status through
+/// a pipe of the call's own, which the call's thread waits on beside its stdout and stderr.
+final class LauncherReplica: SupervisedReplica {
+    let instance: String
+    let inflight = Atomic<Int>(0)
+
+    private struct State {
+        var ready = false
+        var retiring = false
+        /// The socket is shut (the launcher or this server closed it); no more calls.
+        var closed = false
+        /// The socket's descriptor was closed by the reader: never touch it again.
+        var released = false
+        var nextID: UInt64 = 0
+        /// Calls waiting for their exit status: the write end of each one's status pipe.
+        var waiting: [UInt64: Int32] = [:]
+    }
+
+    private let channel: Int32
+    private let state = Mutex(State())
+
+    /// The wait status a call gets when its launcher went away before it answered: killed, as by SIGKILL.
+    static let launcherGone: Int64 = Int64(SIGKILL)
+    /// The wait status a call gets when the launcher could not fork: exit code 127, as a shell's "cannot run".
+    static let forkFailed: Int64 = 127 << 8
+
+    init(channel: Int32, instance: String) {
+        self.channel = channel
+        self.instance = instance
+        Thread.detachNewThread { [self] in readReplies() }
+    }
+
+    var isReady: Bool { state.withLock { $0.ready && !$0.closed && !$0.retiring } }
+    var isBusy: Bool { inflight.load(ordering: .relaxed) > 0 }
+    var isClosed: Bool { state.withLock { $0.closed } }
+
+    func stopTakingCalls() { state.withLock { $0.retiring = true } }
+
+    /// Its process ended: no more calls, and the ones it was running fail.
+    func ended(_ how: String) { close() }
+
+    /// Shuts the socket: the launcher (if still there) kills its calls and exits; the reader ends.
+    func close() {
+        state.withLock { state in
+            state.closed = true
+            if !state.released { shutdown(channel, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    private func readReplies() {
+        var reply = stratus_launcher_reply()
+        while stratus_launcher_receive(channel, &reply) == 0 {
+            switch Int(reply.type) {
+            case Int(STRATUS_LAUNCHER_READY): state.withLock { $0.ready = true }
+            case Int(STRATUS_LAUNCHER_EXITED): deliver(reply.id, status: reply.value)
+            case Int(STRATUS_LAUNCHER_FAILED): deliver(reply.id, status: Self.forkFailed)
+            default: break
+            }
+        }
+        state.withLock { state in
+            state.closed = true
+            state.released = true
+            Glibc.close(channel)
+            for (_, pipe) in state.waiting { Self.write(Self.launcherGone, to: pipe) }
+            state.waiting = [:]
+        }
+    }
+
+    private func deliver(_ id: UInt64, status: Int64) {
+        state.withLock { state in
+            if let pipe = state.waiting.removeValue(forKey: id) { Self.write(status, to: pipe) }
+        }
+    }
+
+    private static func write(_ status: Int64, to pipe: Int32) {
+        var value = status
+        _ = withUnsafeBytes(of: &value) { Glibc.write(pipe, $0.baseAddress, 8) }
+    }
+
+    /// Runs one call on a thread of its own: its process forked by the launcher with these pipes.
+    func run(_ request: GuestRequest, environment: [(String, String)], timeout: Double) async -> GuestResult {
+        inflight.add(1, ordering: .relaxed)
+        defer { inflight.subtract(1, ordering: .relaxed) }
+        var block: [UInt8] = []
+        for (key, value) in environment {
+            block += Array(key.utf8) + [UInt8(ascii: "=")] + Array(value.utf8) + [0]
+        }
+        let variables = block
+        return await withCheckedContinuation { continuation in
+            Thread.detachNewThread { [self] in
+                var status: [Int32] = [-1, -1]
+                guard stratus_pipe_cloexec(&status) == 0 else {
+                    continuation.resume(returning: GuestResult(outcome: .failed("cannot create pipes: \(String(cString: strerror(errno)))"),
+                                                               stdout: [], stderr: [], duration: 0, coldStart: false))
+                    return
+                }
+                _ = fcntl(status[0], F_SETFL, fcntl(status[0], F_GETFL) | O_NONBLOCK)
+                var id: UInt64?
+                let result = ClassicCall(request: request, timeout: timeout).run { stdin, stdout, stderr in
+                    let sent = state.withLock { state -> Result<UInt64, SpawnFailure> in
+                        guard !state.closed else { return .failure(SpawnFailure(text: "the function's launcher stopped; it is being restarted")) }
+                        state.nextID &+= 1
+                        let callID = state.nextID
+                        let code = variables.withUnsafeBufferPointer { buffer in
+                            buffer.withMemoryRebound(to: CChar.self) {
+                                stratus_launcher_send_spawn(channel, callID, $0.baseAddress, $0.count, stdin, stdout, stderr)
+                            }
+                        }
+                        guard code == 0 else { return .failure(SpawnFailure(text: "cannot hand the call to the launcher: \(String(cString: strerror(errno)))")) }
+                        state.waiting[callID] = status[1]
+                        return .success(callID)
+                    }
+                    return sent.map { callID in
+                        id = callID
+                        return LaunchedProcess(replica: self, id: callID, status: status[0]) as any CallProcess
+                    }
+                }
+                state.withLock { state in
+                    if let id { state.waiting[id] = nil }
+                }
+                Glibc.close(status[0])
+                Glibc.close(status[1])
+                continuation.resume(returning: result)
+            }
+        }
+    }
+
+    /// Asks the launcher to kill call `id`'s process group.
+    func kill(_ id: UInt64) {
+        state.withLock { state in
+            if !state.released { _ = stratus_launcher_send_kill(channel, id) }
+        }
+    }
+}
+
+/// A call's process as the launcher forked it: its exit status comes through the call's status pipe.
+struct LaunchedProcess: CallProcess {
+    let replica: LauncherReplica
+    let id: UInt64
+    /// The read end of the call's status pipe (non-blocking).
+    let status: Int32
+
+    mutating func exited() -> Int32? {
+        var value: Int64 = 0
+        let n = withUnsafeMutableBytes(of: &value) { read(status, $0.baseAddress, 8) }
+        return n == 8 ? Int32(truncatingIfNeeded: value) : nil
+    }
+
+    func kill() { replica.kill(id) }
+
+    mutating func wait() -> Int32 {
+        while true {
+            if let value = exited() { return value }
+            var watched = pollfd(fd: status, events: Int16(POLLIN), revents: 0)
+            _ = poll(&watched, 1, 1000)
+        }
+    }
+}
