@@ -75,6 +75,9 @@ run_wrk() { # label url [script]
     'BEGIN { printf "ratio echo/healthz %.2f   hello/healthz %.2f   pycon(classic python3)/wasm-echo %.4f\n", e/h, s/h, p/e;
              printf "ratio python3-http/wasm-echo %.3f   node/wasm-echo %.3f   python3-http via Stratus/direct http.server %.2f\n", y/e, n/e, y/d }'
   echo
+  echo "## Classic mode vs. a bare fork-and-exec server (bench/classic.sh: its own server)"
+  STRATUS_BIN=$BIN DURATION=$DURATION bash bench/classic.sh | tail -n +2
+  echo
   echo "## Cold start: deploy completes -> first answer (ms), new function each time"
   python3 bench/coldstart.py "$BIN" "$URL" "$WORK/hello.wasm" "$WORK/echo.wasm"
   echo
