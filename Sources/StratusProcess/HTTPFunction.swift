@@ -146,7 +146,8 @@ struct HTTPReplicaDriver: ReplicaDriver {
     /// Ready once the replica accepts connections (and answers 2xx on the health path, when set) before its ready timeout.
     func waitUntilReady(_ replica: HTTPFunction.Replica, process: ReplicaProcess, cancelled: @escaping @Sendable () -> Bool) async -> Readiness {
         let deadline = ContinuousClock.now + .seconds(settings.readyTimeout)
-        var wait = 2
+        // Sub-millisecond looks at first: a server that is up in a few milliseconds gets traffic then.
+        var wait: Int64 = 250
         while true {
             // Read before looking, so the replica always gets one look after the deadline: when this
             // task was not scheduled for a while (a busy host), a replica that is up by then counts.
@@ -157,8 +158,8 @@ struct HTTPReplicaDriver: ReplicaDriver {
                 return .ready
             }
             if late { return .stuck("it did not accept connections on port \(replica.port) ($PORT) within \(settings.readyTimeout)s") }
-            try? await Task.sleep(for: .milliseconds(wait))
-            wait = min(wait * 2, 50)
+            try? await Task.sleep(for: .microseconds(wait))
+            wait = min(wait * 2, 50_000)
         }
     }
 

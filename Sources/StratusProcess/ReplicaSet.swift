@@ -171,7 +171,7 @@ final class ReplicaSet<Driver: ReplicaDriver>: Sendable {
             if failed >= desired || ContinuousClock.now > deadline {
                 throw .notReady(reason ?? "no \(driver.noun) became ready within \(readyTimeout)s")
             }
-            try? await Task.sleep(for: .milliseconds(10))
+            try? await Task.sleep(for: .milliseconds(1))
         }
     }
 
