@@ -25,6 +25,9 @@ final class WarmInstance: @unchecked Sendable {
 
     /// WASI-NN handles of the running call.
     private let nn = NNState()
+    /// How the host functions reach linear memory. It refers to the store, which holds the host
+    /// functions, which hold the box: a cycle that `deinit` breaks, or every instance would stay.
+    private let box: MemoryBox
 
     init(module: PreparedModule, engine: Engine, memoryLimit: Int, secrets: [String: [UInt8]] = [:], layers: URL? = nil,
          models: FunctionModels = .none) throws(WasmError) {
@@ -48,6 +51,7 @@ final class WarmInstance: @unchecked Sendable {
         guard let memory = instance.exports[memory: "memory"] else { throw .missingMemory }
         guard let start = instance.exports[function: "_start"] else { throw .missingStart }
         box.memory = memory
+        self.box = box
         self.store = store
         self.memory = memory
         self.start = start
@@ -57,6 +61,8 @@ final class WarmInstance: @unchecked Sendable {
         self.snapshot = memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { MemorySnapshot(copying: $0) }
         self.growthAllowance = min(16 * 1024 * 1024, max(0, memoryLimit - snapshot.count) / 4)
     }
+
+    deinit { box.memory = nil }
 
     /// Runs `_start` once with `fuel` to burn; the caller has filled `io` and armed any deadline.
     func runStart(fuel: UInt64) -> GuestOutcome {
