@@ -87,6 +87,9 @@ run_wrk() { # label url [script]
   echo "## Scale from zero: python3-http, first call after zero replicas vs. a warm call"
   python3 bench/scale_from_zero.py "$URL" pyhttp 10
   echo
+  echo "## Memory: 500 Wasm functions deployed, called once and removed, 3 times over (same names)"
+  python3 bench/memory.py "$URL" "$SERVER" "$WORK/echo.wasm" 500 3
+  echo
   echo "## Per-call cost inside the runtime (microseconds)"
   "$RUNTIME_BENCH" --iterations 300 "$WORK/echo.wasm" "$WORK/hello.wasm"
   if [ -f .cache/models/efficientnet-lite0.onnx ] && [ -x "$INFERENCE_BENCH" ]; then
