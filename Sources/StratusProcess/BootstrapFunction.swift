@@ -205,18 +205,10 @@ struct BootstrapReplicaDriver: ReplicaDriver {
 
     /// Ready once the bootstrap initialised (first `next`, or SCF's `init/ready`) within the ready timeout.
     func waitUntilReady(_ replica: BootstrapReplica, process: ReplicaProcess, cancelled: @escaping @Sendable () -> Bool) async -> Readiness {
-        let deadline = ContinuousClock.now + .seconds(settings.readyTimeout)
-        var wait = 1
-        while true {
-            let late = ContinuousClock.now >= deadline
+        await pollReadiness(timedOut: "its bootstrap did not ask for an event (GET /runtime/invocation/next) or report ready (POST /runtime/init/ready) within \(settings.readyTimeout)s") {
             if replica.initialised { return .ready }
             if let failure = replica.initFailure { return .stuck("its bootstrap reported an \(failure)") }
-            if process.hasExited || cancelled() { return .gone }
-            if late {
-                return .stuck("its bootstrap did not ask for an event (GET /runtime/invocation/next) or report ready (POST /runtime/init/ready) within \(settings.readyTimeout)s")
-            }
-            try? await Task.sleep(for: .milliseconds(wait))
-            wait = min(wait * 2, 20)
+            return process.hasExited || cancelled() ? .gone : nil
         }
     }
 

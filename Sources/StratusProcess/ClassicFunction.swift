@@ -93,15 +93,9 @@ struct LauncherDriver: ReplicaDriver {
     }
 
     func waitUntilReady(_ replica: LauncherReplica, process: ReplicaProcess, cancelled: @escaping @Sendable () -> Bool) async -> Readiness {
-        let deadline = ContinuousClock.now + .seconds(settings.readyTimeout)
-        var wait = 1
-        while true {
-            let late = ContinuousClock.now >= deadline
+        await pollReadiness(timedOut: "its launcher did not start within \(settings.readyTimeout)s") {
             if replica.isReady { return .ready }
-            if process.hasExited || replica.isClosed || cancelled() { return .gone }
-            if late { return .stuck("its launcher did not start within \(settings.readyTimeout)s") }
-            try? await Task.sleep(for: .milliseconds(wait))
-            wait = min(wait * 2, 20)
+            return process.hasExited || replica.isClosed || cancelled() ? .gone : nil
         }
     }
 

@@ -32,6 +32,23 @@ extension ReplicaDriver {
     var log: ReplicaLogSink { command.log }
 }
 
+extension ReplicaDriver {
+    /// Looks at a starting replica with a growing pause (1 ms doubling to 20 ms) until `look` says how
+    /// its start went, or the ready timeout passed (`.stuck` with `timedOut`); it always gets one
+    /// look after the deadline, for a busy host whose task was not scheduled in time.
+    func pollReadiness(timedOut: String, _ look: () -> Readiness?) async -> Readiness {
+        let deadline = ContinuousClock.now + .seconds(settings.readyTimeout)
+        var wait = 1
+        while true {
+            let late = ContinuousClock.now >= deadline
+            if let readiness = look() { return readiness }
+            if late { return .stuck(timedOut) }
+            try? await Task.sleep(for: .milliseconds(wait))
+            wait = min(wait * 2, 20)
+        }
+    }
+}
+
 /// The process a replica runs: the function's command, its environment, the sandbox, and where its output lines go.
 struct ReplicaCommand: Sendable {
     let function: ProcessFunction
