@@ -190,7 +190,7 @@ let package = Package(
             name: "StratusInvokerTests",
             dependencies: ["StratusInvoker", .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "StratusArchiveTests", dependencies: ["StratusArchive"]),
+        .testTarget(name: "StratusArchiveTests", dependencies: ["StratusArchive", "StratusTestSupport"]),
         .testTarget(name: "StratusTemplatesTests", dependencies: ["StratusTemplates"]),
         .testTarget(
             name: "StratusGatewayTests",

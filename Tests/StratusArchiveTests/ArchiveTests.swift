@@ -1,5 +1,6 @@
 import Foundation
 import StratusArchive
+import StratusTestSupport
 import Testing
 
 /// Archives on real temporary folders, made with /bin/tar.
@@ -8,27 +9,7 @@ struct ArchiveTests {
 
     /// A tar.gz of `files` (path → text) and `links` (path → target); `tarArguments` end tar's command line.
     static func archive(_ files: [String: String], links: [String: String] = [:], tarArguments: [String] = ["."]) throws -> [UInt8] {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("archive-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for (path, contents) in files {
-            let url = folder.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(contents.utf8).write(to: url)
-        }
-        for (path, target) in links {
-            try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent(path).path, withDestinationPath: target)
-        }
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
-        tar.arguments = ["-czf", "-", "-C", folder.path] + tarArguments
-        let output = Pipe()
-        tar.standardOutput = output
-        tar.standardError = FileHandle.nullDevice
-        try tar.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        tar.waitUntilExit()
-        return Array(data)
+        try Tarball.make(files, links: links, tarArguments: tarArguments)
     }
 
     @Test func recognisesGzipByItsMagicBytes() throws {

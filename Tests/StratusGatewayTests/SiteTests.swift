@@ -1,33 +1,14 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import StratusTestSupport
 import Testing
 
 /// Static sites: `PUT /system/sites/{name}` with a tar.gz, served without credentials under `/sites/{name}/`.
 @Suite struct SiteTests {
     /// A folder with `files` (relative path → contents), packed as tar.gz the way `stratus site deploy` does.
     static func archive(_ files: [String: String], links: [String: String] = [:], tarArguments: [String] = ["."]) throws -> [UInt8] {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("site-\(UUID().uuidString)")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        for (path, contents) in files {
-            let url = folder.appendingPathComponent(path)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(contents.utf8).write(to: url)
-        }
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for (path, target) in links {
-            try FileManager.default.createSymbolicLink(atPath: folder.appendingPathComponent(path).path, withDestinationPath: target)
-        }
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/bin/tar")
-        tar.arguments = ["-czf", "-", "-C", folder.path] + tarArguments
-        let output = Pipe()
-        tar.standardOutput = output
-        tar.standardError = FileHandle.nullDevice
-        try tar.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        tar.waitUntilExit()
-        return Array(data)
+        try Tarball.make(files, links: links, tarArguments: tarArguments)
     }
 
     static let page = [
