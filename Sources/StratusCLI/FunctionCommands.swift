@@ -104,7 +104,11 @@ struct Scale: AsyncParsableCommand {
         guard replicas >= 0 else { throw ValidationError("--replicas must be 0 or more") }
         let client = options.client()
         try await client.sendJSON(.POST, "/system/scale-function/\(name)", ScaleServiceRequest(serviceName: name, replicas: replicas))
-        print("Scaled \(name) to \(replicas) replica\(replicas == 1 ? "" : "s")")
+        // The gateway clamps the count to com.openfaas.scale.max: say what it applied.
+        let status = try client.decode(FunctionStatus.self, try await client.expectSuccess(.GET, "/system/function/\(name)"))
+        let applied = status.replicas
+        let clamped = applied < replicas ? " (its com.openfaas.scale.max)" : ""
+        print("Scaled \(name) to \(applied) replica\(applied == 1 ? "" : "s")\(clamped)")
     }
 }
 

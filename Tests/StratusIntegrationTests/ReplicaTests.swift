@@ -152,6 +152,17 @@ import Testing
         #expect(try setup.replicas(name).desired == 1)
     }
 
+    /// `stratus scale` says the count the gateway applied: past `com.openfaas.scale.max`, the maximum.
+    @Test func scalePastTheMaximumSaysWhatWasApplied() throws {
+        let setup = try Setup()
+        try setup.deploy(.classic, "capped", labels: ["com.openfaas.scale.max": "3"])
+        let scaled = try setup.cli(["scale", "capped", "--replicas", "9"])
+        #expect(scaled.status == 0 && scaled.stdout == "Scaled capped to 3 replicas (its com.openfaas.scale.max)\n", "\(scaled.stdout)\(scaled.stderr)")
+        #expect(try setup.replicas("capped").desired == 3)
+        let unknown = try setup.cli(["scale", "nobody", "--replicas", "1"])
+        #expect(unknown.status != 0 && unknown.stderr.contains("404"), "\(unknown.stderr)")
+    }
+
     @Test(arguments: Kind.allCases)
     func minLabelStartsThatManyAndMinEqualToMaxHoldsUnderLoad(kind: Kind) throws {
         let setup = try Setup()
