@@ -10,6 +10,8 @@ public protocol DeployedFunction: AnyObject, Sendable {
     var kind: String { get }
     /// Replicas wanted, and ready for calls now.
     var replicas: ReplicaCount { get }
+    /// Replicas wanted alone: cheap, read on every call (`replicas` also counts the ready ones).
+    var desiredReplicas: Int { get }
     /// Warm instances parked (Wasm) or replicas ready: the metrics' instance gauge.
     var instances: Int { get }
     /// Starts or stops replicas until `count` are wanted (the caller clamps it to the function's range).

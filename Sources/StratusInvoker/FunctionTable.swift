@@ -20,11 +20,11 @@ final class FunctionEntry: Sendable {
     }
 
     /// Calls allowed at once: `max_inflight` for each replica wanted (one replica's worth while at zero).
-    var callLimit: Int? { settings.maxInflight.map { $0 * max(1, function.replicas.desired) } }
+    var callLimit: Int? { settings.maxInflight.map { $0 * max(1, function.desiredReplicas) } }
 
     /// A call found no replica wanted (scaled to zero): start the baseline's worth; the call waits for one.
     func wakeIfScaledToZero() {
-        guard function.replicas.desired == 0 else { return }
+        guard function.desiredReplicas == 0 else { return }
         admission.touch()
         function.resize(to: min(scaler.wakeCount, settings.maxReplicas))
     }

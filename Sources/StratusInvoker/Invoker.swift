@@ -97,7 +97,7 @@ public final class Invoker: Sendable {
     public func autoscaleTick() {
         let now = ContinuousClock.now
         for entry in table.all {
-            let current = entry.function.replicas.desired
+            let current = entry.function.desiredReplicas
             let signal = ReplicaScaler.Signal(current: current, inflight: entry.admission.inflight, completed: entry.admission.completed,
                                               idleSeconds: entry.admission.idleSeconds, now: now)
             guard let decision = entry.scaler.step(signal) else { continue }

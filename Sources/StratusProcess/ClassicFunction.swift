@@ -17,7 +17,7 @@ import Glibc
 public final class ClassicFunction: Sendable {
     public let function: ProcessFunction
     let name: String
-    /// The base and the function's own environment; each call adds its `Http_*` variables.
+    /// Its launchers; `nil` when the server has no launcher binary.
     let replicas: ReplicaSet<LauncherDriver>?
     private let counted = Atomic<Int>(0)
     let runtime: ProcessRuntime
@@ -85,7 +85,7 @@ struct LauncherDriver: ReplicaDriver {
                                                    instance: instance, log: log)
         close(pair[1])
         switch launched {
-        case .success(let process): return .success((LauncherReplica(channel: pair[0], instance: instance), process))
+        case .success(let process): return .success((LauncherReplica(channel: pair[0]), process))
         case .failure(let failure):
             close(pair[0])
             return .failure(failure)

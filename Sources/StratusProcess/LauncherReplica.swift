@@ -11,7 +11,6 @@ import Glibc
 /// its replies (ready, a call's exit status) off the socket and hands each call its status through
 /// a pipe of the call's own, which the call's thread waits on beside its stdout and stderr.
 final class LauncherReplica: SupervisedReplica {
-    let instance: String
     let inflight = Atomic<Int>(0)
 
     private struct State {
@@ -34,9 +33,8 @@ final class LauncherReplica: SupervisedReplica {
     /// The wait status a call gets when the launcher could not fork: exit code 127, as a shell's "cannot run".
     static let forkFailed: Int64 = 127 << 8
 
-    init(channel: Int32, instance: String) {
+    init(channel: Int32) {
         self.channel = channel
-        self.instance = instance
         Thread.detachNewThread { [self] in readReplies() }
     }
 

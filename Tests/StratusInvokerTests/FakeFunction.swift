@@ -24,6 +24,7 @@ final class FakeFunction: DeployedFunction {
         let desired = state.withLock { $0.desired }
         return ReplicaCount(desired: desired, available: desired)
     }
+    var desiredReplicas: Int { desired }
     var instances: Int { replicas.available }
     var kind: String { "fake" }
     var streaming: (any StreamingFunction)? { nil }

@@ -9,6 +9,7 @@ protocol ReplicatedKind: DeployedFunction {
 
 extension ReplicatedKind {
     var replicas: ReplicaCount { ReplicaCount(desired: function.desiredReplicas, available: function.availableReplicas) }
+    var desiredReplicas: Int { function.desiredReplicas }
     var instances: Int { function.availableReplicas }
 
     func resize(to count: Int) { function.resize(to: count) }

@@ -15,6 +15,7 @@ final class WasmKind: DeployedFunction {
 
     var kind: String { "wasm" }
     var replicas: ReplicaCount { ReplicaCount(desired: function.desiredReplicas, available: function.availableReplicas) }
+    var desiredReplicas: Int { function.desiredReplicas }
     var instances: Int { function.warmInstances }
     var streaming: (any StreamingFunction)? { nil }
 
