@@ -3,6 +3,7 @@ import Hummingbird
 import StratusInvoker
 import StratusModel
 import StratusProcess
+import Synchronization
 
 /// `/function/{name}` and `/function/{name}/{path…}` for any method: runs the function.
 struct InvokeHandler {
@@ -41,10 +42,10 @@ struct InvokeHandler {
         if mode == .streamed {
             return try await forward(request, name: name, path: path, callID: callID, start: start)
         }
-        let body = try await request.collectBody(limit: dependencies.configuration.maxRequestBytes)
+        let body = try await Self.collect(request, limit: dependencies.configuration.maxRequestBytes)
         let invocation = InvocationRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
-            headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: Array(body.readableBytesView), callID: callID)
+            headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: body, callID: callID)
         let result: InvocationResult
         do {
             result = try await dependencies.invoker.invoke(name, invocation)
@@ -64,12 +65,30 @@ struct InvokeHandler {
         return Response(status: .init(code: result.status), headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: result.body)))
     }
 
-    /// An http-mode call: the body streams to a replica and its answer streams back, never held whole.
+    /// The whole request body, read straight into the one array the function gets (no buffer in between).
+    static func collect(_ request: Request, limit: Int) async throws -> [UInt8] {
+        let length = request.headers[.contentLength].flatMap(Int.init)
+        if let length, length > limit {
+            throw GatewayError(.contentTooLarge, "request body of \(length) bytes is over the limit of \(limit) bytes")
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(length ?? 0)
+        for try await chunk in request.body {
+            guard bytes.count + chunk.readableBytes <= limit else {
+                throw GatewayError(.contentTooLarge, "request body is over the limit of \(limit) bytes")
+            }
+            bytes.append(contentsOf: chunk.readableBytesView)
+        }
+        return bytes
+    }
+
+    /// A streamed call (http mode, raw classic): the body goes to the function as it arrives and
+    /// its answer streams back, neither held whole.
     ///
-    /// The request body has one reader, this handler: a child task moves it chunk by chunk into a
-    /// stream the proxy uploads from, and the handler returns only once the whole body has been read
-    /// (Hummingbird drains an unread body after the response, and two readers must never meet).
-    /// The stream holds at most the body-size limit when the function reads slower than the caller sends.
+    /// The request body has one reader, a task of this call's that moves it chunk by chunk into a
+    /// pipe the function reads from (holding a window of it when the function reads slower than the
+    /// caller sends). The response ends only once that task has stopped: Hummingbird drains an
+    /// unread body after the response, and two readers must never meet.
     func forward(_ request: Request, name: FunctionName, path: String, callID: String, start: Date) async throws -> Response {
         let limit = dependencies.configuration.maxRequestBytes
         let length = request.headers[.contentLength].flatMap(Int.init)
@@ -79,16 +98,19 @@ struct InvokeHandler {
         let invocation = InvocationRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
             headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: [], callID: callID)
-        let (upload, feed) = AsyncThrowingStream<ByteBuffer, any Error>.makeStream()
-        async let overLimit = Self.pump(request.body, into: feed, limit: limit)
+        let pipe = ChunkPipe()
+        let overLimit = OverLimit()
+        let reading = Task { await Self.pump(request.body, into: pipe, limit: limit, overLimit: overLimit) }
         let response: ProxyResponse
         do {
-            response = try await dependencies.invoker.forward(name, invocation, body: upload, contentLength: length)
+            response = try await dependencies.invoker.forward(name, invocation, body: pipe, contentLength: length)
         } catch {
-            _ = await overLimit
+            pipe.readerDone()
+            await reading.value
             throw GatewayError.from(error)
         }
-        if await overLimit {
+        if overLimit.isSet {
+            await reading.value
             throw GatewayError(.contentTooLarge, "request body is over the limit of \(limit) bytes")
         }
         var headers: HTTPFields = [:]
@@ -98,25 +120,47 @@ struct InvokeHandler {
         headers[.callID] = callID
         headers[.init("X-Start-Time")!] = String(Int64(start.timeIntervalSince1970 * 1e9))
         headers[.init("X-Duration-Seconds")!] = String(format: "%.6f", Date().timeIntervalSince(start))
-        return Response(status: .init(code: response.status), headers: headers, body: ResponseBody(asyncSequence: response.body))
+        let answer = response.body
+        let body = ResponseBody(contentLength: answer.whole?.readableBytes) { writer in
+            do {
+                for try await chunk in answer { try await writer.write(chunk) }
+            } catch {
+                pipe.readerDone()
+                await reading.value
+                throw error
+            }
+            // The answer is complete: what the function did not read of the body is not wanted.
+            pipe.readerDone()
+            await reading.value
+            try await writer.finish(nil)
+        }
+        return Response(status: .init(code: response.status), headers: headers, body: body)
     }
 
-    /// Reads the request body into `feed`; `true` when it ran past `limit` (the upload then fails).
-    static func pump(_ body: RequestBody, into feed: AsyncThrowingStream<ByteBuffer, any Error>.Continuation, limit: Int) async -> Bool {
+    /// Whether a streamed body ran past the limit.
+    final class OverLimit: Sendable {
+        private let flag = Atomic(false)
+        var isSet: Bool { flag.load(ordering: .acquiring) }
+        func set() { flag.store(true, ordering: .releasing) }
+    }
+
+    /// Reads the request body into `pipe` until it ends, runs past `limit` (the pipe then fails, and
+    /// `overLimit` is set first), or the function wants no more of it.
+    static func pump(_ body: RequestBody, into pipe: ChunkPipe, limit: Int, overLimit: OverLimit) async {
         var count = 0
         do {
             for try await chunk in body {
                 count += chunk.readableBytes
                 if count > limit {
-                    feed.finish(throwing: GatewayError(.contentTooLarge, "request body is over the limit of \(limit) bytes"))
-                    return true
+                    overLimit.set()
+                    pipe.finish(throwing: GatewayError(.contentTooLarge, "request body is over the limit of \(limit) bytes"))
+                    return
                 }
-                feed.yield(chunk)
+                guard await pipe.send(chunk) else { return }
             }
-            feed.finish()
+            pipe.finish()
         } catch {
-            feed.finish(throwing: error)
+            pipe.finish(throwing: error)
         }
-        return false
     }
 }

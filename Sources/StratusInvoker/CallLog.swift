@@ -40,9 +40,11 @@ final class CallLog: Sendable {
 
     /// A streamed call, once its answer was sent.
     func record(_ end: ProxyCallEnd, request: InvocationRequest) {
+        var lines = end.lines
         if let summary = summary(request, status: end.status, bytes: end.bytes, seconds: end.duration, failure: end.error) {
-            write([summary], instance: end.instance ?? "gateway")
+            lines.append(summary)
         }
+        write(lines, instance: end.instance ?? "gateway")
         warnIfFailed(request, status: end.status, failure: end.error)
     }
 

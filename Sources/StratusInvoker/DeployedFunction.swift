@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 public import StratusModel
 public import StratusProcess
 
@@ -22,17 +22,17 @@ public protocol DeployedFunction: AnyObject, Sendable {
     func stop() async
     /// Runs one call with its whole body in hand; the answer comes back whole.
     func call(_ request: InvocationRequest) async -> CallOutcome
-    /// Set when calls can stream their bodies to the function as they arrive (http mode).
+    /// Set when calls can stream their bodies to the function as they arrive (http mode, and
+    /// classic functions that take the raw body).
     var streaming: (any StreamingFunction)? { get }
 }
 
-/// A function whose calls stream: the body goes up as it arrives and the answer comes back as it is written.
+/// A function whose calls stream: the body goes in as it arrives (`request.body` is ignored) and
+/// the answer comes back as it is written. `onEnd` is told once when the call is over.
 public protocol StreamingFunction: Sendable {
-    func forward<Body: AsyncSequence & Sendable>(_ head: ProxyRequest, body: Body, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) async
-        -> ProxyResponse where Body.Element == ByteBuffer
+    func forward(_ request: InvocationRequest, body: ChunkPipe, contentLength: Int?, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) async
+        -> ProxyResponse
 }
-
-extension HTTPFunction: StreamingFunction {}
 
 /// A function's replicas: how many are wanted, and how many can take calls now.
 public struct ReplicaCount: Sendable, Equatable {

@@ -1,6 +1,6 @@
 public import Foundation
 public import Logging
-public import NIOCore
+import NIOCore
 public import StratusModel
 public import StratusProcess
 
@@ -109,7 +109,7 @@ public final class Invoker: Sendable {
 
     // MARK: Calls
 
-    /// How a call to `name` is made: its body buffered, or streamed to a replica (http mode); `nil`
+    /// How a call to `name` is made: its body buffered, or streamed (http mode, raw classic); `nil`
     /// when it is not deployed. One table look-up, on every call's path.
     public func callMode(_ name: FunctionName) -> CallMode? {
         guard let entry = table[name] else { return nil }
@@ -139,14 +139,13 @@ public final class Invoker: Sendable {
 
     /// Streams one call to a function that takes streamed calls: `body` goes to its replica as it
     /// arrives and the answer comes back as it is written (`request.body` is ignored).
-    public func forward<Body: AsyncSequence & Sendable>(_ name: FunctionName, _ request: InvocationRequest, body: Body,
-                                                        contentLength: Int?) async throws(InvokerError) -> ProxyResponse
-    where Body.Element == ByteBuffer {
+    public func forward(_ name: FunctionName, _ request: InvocationRequest, body: ChunkPipe,
+                        contentLength: Int?) async throws(InvokerError) -> ProxyResponse {
         guard let entry = table[name], let streaming = entry.function.streaming else { throw .functionNotFound(name) }
         try await admit(entry)
         let observer = observer
         // The call holds its slot until the answer has been sent.
-        return await streaming.forward(request.proxyHead(contentLength: contentLength), body: body) { end in
+        return await streaming.forward(request, body: body, contentLength: contentLength) { end in
             entry.admission.leave()
             observer?.invocationFinished(name, status: end.status, seconds: end.duration, coldStart: false)
             entry.log.record(end, request: request)

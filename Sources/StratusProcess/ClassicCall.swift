@@ -1,6 +1,8 @@
 import CStratusSys
 import Foundation
-import StratusModel
+import NIOCore
+public import StratusModel
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -38,19 +40,61 @@ struct SpawnedProcess: CallProcess {
     }
 }
 
-/// One request to a classic-mode function: start its process with fresh pipes, feed stdin, collect
-/// stdout and stderr, enforce the deadline and the output cap, and kill whatever the process left.
-struct ClassicCall {
+/// Where a classic call's body comes from and its answer goes.
+public struct ClassicStreams: Sendable {
+    /// The body as it arrives; `nil`: the request's `stdin` is the whole body.
+    public var input: ChunkPipe?
+    /// Where the answer streams once it has passed `streamAfter` bytes while the process still
+    /// runs; `nil`: the answer is kept whole, whatever its size.
+    public var output: ChunkPipe?
+    public var streamAfter: Int
+
+    public init(input: ChunkPipe? = nil, output: ChunkPipe? = nil, streamAfter: Int = Int.max) {
+        self.input = input
+        self.output = output
+        self.streamAfter = streamAfter
+    }
+
+    /// The whole body in the request, the whole answer in the result.
+    public static let whole = ClassicStreams()
+}
+
+/// How a classic call's answer begins.
+public enum ClassicAnswer: Sendable {
+    /// The process ended before its answer started streaming: the whole result.
+    case finished(GuestResult)
+    /// The answer streams through the output pipe (status 200, the head is out); the end comes later.
+    case streaming
+}
+
+/// How a streamed call ended: its result (`stdout` empty: it went through the pipe) and the bytes written.
+public typealias ClassicEnd = @Sendable (_ result: GuestResult, _ written: Int) -> Void
+
+/// Why a streamed answer was cut off.
+public struct CutAnswer: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// One request to a classic-mode function: start its process with fresh pipes, feed stdin (the
+/// whole body, or the body as it arrives), collect stdout (or stream it once it is large) and
+/// stderr, enforce the deadline and the output cap, and kill whatever the process left.
+struct ClassicCall: Sendable {
     let request: GuestRequest
     let timeout: Double
+    var streams = ClassicStreams.whole
+    /// Told once, when the answer starts streaming.
+    var onStream: @Sendable () -> Void = {}
+
     /// Bytes of stderr kept for the log; the rest is dropped.
     static let stderrLimit = 1024 * 1024
 
-    /// Runs the call; `start` starts the process with the given stdin, stdout and stderr.
-    func run(start: (_ stdin: Int32, _ stdout: Int32, _ stderr: Int32) -> Result<any CallProcess, SpawnFailure>) -> GuestResult {
+    /// Runs the call; `start` starts the process with the given stdin, stdout and stderr. Returns
+    /// the result and the bytes the process wrote to stdout.
+    func run(start: (_ stdin: Int32, _ stdout: Int32, _ stderr: Int32) -> Result<any CallProcess, SpawnFailure>) -> (GuestResult, Int) {
         let begin = ContinuousClock.now
-        func result(_ outcome: GuestOutcome, _ stdout: [UInt8] = [], _ stderr: [UInt8] = []) -> GuestResult {
-            GuestResult(outcome: outcome, stdout: stdout, stderr: stderr, duration: begin.duration(to: .now).seconds, coldStart: true)
+        func result(_ outcome: GuestOutcome, _ stdout: [UInt8] = [], _ stderr: [UInt8] = [], written: Int = 0) -> (GuestResult, Int) {
+            streams.input?.readerDone()
+            return (GuestResult(outcome: outcome, stdout: stdout, stderr: stderr, duration: begin.duration(to: .now).seconds, coldStart: true), written)
         }
         var stdinPipe: [Int32] = [-1, -1], stdoutPipe: [Int32] = [-1, -1], stderrPipe: [Int32] = [-1, -1]
         guard stratus_pipe_cloexec(&stdinPipe) == 0, stratus_pipe_cloexec(&stdoutPipe) == 0, stratus_pipe_cloexec(&stderrPipe) == 0 else {
@@ -68,88 +112,222 @@ struct ClassicCall {
             if case .failure(let failure) = started { return result(.failed(failure.text)) }
             return result(.failed("cannot start the process"))
         }
-        var io = PipeIO(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0], input: request.stdin)
+        var io = PipeIO(stdin: stdinPipe[1], stdout: stdoutPipe[0], stderr: stderrPipe[0],
+                        input: streams.input.map { .pipe($0) } ?? .bytes(request.stdin))
         let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
         var status: Int32?
-        var timedOut = false
-        var overLimit = false
+        var stop: Stop?
         while io.isOpen {
             if status == nil { status = process.exited() }
-            if ContinuousClock.now >= deadline, !timedOut {
-                timedOut = true
+            if ContinuousClock.now >= deadline, stop == nil {
+                stop = .timedOut
                 process.kill()
             }
             io.pump(timeoutMilliseconds: status != nil ? 10 : 20)
-            if io.stdoutBytes.count > request.outputLimit, !overLimit {
-                overLimit = true
+            if stop == nil, let reason = io.stopReason(outputLimit: request.outputLimit) {
+                stop = reason
                 process.kill()
                 io.closeAll()
             }
-            if status != nil && timedOut { io.closeAll() }
+            if stop == nil, let output = streams.output, !io.isStreaming, io.stdoutBytes.count > streams.streamAfter {
+                io.stream(into: output)
+                onStream()
+            }
+            if status != nil && stop == .timedOut { io.closeAll() }
         }
         let final = status ?? process.wait()
         process.kill()
         let stderr = Array(io.stderrBytes.prefix(Self.stderrLimit))
-        if timedOut { return result(.timedOut, [], stderr) }
-        if overLimit { return result(.failed("the response is over the limit of \(request.outputLimit) bytes"), [], stderr) }
-        let signal = final & 0x7f
-        if signal != 0 { return result(.trapped("the process was killed by signal \(signal)"), io.stdoutBytes, stderr) }
-        return result(.exited((final >> 8) & 0xff), io.stdoutBytes, stderr)
+        let outcome: GuestOutcome = switch stop {
+        case .timedOut: .timedOut
+        case .outputOverLimit: .failed("the response is over the limit of \(request.outputLimit) bytes")
+        case .inputFailed(let why): .failed(why)
+        case .abandoned: .failed("the caller went away before the answer was sent")
+        case nil: final & 0x7f != 0 ? .trapped("the process was killed by signal \(final & 0x7f)") : .exited((final >> 8) & 0xff)
+        }
+        if io.isStreaming, let output = streams.output {
+            output.finish(throwing: Self.cut(outcome, timeout: timeout))
+            return result(outcome, [], stderr, written: io.written)
+        }
+        let stdout: [UInt8] = switch outcome {
+        case .exited, .trapped: io.stdoutBytes
+        default: []
+        }
+        return result(outcome, stdout, stderr, written: io.written)
+    }
+
+    /// Runs `work` (which runs this call) on a thread of its own and returns as soon as the answer's
+    /// start is known: the whole result, or that it streams (its end then goes to `onEnd`).
+    func onThread(onEnd: ClassicEnd?, _ work: @escaping @Sendable (ClassicCall) -> (GuestResult, Int)) async -> ClassicAnswer {
+        await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                var call = self
+                let streaming = Flag()
+                call.onStream = {
+                    streaming.value.store(true, ordering: .relaxed)
+                    continuation.resume(returning: .streaming)
+                }
+                let (result, written) = work(call)
+                if streaming.value.load(ordering: .relaxed) { onEnd?(result, written) } else { continuation.resume(returning: .finished(result)) }
+            }
+        }
+    }
+
+    private final class Flag: Sendable {
+        let value = Atomic(false)
+    }
+
+    /// Why a streamed answer is cut short, as the caller's connection ends it; `nil` when it ended well.
+    static func cut(_ outcome: GuestOutcome, timeout: Double) -> CutAnswer? {
+        switch outcome {
+        case .exited(0): nil
+        case .exited(let code): CutAnswer(description: "the function exited with code \(code) after its answer started")
+        case .trapped(let why): CutAnswer(description: "the function failed after its answer started: \(why)")
+        case .timedOut: CutAnswer(description: "the function timed out after \(timeout)s")
+        case .failed(let why): CutAnswer(description: why)
+        }
+    }
+
+    /// Why a call was stopped before its process ended by itself.
+    enum Stop: Equatable {
+        case timedOut
+        case outputOverLimit
+        case inputFailed(String)
+        /// The caller stopped reading the streamed answer.
+        case abandoned
     }
 }
 
-/// Non-blocking stdio of one child: writes the body, reads both outputs, tracks which ends are open.
+/// Non-blocking stdio of one child: feeds its stdin (a whole body, or a pipe of chunks as they
+/// arrive), reads its stdout (kept, or streamed to a pipe) and stderr, tracks which ends are open.
 struct PipeIO {
+    enum Input {
+        case bytes([UInt8])
+        case pipe(ChunkPipe)
+    }
+
     private var stdin: Int32
     private var stdout: Int32
     private var stderr: Int32
-    private let input: [UInt8]
-    private var written = 0
+    private let input: Input
+    /// Bytes of `.bytes` input written.
+    private var offset = 0
+    /// The chunk of `.pipe` input being written.
+    private var pending: ByteBuffer?
+    private(set) var inputFailure: String?
+    private var output: ChunkPipe?
     private(set) var stdoutBytes: [UInt8] = []
     private(set) var stderrBytes: [UInt8] = []
+    /// Bytes the process wrote to stdout, kept or streamed.
+    private(set) var written = 0
+    private var scratch = [UInt8](repeating: 0, count: 64 * 1024)
 
-    init(stdin: Int32, stdout: Int32, stderr: Int32, input: [UInt8]) {
+    init(stdin: Int32, stdout: Int32, stderr: Int32, input: Input) {
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
         self.input = input
         for fd in [stdin, stdout, stderr] { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) }
-        if input.isEmpty { closeStdin() }
+        if case .bytes(let bytes) = input, bytes.isEmpty { closeStdin() }
     }
 
     var isOpen: Bool { stdout >= 0 || stderr >= 0 }
+    var isStreaming: Bool { output != nil }
+
+    /// From now on stdout goes to `pipe`, starting with what was kept.
+    mutating func stream(into pipe: ChunkPipe) {
+        output = pipe
+        if !stdoutBytes.isEmpty { _ = pipe.push(ByteBuffer(bytes: stdoutBytes)) }
+        stdoutBytes = []
+    }
+
+    /// Why the call must stop now, if it must: the answer is too large, the body broke off, or no one reads the answer.
+    func stopReason(outputLimit: Int) -> ClassicCall.Stop? {
+        if written > outputLimit { return .outputOverLimit }
+        if let inputFailure { return .inputFailed(inputFailure) }
+        if let output, output.isReaderGone { return .abandoned }
+        return nil
+    }
 
     /// Waits up to `timeoutMilliseconds` for any end to be ready and moves what it can.
     mutating func pump(timeoutMilliseconds: Int32) {
         var fds: [pollfd] = []
-        if stdin >= 0 { fds.append(pollfd(fd: stdin, events: Int16(POLLOUT), revents: 0)) }
-        if stdout >= 0 { fds.append(pollfd(fd: stdout, events: Int16(POLLIN), revents: 0)) }
+        if stdin >= 0, wantsToWrite() { fds.append(pollfd(fd: stdin, events: Int16(POLLOUT), revents: 0)) }
+        if stdout >= 0, output?.hasRoom ?? true { fds.append(pollfd(fd: stdout, events: Int16(POLLIN), revents: 0)) }
         if stderr >= 0 { fds.append(pollfd(fd: stderr, events: Int16(POLLIN), revents: 0)) }
+        // The pipes' wake ends: a chunk or the body's end arrived, the answer's reader made room or left.
+        if stdin >= 0, case .pipe(let pipe) = input, pending == nil { fds.append(pollfd(fd: pipe.wakeDescriptor, events: Int16(POLLIN), revents: 0)) }
+        if let output { fds.append(pollfd(fd: output.wakeDescriptor, events: Int16(POLLIN), revents: 0)) }
         guard !fds.isEmpty, poll(&fds, nfds_t(fds.count), timeoutMilliseconds) > 0 else { return }
         for entry in fds where entry.revents != 0 {
             if entry.fd == stdin {
                 writeInput()
             } else if entry.fd == stdout {
-                if !Self.drain(stdout, into: &stdoutBytes) { close(stdout); stdout = -1 }
+                if !readStdout() { close(stdout); stdout = -1 }
+            } else if entry.fd == stderr {
+                if !Self.drain(stderr, into: &stderrBytes, scratch: &scratch) { close(stderr); stderr = -1 }
             } else {
-                if !Self.drain(stderr, into: &stderrBytes) { close(stderr); stderr = -1 }
+                if case .pipe(let pipe) = input, entry.fd == pipe.wakeDescriptor { pipe.clearWake() }
+                if let output, entry.fd == output.wakeDescriptor { output.clearWake() }
             }
         }
     }
 
+    /// Whether there is input to write now (taking the next chunk off the pipe when there is one).
+    private mutating func wantsToWrite() -> Bool {
+        guard case .pipe(let pipe) = input else { return true }
+        if pending != nil { return true }
+        switch pipe.take() {
+        case .chunk(let chunk):
+            pending = chunk
+            return true
+        case .empty:
+            return false
+        case .end:
+            closeStdin()
+        case .failed(let error):
+            inputFailure = "\(error)"
+            closeStdin()
+        }
+        return false
+    }
+
     private mutating func writeInput() {
-        let n = input.withUnsafeBytes { write(stdin, $0.baseAddress! + written, min(64 * 1024, $0.count - written)) }
-        if n > 0 { written += n }
-        // Done, or the process closed its stdin (EPIPE; SIGPIPE is ignored by the server): stop feeding it.
-        if written == input.count || (n < 0 && errno != EAGAIN && errno != EINTR) { closeStdin() }
+        let n: Int
+        switch input {
+        case .bytes(let bytes):
+            n = bytes.withUnsafeBytes { write(stdin, $0.baseAddress! + offset, min(64 * 1024, $0.count - offset)) }
+            if n > 0 { offset += n }
+            if offset == bytes.count { closeStdin() }
+        case .pipe:
+            guard var chunk = pending else { return }
+            n = chunk.withUnsafeReadableBytes { write(stdin, $0.baseAddress!, $0.count) }
+            if n > 0 { chunk.moveReaderIndex(forwardBy: n) }
+            pending = chunk.readableBytes > 0 ? chunk : nil
+        }
+        // The process closed its stdin (EPIPE; SIGPIPE is ignored by the server): stop feeding it.
+        if n < 0 && errno != EAGAIN && errno != EINTR { closeStdin() }
+    }
+
+    /// Reads what stdout has; `false` once the other end closed (or failed).
+    private mutating func readStdout() -> Bool {
+        let n = scratch.withUnsafeMutableBytes { read(stdout, $0.baseAddress!, $0.count) }
+        guard n > 0 else { return n < 0 && (errno == EAGAIN || errno == EINTR) }
+        written += n
+        if let output {
+            _ = output.push(scratch.withUnsafeBytes { ByteBuffer(bytes: $0[0..<n]) })
+        } else {
+            stdoutBytes.append(contentsOf: scratch[0..<n])
+        }
+        return true
     }
 
     /// Reads what is available; `false` once the other end closed (or failed).
-    private static func drain(_ fd: Int32, into buffer: inout [UInt8]) -> Bool {
-        var chunk = [UInt8](repeating: 0, count: 64 * 1024)
-        let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+    private static func drain(_ fd: Int32, into buffer: inout [UInt8], scratch: inout [UInt8]) -> Bool {
+        let n = scratch.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
         if n > 0 {
-            buffer.append(contentsOf: chunk[0..<n])
+            // What is past the log's limit is read and dropped.
+            if buffer.count < ClassicCall.stderrLimit { buffer.append(contentsOf: scratch[0..<n]) }
             return true
         }
         return n < 0 && (errno == EAGAIN || errno == EINTR)
@@ -158,6 +336,9 @@ struct PipeIO {
     private mutating func closeStdin() {
         if stdin >= 0 { close(stdin) }
         stdin = -1
+        pending = nil
+        // The rest of the body is not wanted: its sender stops.
+        if case .pipe(let pipe) = input { pipe.readerDone() }
     }
 
     mutating func closeAll() {
@@ -168,4 +349,3 @@ struct PipeIO {
         stderr = -1
     }
 }
-

@@ -45,21 +45,34 @@ public final class ClassicFunction: Sendable {
         if let replicas { await replicas.stop() } else { counted.store(0, ordering: .relaxed) }
     }
 
-    /// Runs one call: on a ready launcher (waiting for one up to the ready timeout), or spawned here.
+    /// Runs one call with the whole body in hand, the whole answer kept: on a ready launcher
+    /// (waiting for one up to the ready timeout), or spawned here.
     public func run(_ request: GuestRequest) async -> GuestResult {
-        guard let replicas else { return await runtime.run(function, request: request) }
+        guard case .finished(let result) = await start(request, streams: .whole, onEnd: nil) else {
+            preconditionFailure("a call without an output pipe cannot stream")
+        }
+        return result
+    }
+
+    /// Runs one call whose body comes through `streams.input` as it arrives and whose answer, once
+    /// it passes `streams.streamAfter` bytes while the process runs, streams through `streams.output`.
+    /// Returns once the answer's start is known; a streamed answer's end goes to `onEnd`.
+    public func start(_ request: GuestRequest, streams: ClassicStreams, onEnd: ClassicEnd?) async -> ClassicAnswer {
+        guard let replicas else { return await runtime.start(function, request: request, streams: streams, onEnd: onEnd) }
         let begin = ContinuousClock.now
         let deadline = begin + .seconds(function.settings.readyTimeout)
         var wait = 1
         while true {
             let (running, stopped, _) = replicas.rotated()
             if let picked = running.filter(\.isReady).min(by: { $0.inflight.load(ordering: .relaxed) < $1.inflight.load(ordering: .relaxed) }) {
-                return await picked.run(request, environment: runtime.environment(request.environment), timeout: function.settings.timeout)
+                return await picked.run(request, environment: runtime.environment(request.environment), timeout: function.settings.timeout,
+                                        streams: streams, onEnd: onEnd)
             }
             let why: String? = stopped ? "function '\(name)' was removed or replaced" : ContinuousClock.now > deadline
                 ? "no replica of '\(name)' is ready after \(function.settings.readyTimeout)s: \(replicas.lastFailure ?? "no launcher became ready")" : nil
             if let why {
-                return GuestResult(outcome: .failed(why), stdout: [], stderr: [], duration: begin.duration(to: .now).seconds, coldStart: false)
+                streams.input?.readerDone()
+                return .finished(GuestResult(outcome: .failed(why), stdout: [], stderr: [], duration: begin.duration(to: .now).seconds, coldStart: false))
             }
             try? await Task.sleep(for: .milliseconds(wait))
             wait = min(wait * 2, 20)

@@ -86,50 +86,51 @@ final class LauncherReplica: SupervisedReplica {
     }
 
     /// Runs one call on a thread of its own: its process forked by the launcher with these pipes.
-    func run(_ request: GuestRequest, environment: [(String, String)], timeout: Double) async -> GuestResult {
+    /// Returns once the answer's start is known; a streamed answer's end goes to `onEnd`.
+    func run(_ request: GuestRequest, environment: [(String, String)], timeout: Double, streams: ClassicStreams,
+             onEnd: ClassicEnd?) async -> ClassicAnswer {
         inflight.add(1, ordering: .relaxed)
-        defer { inflight.subtract(1, ordering: .relaxed) }
         var block: [UInt8] = []
         for (key, value) in environment {
             block += Array(key.utf8) + [UInt8(ascii: "=")] + Array(value.utf8) + [0]
         }
         let variables = block
-        return await withCheckedContinuation { continuation in
-            Thread.detachNewThread { [self] in
-                var status: [Int32] = [-1, -1]
-                guard stratus_pipe_cloexec(&status) == 0 else {
-                    continuation.resume(returning: GuestResult(outcome: .failed("cannot create pipes: \(String(cString: strerror(errno)))"),
-                                                               stdout: [], stderr: [], duration: 0, coldStart: false))
-                    return
-                }
-                _ = fcntl(status[0], F_SETFL, fcntl(status[0], F_GETFL) | O_NONBLOCK)
-                var id: UInt64?
-                let result = ClassicCall(request: request, timeout: timeout).run { stdin, stdout, stderr in
-                    let sent = state.withLock { state -> Result<UInt64, SpawnFailure> in
-                        guard !state.closed else { return .failure(SpawnFailure(text: "the function's launcher stopped; it is being restarted")) }
-                        state.nextID &+= 1
-                        let callID = state.nextID
-                        let code = variables.withUnsafeBufferPointer { buffer in
-                            buffer.withMemoryRebound(to: CChar.self) {
-                                stratus_launcher_send_spawn(channel, callID, $0.baseAddress, $0.count, stdin, stdout, stderr)
-                            }
-                        }
-                        guard code == 0 else { return .failure(SpawnFailure(text: "cannot hand the call to the launcher: \(String(cString: strerror(errno)))")) }
-                        state.waiting[callID] = status[1]
-                        return .success(callID)
-                    }
-                    return sent.map { callID in
-                        id = callID
-                        return LaunchedProcess(replica: self, id: callID, status: status[0]) as any CallProcess
-                    }
-                }
-                state.withLock { state in
-                    if let id { state.waiting[id] = nil }
-                }
-                Glibc.close(status[0])
-                Glibc.close(status[1])
-                continuation.resume(returning: result)
+        let call = ClassicCall(request: request, timeout: timeout, streams: streams)
+        return await call.onThread(onEnd: onEnd) { [self] call in
+            defer { inflight.subtract(1, ordering: .relaxed) }
+            var status: [Int32] = [-1, -1]
+            guard stratus_pipe_cloexec(&status) == 0 else {
+                streams.input?.readerDone()
+                return (GuestResult(outcome: .failed("cannot create pipes: \(String(cString: strerror(errno)))"), stdout: [], stderr: [],
+                                    duration: 0, coldStart: false), 0)
             }
+            _ = fcntl(status[0], F_SETFL, fcntl(status[0], F_GETFL) | O_NONBLOCK)
+            var id: UInt64?
+            let result = call.run { stdin, stdout, stderr in
+                let sent = state.withLock { state -> Result<UInt64, SpawnFailure> in
+                    guard !state.closed else { return .failure(SpawnFailure(text: "the function's launcher stopped; it is being restarted")) }
+                    state.nextID &+= 1
+                    let callID = state.nextID
+                    let code = variables.withUnsafeBufferPointer { buffer in
+                        buffer.withMemoryRebound(to: CChar.self) {
+                            stratus_launcher_send_spawn(channel, callID, $0.baseAddress, $0.count, stdin, stdout, stderr)
+                        }
+                    }
+                    guard code == 0 else { return .failure(SpawnFailure(text: "cannot hand the call to the launcher: \(String(cString: strerror(errno)))")) }
+                    state.waiting[callID] = status[1]
+                    return .success(callID)
+                }
+                return sent.map { callID in
+                    id = callID
+                    return LaunchedProcess(replica: self, id: callID, status: status[0]) as any CallProcess
+                }
+            }
+            state.withLock { state in
+                if let id { state.waiting[id] = nil }
+            }
+            Glibc.close(status[0])
+            Glibc.close(status[1])
+            return result
         }
     }
 

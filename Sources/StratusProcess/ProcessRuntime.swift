@@ -94,17 +94,24 @@ public final class ProcessRuntime: Sendable {
                           bodyLimit: responseLimit, log: log)
     }
 
-    /// Runs one call in a new process group on its own thread.
+    /// Runs one call in a new process group on its own thread, the whole body in, the whole answer out.
     public func run(_ function: ProcessFunction, request: GuestRequest) async -> GuestResult {
+        guard case .finished(let result) = await start(function, request: request, streams: .whole, onEnd: nil) else {
+            preconditionFailure("a call without an output pipe cannot stream")
+        }
+        return result
+    }
+
+    /// Runs one call in a new process group on its own thread; returns once the answer's start is
+    /// known (a streamed answer's end goes to `onEnd`).
+    func start(_ function: ProcessFunction, request: GuestRequest, streams: ClassicStreams, onEnd: ClassicEnd?) async -> ClassicAnswer {
         let environment = environment(request.environment)
         let sandbox = sandbox
-        return await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                let call = ClassicCall(request: request, timeout: function.settings.timeout)
-                continuation.resume(returning: call.run { stdin, stdout, stderr in
-                    Spawner.spawn(function, sandbox: sandbox, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
-                        .map { SpawnedProcess(pid: $0) as any CallProcess }
-                })
+        let call = ClassicCall(request: request, timeout: function.settings.timeout, streams: streams)
+        return await call.onThread(onEnd: onEnd) { call in
+            call.run { stdin, stdout, stderr in
+                Spawner.spawn(function, sandbox: sandbox, environment: environment, stdin: stdin, stdout: stdout, stderr: stderr)
+                    .map { SpawnedProcess(pid: $0) as any CallProcess }
             }
         }
     }

@@ -59,6 +59,17 @@ public struct ProxyCallEnd: Sendable {
     public let duration: Double
     /// What went wrong after the head was sent (a truncated body), if anything.
     public let error: String?
+    /// Lines for the function's log before the call's summary line (a classic process's stderr).
+    public let lines: [String]
+
+    public init(instance: String?, status: Int, bytes: Int, duration: Double, error: String?, lines: [String] = []) {
+        self.instance = instance
+        self.status = status
+        self.bytes = bytes
+        self.duration = duration
+        self.error = error
+        self.lines = lines
+    }
 }
 
 /// A proxied call's answer: the head now, the body streaming from the replica.
@@ -66,33 +77,68 @@ public struct ProxyResponse: Sendable {
     public let status: Int
     public let headers: [(String, String)]
     public let body: ProxyBody
+
+    public init(status: Int, headers: [(String, String)], body: ProxyBody) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
 }
 
-/// The response body of a proxied call. The call ends (and its replica is free again) when the
-/// body has been read to its end, failed, or been dropped.
+/// The response body of a streamed call: from an http-mode replica, a classic process's output
+/// pipe, or one buffer. A proxied call ends (and its replica is free again) when the body has been
+/// read to its end, failed, or been dropped; a piped one when its process ends.
 public struct ProxyBody: AsyncSequence, Sendable {
     public typealias Element = ByteBuffer
     fileprivate enum Source: Sendable {
         case upstream(HTTPClientResponse.Body)
         case fixed(ByteBuffer)
+        case pipe(ChunkPipe)
     }
 
     fileprivate let source: Source
-    fileprivate let tracker: CallTracker
+    fileprivate let tracker: CallTracker?
+
+    fileprivate init(source: Source, tracker: CallTracker?) {
+        self.source = source
+        self.tracker = tracker
+    }
+
+    /// A body that is one buffer.
+    public init(_ buffer: ByteBuffer) { self.init(source: .fixed(buffer), tracker: nil) }
+
+    /// The body when it is one buffer in hand (its length is known).
+    public var whole: ByteBuffer? {
+        if case .fixed(let buffer) = source { buffer } else { nil }
+    }
+
+    /// A body read from `pipe` as its writer fills it.
+    public init(_ pipe: ChunkPipe) { self.init(source: .pipe(pipe), tracker: nil) }
 
     public func makeAsyncIterator() -> Iterator {
         switch source {
-        case .upstream(let body): Iterator(upstream: body.makeAsyncIterator(), fixed: nil, tracker: tracker)
-        case .fixed(let buffer): Iterator(upstream: nil, fixed: buffer, tracker: tracker)
+        case .upstream(let body): Iterator(upstream: body.makeAsyncIterator(), fixed: nil, piped: nil, tracker: tracker)
+        case .fixed(let buffer): Iterator(upstream: nil, fixed: buffer, piped: nil, tracker: tracker)
+        case .pipe(let pipe): Iterator(upstream: nil, fixed: nil, piped: pipe.makeAsyncIterator(), tracker: nil)
         }
     }
 
     public struct Iterator: AsyncIteratorProtocol {
         var upstream: HTTPClientResponse.Body.AsyncIterator?
         var fixed: ByteBuffer?
-        fileprivate let tracker: CallTracker
+        var piped: ChunkPipe.Iterator?
+        fileprivate let tracker: CallTracker?
 
         public mutating func next() async throws -> ByteBuffer? {
+            if var iterator = piped {
+                let chunk = try await iterator.next()
+                piped = iterator
+                return chunk
+            }
+            guard let tracker else {
+                defer { fixed = nil }
+                return fixed
+            }
             if var iterator = upstream {
                 do {
                     let chunk = try await iterator.next()

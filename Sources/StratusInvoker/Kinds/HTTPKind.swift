@@ -4,7 +4,7 @@ import StratusProcess
 import Synchronization
 
 /// An http-mode function: replicas of its server process, calls proxied to the least busy one.
-final class HTTPKind: ReplicatedKind {
+final class HTTPKind: ReplicatedKind, StreamingFunction {
     let function: HTTPFunction
     let responseLimit: Int
 
@@ -14,7 +14,12 @@ final class HTTPKind: ReplicatedKind {
     }
 
     var kind: String { "http" }
-    var streaming: (any StreamingFunction)? { function }
+    var streaming: (any StreamingFunction)? { self }
+
+    func forward(_ request: InvocationRequest, body: ChunkPipe, contentLength: Int?, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) async
+        -> ProxyResponse {
+        await function.forward(request.proxyHead(contentLength: contentLength), body: body, onEnd: onEnd)
+    }
 
     /// A call with the whole body in hand (an async call, say): streamed to a replica all the same, the answer collected.
     func call(_ request: InvocationRequest) async -> CallOutcome {
