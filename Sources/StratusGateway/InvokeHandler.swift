@@ -98,19 +98,27 @@ struct InvokeHandler {
         let invocation = InvocationRequest(
             method: request.method.rawValue, path: path, query: request.uri.query ?? "",
             headers: request.headers.map { ($0.name.canonicalName, $0.value) }, body: [], callID: callID)
-        let pipe = ChunkPipe()
+        let pipe: ChunkPipe
         let overLimit = OverLimit()
-        let reading = Task { await Self.pump(request.body, into: pipe, limit: limit, overLimit: overLimit) }
+        let reading: Task<Void, Never>?
+        if let length, length <= Self.readFirst {
+            // A small body is read before the call, and goes to the function in one piece.
+            pipe = ChunkPipe(whole: try await request.collectBody(limit: length))
+            reading = nil
+        } else {
+            pipe = ChunkPipe()
+            reading = Task { [pipe] in await Self.pump(request.body, into: pipe, limit: limit, overLimit: overLimit) }
+        }
         let response: ProxyResponse
         do {
             response = try await dependencies.invoker.forward(name, invocation, body: pipe, contentLength: length)
         } catch {
             pipe.readerDone()
-            await reading.value
+            await reading?.value
             throw GatewayError.from(error)
         }
         if overLimit.isSet {
-            await reading.value
+            await reading?.value
             throw GatewayError(.contentTooLarge, "request body is over the limit of \(limit) bytes")
         }
         var headers: HTTPFields = [:]
@@ -126,16 +134,19 @@ struct InvokeHandler {
                 for try await chunk in answer { try await writer.write(chunk) }
             } catch {
                 pipe.readerDone()
-                await reading.value
+                await reading?.value
                 throw error
             }
             // The answer is complete: what the function did not read of the body is not wanted.
             pipe.readerDone()
-            await reading.value
+            await reading?.value
             try await writer.finish(nil)
         }
         return Response(status: .init(code: response.status), headers: headers, body: body)
     }
+
+    /// Bodies up to this size (with a Content-Length) are read before the call starts.
+    static let readFirst = 64 * 1024
 
     /// Whether a streamed body ran past the limit.
     final class OverLimit: Sendable {

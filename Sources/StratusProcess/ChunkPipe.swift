@@ -58,14 +58,18 @@ public final class ChunkPipe: AsyncSequence, Sendable {
     private let state = Mutex(State())
     /// Bytes the pipe holds before its writer waits.
     public let window: Int
+    /// The body, when the pipe was made with all of it (a reader may take it in one piece).
+    public let whole: ByteBuffer?
 
     public init(window: Int = 1 << 20) {
         self.window = window
+        whole = nil
     }
 
     /// A pipe that already holds a whole body.
-    public convenience init(whole: ByteBuffer) {
-        self.init(window: Int.max)
+    public init(whole: ByteBuffer) {
+        window = Int.max
+        self.whole = whole
         state.withLock { state in
             if whole.readableBytes > 0 { state.chunks.append(whole) }
             state.bytes = whole.readableBytes

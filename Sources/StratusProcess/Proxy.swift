@@ -197,16 +197,20 @@ private final class CallTracker: Sendable {
 }
 
 extension HTTPFunction {
+    /// Answers up to this size (with a Content-Length) are read whole before they are passed on.
+    static let collectedAnswer = 64 * 1024
+
     /// Headers that describe one connection, not the message: never forwarded either way.
     static let hopByHop: Set<String> = [
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
         "transfer-encoding", "upgrade", "host",
     ]
 
-    /// Sends a call to the least busy ready replica, streaming `body` up and the answer back.
-    /// Failures come back as a plain-text response with their status (502, 503, 504).
+    /// Sends a call to the least busy ready replica, streaming `body` up (or sending `whole`, when
+    /// the body is in hand) and the answer back. Failures come back as a plain-text response with
+    /// their status (502, 503, 504).
     public func forward<Body: AsyncSequence & Sendable>(
-        _ head: ProxyRequest, body: Body, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void
+        _ head: ProxyRequest, body: Body, whole: ByteBuffer? = nil, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void
     ) async -> ProxyResponse where Body.Element == ByteBuffer {
         let start = ContinuousClock.now
         let replica: Replica
@@ -223,7 +227,10 @@ extension HTTPFunction {
         for (name, value) in head.headers where !Self.hopByHop.contains(name.lowercased()) && name.lowercased() != "content-length" {
             request.headers.add(name: name, value: value)
         }
-        if head.method != "GET" && head.method != "HEAD" || (head.contentLength ?? 0) > 0 {
+        if let whole {
+            // A body in hand goes up in one write, without the streaming machinery.
+            if whole.readableBytes > 0 || head.method != "GET" && head.method != "HEAD" { request.body = .bytes(whole) }
+        } else if head.method != "GET" && head.method != "HEAD" || (head.contentLength ?? 0) > 0 {
             request.body = .stream(body, length: head.contentLength.map { .known(Int64($0)) } ?? .unknown)
         }
         let timeout = function.settings.timeout
@@ -238,6 +245,17 @@ extension HTTPFunction {
             }
             let headers = response.headers.filter { !Self.hopByHop.contains($0.name.lowercased()) }.map { ($0.name, $0.value) }
             let status = Int(response.status.code)
+            // A small answer of known length is read here, so it goes out in one write.
+            if let length = response.headers.first(name: "content-length").flatMap(Int.init), length <= Self.collectedAnswer {
+                do {
+                    let answer = try await response.body.collect(upTo: length)
+                    let tracker = CallTracker(instance: replica.instance, status: status, start: start, onEnd: release)
+                    return ProxyResponse(status: status, headers: headers, body: ProxyBody(source: .fixed(answer), tracker: tracker))
+                } catch {
+                    return Self.failed(.badGateway("the function's response was cut off: \(error)"), instance: replica.instance, start: start,
+                                       onEnd: release)
+                }
+            }
             let tracker = CallTracker(instance: replica.instance, status: status, start: start, onEnd: release)
             return ProxyResponse(status: status, headers: headers, body: ProxyBody(source: .upstream(response.body), tracker: tracker))
         } catch let error as HTTPClientError where error == .deadlineExceeded {

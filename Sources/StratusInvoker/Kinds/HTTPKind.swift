@@ -18,14 +18,15 @@ final class HTTPKind: ReplicatedKind, StreamingFunction {
 
     func forward(_ request: InvocationRequest, body: ChunkPipe, contentLength: Int?, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) async
         -> ProxyResponse {
-        await function.forward(request.proxyHead(contentLength: contentLength), body: body, onEnd: onEnd)
+        await function.forward(request.proxyHead(contentLength: contentLength), body: body, whole: body.whole, onEnd: onEnd)
     }
 
     /// A call with the whole body in hand (an async call, say): streamed to a replica all the same, the answer collected.
     func call(_ request: InvocationRequest) async -> CallOutcome {
         let end = Mutex<ProxyCallEnd?>(nil)
-        let response = await function.forward(request.proxyHead(contentLength: request.body.count),
-                                              body: OneBuffer(buffer: ByteBuffer(bytes: request.body))) { finished in
+        let whole = ByteBuffer(bytes: request.body)
+        let response = await function.forward(request.proxyHead(contentLength: request.body.count), body: OneBuffer(buffer: whole),
+                                              whole: whole) { finished in
             end.withLock { $0 = finished }
         }
         var body: [UInt8] = []
