@@ -77,6 +77,8 @@ run_wrk() { # label url [script]
   echo
   echo "## Classic mode vs. a bare fork-and-exec server (bench/classic.sh: its own server)"
   STRATUS_BIN=$BIN DURATION=$DURATION bash bench/classic.sh | tail -n +2
+  echo "## http mode vs. the same server direct, cold start vs. by hand, 200 MB bodies (bench/http.sh: its own server)"
+  STRATUS_BIN=$BIN DURATION=$DURATION bash bench/http.sh
   echo
   echo "## Cold start: deploy completes -> first answer (ms), new function each time"
   python3 bench/coldstart.py "$BIN" "$URL" "$WORK/hello.wasm" "$WORK/echo.wasm"

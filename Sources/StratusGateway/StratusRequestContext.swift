@@ -21,8 +21,20 @@ struct CallIDMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        context.callID = request.headers[.callID] ?? UUID().uuidString
+        context.callID = request.headers[.callID] ?? Self.freshID()
         return try await next(request, context)
+    }
+
+    /// A random (version 4) UUID from the system generator (`getrandom`: no file opened per call).
+    static func freshID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = (generator.next() as UInt64, generator.next() as UInt64)
+        let uuid = withUnsafeMutableBytes(of: &bytes) { raw -> uuid_t in
+            raw[6] = raw[6] & 0x0f | 0x40
+            raw[8] = raw[8] & 0x3f | 0x80
+            return raw.load(as: uuid_t.self)
+        }
+        return UUID(uuid: uuid).uuidString
     }
 }
 

@@ -156,11 +156,11 @@ struct ClassicCall: Sendable {
         return result(outcome, stdout, stderr, written: io.written)
     }
 
-    /// Runs `work` (which runs this call) on a thread of its own and returns as soon as the answer's
+    /// Runs `work` (which runs this call) on a call thread of its own and returns as soon as the answer's
     /// start is known: the whole result, or that it streams (its end then goes to `onEnd`).
     func onThread(onEnd: ClassicEnd?, _ work: @escaping @Sendable (ClassicCall) -> (GuestResult, Int)) async -> ClassicAnswer {
         await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
+            CallThreads.shared.run {
                 var call = self
                 let streaming = Flag()
                 call.onStream = {

@@ -149,13 +149,26 @@ struct LaunchedProcess: CallProcess {
     /// The read end of the call's status pipe (non-blocking).
     let status: Int32
 
+    /// The launcher said the process exited (and killed its group then): nothing is left to kill.
+    private var reaped = false
+
+    init(replica: LauncherReplica, id: UInt64, status: Int32) {
+        self.replica = replica
+        self.id = id
+        self.status = status
+    }
+
     mutating func exited() -> Int32? {
         var value: Int64 = 0
         let n = withUnsafeMutableBytes(of: &value) { read(status, $0.baseAddress, 8) }
-        return n == 8 ? Int32(truncatingIfNeeded: value) : nil
+        guard n == 8 else { return nil }
+        reaped = true
+        return Int32(truncatingIfNeeded: value)
     }
 
-    func kill() { replica.kill(id) }
+    func kill() {
+        if !reaped { replica.kill(id) }
+    }
 
     mutating func wait() -> Int32 {
         while true {
