@@ -32,6 +32,8 @@ public struct Gateway: Sendable {
     public let credentials: Credentials?
     /// HTTP/1.1, over TLS when a certificate and key are configured.
     let server: HTTPServerBuilder
+    /// Function calls running now, server-wide (`--max-inflight`).
+    let inflight: InflightLimiter
     /// Whether the gateway serves HTTPS.
     public var usesTLS: Bool { configuration.tlsCertificateChain != nil }
 
@@ -39,7 +41,7 @@ public struct Gateway: Sendable {
         self.configuration = configuration
         self.credentials = configuration.authEnabled ? credentials : nil
         self.logger = logger
-        server = try Self.serverBuilder(configuration)
+        let tls = try Self.tlsConfiguration(configuration)
         store = try SQLiteStore(directory: configuration.dataDirectory)
         let bundles = configuration.dataDirectory.appendingPathComponent("bundles")
         try FileManager.default.createDirectory(at: bundles, withIntermediateDirectories: true)
@@ -80,6 +82,8 @@ public struct Gateway: Sendable {
         let factory = FunctionFactory(wasm: WasmRuntime(), processes: processes, inference: inference, logSink: logs,
                                       responseLimit: configuration.maxResponseBytes)
         invoker = Invoker(factory: factory, logger: logger, observer: metrics)
+        inflight = InflightLimiter(limit: configuration.maxInflight)
+        server = try Self.serverBuilder(tls: tls, direct: DirectCalls(invoker: invoker, inflight: inflight, maxRequestBytes: configuration.maxRequestBytes))
         planner = DeployPlanner(store: store, layers: layers, secretFiles: secretFiles, processSecrets: sandbox?.providesSecrets == true)
         queue = AsyncQueue(store: store, invoker: invoker, configuration: configuration.queue, logger: logger)
     }
@@ -109,7 +113,7 @@ public struct Gateway: Sendable {
         let secretFiles = secretFiles
         let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger,
                                         planner: planner, removeSecretsFolder: { name in secretFiles.remove(name) }, sites: sites, layers: layers,
-                                        metrics: metrics, inflight: InflightLimiter(limit: configuration.maxInflight))
+                                        metrics: metrics, inflight: inflight)
         let router = Router(context: StratusRequestContext.self)
         router.add(middleware: CallIDMiddleware())
         let system = SystemHandlers(dependencies: dependencies)
@@ -177,11 +181,11 @@ public struct Gateway: Sendable {
 }
 
 extension Gateway {
-    /// Plain HTTP/1.1, or HTTPS with the configured PEM certificate chain and key (both or neither).
-    static func serverBuilder(_ configuration: GatewayConfiguration) throws -> HTTPServerBuilder {
+    /// The TLS configuration from the configured PEM certificate chain and key (both or neither); `nil` for plain HTTP.
+    static func tlsConfiguration(_ configuration: GatewayConfiguration) throws -> TLSConfiguration? {
         switch (configuration.tlsCertificateChain, configuration.tlsPrivateKey) {
         case (nil, nil):
-            return .http1()
+            return nil
         case (let certificate?, let key?):
             let chain: [NIOSSLCertificate]
             do { chain = try NIOSSLCertificate.fromPEMFile(certificate) } catch {
@@ -194,11 +198,18 @@ extension Gateway {
             }
             var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey))
             tls.minimumTLSVersion = .tlsv12
-            do { return try .tls(.http1(), tlsConfiguration: tls) } catch {
-                throw GatewayStartError(message: "--tls-cert/--tls-key: the certificate and key do not work together (\(error))")
-            }
+            return tls
         default:
             throw GatewayStartError(message: "--tls-cert and --tls-key go together: give both (PEM files) or neither")
+        }
+    }
+
+    /// Plain HTTP/1.1, or HTTPS with `tls`; each connection's pipeline gets the direct path for calls.
+    static func serverBuilder(tls: TLSConfiguration?, direct: DirectCalls) throws -> HTTPServerBuilder {
+        let http1 = HTTPServerBuilder.http1(configuration: .init(additionalChannelHandlers: [direct.handler()]))
+        guard let tls else { return http1 }
+        do { return try .tls(http1, tlsConfiguration: tls) } catch {
+            throw GatewayStartError(message: "--tls-cert/--tls-key: the certificate and key do not work together (\(error))")
         }
     }
 }

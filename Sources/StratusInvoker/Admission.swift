@@ -34,6 +34,14 @@ final class Admission: Sendable {
         }
     }
 
+    /// Counts a call in if a slot is free now; `false`, counting nothing, when it would have to wait.
+    func tryEnter(limit: Int?) -> Bool {
+        touch()
+        if running.add(1, ordering: .relaxed).newValue <= limit ?? Int.max { return true }
+        running.subtract(1, ordering: .relaxed)
+        return false
+    }
+
     /// A call admitted by `enter` finished.
     func leave() {
         running.subtract(1, ordering: .relaxed)

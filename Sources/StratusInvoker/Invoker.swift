@@ -152,6 +152,19 @@ public final class Invoker: Sendable {
         }
     }
 
+    /// Starts a call of `name` that can be proxied without waiting for anything: an http-mode
+    /// function with a free call slot and a ready replica now (the gateway then carries it on its
+    /// event loop). `nil` otherwise: the call takes the ordinary path, which can wait and queue.
+    public func startDirect(_ name: FunctionName) -> DirectCall? {
+        guard let entry = table[name], let http = entry.function as? HTTPKind, let lease = http.function.lease() else { return nil }
+        guard entry.admission.tryEnter(limit: entry.callLimit) else {
+            lease.release()
+            return nil
+        }
+        observer?.invocationStarted(name)
+        return DirectCall(lease: lease, entry: entry, observer: observer)
+    }
+
     /// Takes a call slot (429 past the limit) and makes sure a replica is on its way.
     private func admit(_ entry: FunctionEntry) async throws(InvokerError) {
         let limit = entry.callLimit
@@ -169,4 +182,20 @@ public protocol InvocationObserver: Sendable {
     func invocationStarted(_ name: FunctionName)
     /// `status` is what the caller got (429 when turned away); `coldStart` when a new instance or process served it.
     func invocationFinished(_ name: FunctionName, status: Int, seconds: Double, coldStart: Bool)
+}
+
+/// A call started by `Invoker.startDirect`: its replica, and the bookkeeping when it ends.
+public struct DirectCall: Sendable {
+    public let lease: ReplicaLease
+    let entry: FunctionEntry
+    let observer: (any InvocationObserver)?
+
+    /// The call is over (call once): the replica and the call slot are free, and the metrics and the
+    /// function's log have it.
+    public func finish(_ end: ProxyCallEnd, request: InvocationRequest) {
+        lease.release()
+        entry.admission.leave()
+        observer?.invocationFinished(entry.spec.name, status: end.status, seconds: end.duration, coldStart: false)
+        entry.log.record(end, request: request)
+    }
 }

@@ -64,6 +64,16 @@ public final class HTTPFunction: Sendable {
 
     // MARK: Calls
 
+    /// A ready replica for a call that must not wait (the gateway's event-loop path), counted as
+    /// busy until the lease's `release`; `nil` when none is ready now.
+    public func lease() -> ReplicaLease? {
+        let (rotated, _, _) = replicas.rotated()
+        let ready = rotated.filter { $0.isReady && !$0.process.hasExited }
+        guard let picked = ready.min(by: { $0.inflight.load(ordering: .relaxed) < $1.inflight.load(ordering: .relaxed) }) else { return nil }
+        picked.inflight.add(1, ordering: .relaxed)
+        return ReplicaLease(replica: picked, function: name, timeout: function.settings.timeout)
+    }
+
     /// The least busy ready replica, counted as busy by one more call; waits for one to become ready
     /// (a function scaled from zero, a replica restarting) until the ready timeout.
     func acquire() async -> Result<Replica, ProxyFailure> {
@@ -198,4 +208,28 @@ enum ProxyClient {
         configuration.connectionPool = .init(idleTimeout: .seconds(30))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }()
+}
+
+/// One call's hold on an http-mode replica, taken without waiting (`HTTPFunction.lease`).
+public struct ReplicaLease: Sendable {
+    fileprivate let replica: HTTPFunction.Replica
+    let function: String
+    /// The function's timeout, in seconds.
+    public let timeout: Double
+
+    public var port: Int { replica.port }
+    public var instance: String { replica.instance }
+
+    /// Whether the replica's process has exited.
+    public var hasExited: Bool { replica.process.hasExited }
+
+    /// The call is over: the replica is free for another.
+    public func release() { replica.inflight.subtract(1, ordering: .relaxed) }
+
+    /// What the caller is told when the replica failed the call (`error` is what the connection saw).
+    public func failure(_ error: String) -> String {
+        replica.process.hasExited
+            ? "the function's process exited while handling the request (see `stratus logs \(function)`); it is being restarted"
+            : "the function's replica failed the request: \(error)"
+    }
 }

@@ -14,8 +14,12 @@ struct GatewayHarness {
     let maxArtifactBytes: Int
     var functionUser: String?
     var maxInflight = 1024
+    /// Through a real server on a port (every connection's pipeline, the direct call path included)
+    /// instead of straight into the router.
+    let live: Bool
 
-    init(maxRequestBytes: Int = 1024 * 1024, maxArtifactBytes: Int = 16 * 1024 * 1024, functionUser: String? = nil) {
+    init(maxRequestBytes: Int = 1024 * 1024, maxArtifactBytes: Int = 16 * 1024 * 1024, functionUser: String? = nil, live: Bool = false) {
+        self.live = live
         self.functionUser = functionUser
         self.maxArtifactBytes = maxArtifactBytes
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-gw-\(UUID().uuidString)")
@@ -38,7 +42,7 @@ struct GatewayHarness {
         let gateway = try await gateway()
         let app = gateway.buildApplication()
         do {
-            try await app.test(.router) { client in try await body(client) }
+            try await app.test(live ? .live : .router) { client in try await body(client) }
         } catch {
             await gateway.shutdown()
             throw error

@@ -1,0 +1,431 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOPosix
+import StratusInvoker
+import StratusModel
+import StratusProcess
+import Synchronization
+
+/// The direct path for calls to http-mode functions: a call that needs no waiting (a small body of
+/// known length, a free call slot, a ready replica) is proxied on the connection's event loop, to
+/// a kept-alive upstream connection on the same loop, and its answer written back from there,
+/// never handed to a task and back. Everything else (bodies to stream, calls that must queue or
+/// wait for a replica, other routes) goes on to the router unchanged.
+///
+/// What a direct call does is what the router's call does: the server-wide and per-function call
+/// limits, the call id, timing headers, the function's timeout (504), 502 for a replica that
+/// fails, metrics and the function's log line.
+final class DirectCalls: Sendable {
+    let invoker: Invoker
+    let inflight: InflightLimiter
+    /// Bodies up to this size (with a `Content-Length`, and within the server's body limit) can go the direct way.
+    let bodyLimit: Int
+
+    init(invoker: Invoker, inflight: InflightLimiter, maxRequestBytes: Int) {
+        self.invoker = invoker
+        self.inflight = inflight
+        bodyLimit = min(64 * 1024, maxRequestBytes)
+        holdLimit = maxRequestBytes + 1024 * 1024
+    }
+
+    /// Body bytes a pipelining client may send ahead while a direct call runs.
+    let holdLimit: Int
+
+    /// The handler one connection's pipeline gets.
+    func handler() -> DirectCallHandler { DirectCallHandler(calls: self) }
+
+    /// The call `request` asks for, when it can go the direct way: its function, the function's
+    /// own path, and its query.
+    func target(of request: HTTPRequest) -> (name: FunctionName, path: String, query: String)? {
+        guard [.get, .post, .put, .patch, .delete].contains(request.method), let full = request.path, full.hasPrefix("/function/") else { return nil }
+        let fields = request.headerFields
+        guard fields[.transferEncoding] == nil, fields[.expect] == nil,
+              fields[.connection].map({ $0.lowercased() == "keep-alive" }) ?? true,
+              (fields[.contentLength].flatMap(Int.init) ?? 0) <= bodyLimit
+        else { return nil }
+        let parts = full.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let rest = parts[0].dropFirst("/function/".count)
+        // Anything the router would have to normalise (escapes, empty or dot segments) goes its way.
+        guard !rest.contains("%") else { return nil }
+        let segments = rest.split(separator: "/", omittingEmptySubsequences: false)
+        guard let first = segments.first, !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }),
+              let name = try? FunctionReference(parsing: String(first)).name
+        else { return nil }
+        let path = "/" + segments.dropFirst().joined(separator: "/")
+        return (name, path, parts.count > 1 ? String(parts[1]) : "")
+    }
+}
+
+/// Kept-alive connections to http-mode replicas, per event loop and port; used only on its loop
+/// (hence unchecked: the table of pools is locked, each pool is touched by one thread).
+final class UpstreamPool: @unchecked Sendable {
+    private var idle: [Int: [any Channel]] = [:]
+    private static let pools = Mutex<[ObjectIdentifier: UpstreamPool]>([:])
+    /// Idle connections kept per replica.
+    static let keep = 32
+
+    static func on(_ loop: any EventLoop) -> UpstreamPool {
+        pools.withLock { pools in
+            if let pool = pools[ObjectIdentifier(loop)] { return pool }
+            let pool = UpstreamPool()
+            pools[ObjectIdentifier(loop)] = pool
+            return pool
+        }
+    }
+
+    func take(port: Int) -> (any Channel)? {
+        while let channel = idle[port]?.popLast() {
+            if channel.isActive { return channel }
+        }
+        return nil
+    }
+
+    func put(_ channel: any Channel, port: Int) {
+        guard channel.isActive, idle[port, default: []].count < Self.keep else {
+            channel.close(promise: nil)
+            return
+        }
+        idle[port, default: []].append(channel)
+    }
+}
+
+/// The client end of one upstream connection: hands the answer's parts to the call using it.
+final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPResponsePart
+
+    /// The call the connection carries now; `nil` while it is idle in the pool.
+    var exchange: DirectExchange?
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        exchange?.upstream(unwrapInboundIn(data))
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.flush()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        exchange?.upstreamFailed("the connection was closed before the answer was complete")
+        exchange = nil
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        exchange?.upstreamFailed("\(error)")
+        exchange = nil
+        context.close(promise: nil)
+    }
+}
+
+/// One direct call, from its request's head to its answer's end; lives on the connection's loop.
+final class DirectExchange {
+    let call: DirectCall
+    let head: HTTPRequest
+    let request: InvocationRequest
+    let context: ChannelHandlerContext
+    let calls: DirectCalls
+    var body: ByteBuffer
+    let start = ContinuousClock.now
+    let startDate = Date()
+    private var upstream: (any Channel)?
+    private var timeout: Scheduled<Void>?
+    private var answered = false
+    private var finished = false
+    private var bytes = 0
+    private var status = 0
+    private var keepAlive = true
+    /// Told once the call is over, so the connection takes its next request.
+    var onFinish: () -> Void = {}
+
+    init(call: DirectCall, head: HTTPRequest, request: InvocationRequest, context: ChannelHandlerContext, calls: DirectCalls) {
+        self.call = call
+        self.head = head
+        self.request = request
+        self.context = context
+        self.calls = calls
+        body = context.channel.allocator.buffer(capacity: 0)
+    }
+
+    /// Sends the request on a kept-alive connection to the replica, or a new one.
+    func send() {
+        let port = call.lease.port
+        let seconds = call.lease.timeout
+        timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [self] in
+            fail(.gatewayTimeout, "function timed out after \(seconds)s")
+        }
+        if let channel = UpstreamPool.on(context.eventLoop).take(port: port) {
+            write(on: channel)
+            return
+        }
+        let bootstrap = ClientBootstrap(group: context.eventLoop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandlers([HTTP1ToHTTPClientCodec(), UpstreamHandler()])
+                }
+            }
+        let connecting = bootstrap.connect(host: "127.0.0.1", port: port)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        connecting.whenComplete { result in
+            let exchange = bound.value
+            switch result {
+            case .success(let channel): exchange.write(on: channel)
+            case .failure(let error): exchange.fail(.badGateway, exchange.call.lease.failure("\(error)"))
+            }
+        }
+    }
+
+    private func write(on channel: any Channel) {
+        guard !finished else {
+            UpstreamPool.on(context.eventLoop).put(channel, port: call.lease.port)
+            return
+        }
+        upstream = channel
+        guard let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self) else {
+            fail(.badGateway, call.lease.failure("the upstream connection has no handler"))
+            return
+        }
+        handler.exchange = self
+        var fields = HTTPFields()
+        for field in head.headerFields where !Self.hopByHop.contains(field.name.canonicalName) && field.name != .contentLength
+            && field.name != .callID {
+            fields.append(field)
+        }
+        fields[.callID] = request.callID
+        if body.readableBytes > 0 || head.method != .get { fields[.contentLength] = String(body.readableBytes) }
+        let path = request.path + (request.query.isEmpty ? "" : "?" + request.query)
+        let upstreamHead = HTTPRequest(method: head.method, scheme: nil, authority: "127.0.0.1:\(call.lease.port)", path: path, headerFields: fields)
+        channel.write(HTTPRequestPart.head(upstreamHead), promise: nil)
+        if body.readableBytes > 0 { channel.write(HTTPRequestPart.body(body), promise: nil) }
+        channel.writeAndFlush(HTTPRequestPart.end(nil), promise: nil)
+    }
+
+    /// A part of the answer came from the replica.
+    func upstream(_ part: HTTPResponsePart) {
+        guard !finished else { return }
+        switch part {
+        case .head(let response):
+            guard response.status.kind != .informational else { return }
+            answered = true
+            status = response.status.code
+            keepAlive = response.headerFields[.connection]?.lowercased() != "close"
+            var fields = HTTPFields()
+            for field in response.headerFields where !Self.hopByHop.contains(field.name.canonicalName) { fields.append(field) }
+            addCallFields(&fields)
+            context.write(NIOAny(HTTPResponsePart.head(HTTPResponse(status: response.status, headerFields: fields))), promise: nil)
+        case .body(let chunk):
+            bytes += chunk.readableBytes
+            context.write(NIOAny(HTTPResponsePart.body(chunk)), promise: nil)
+            // A caller slower than the function: read no more from it until the caller catches up.
+            // (Paused before the flush: a flush that drains the buffer reports writable again, which resumes it.)
+            if !context.channel.isWritable {
+                upstream?.setOption(.autoRead, value: false).whenComplete { _ in }
+                context.flush()
+            }
+        case .end:
+            context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
+            let channel = upstream
+            upstream = nil
+            if let channel {
+                (try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.exchange = nil
+                if keepAlive { UpstreamPool.on(context.eventLoop).put(channel, port: call.lease.port) } else { channel.close(promise: nil) }
+            }
+            finish(error: nil)
+        }
+    }
+
+    func flush() {
+        if !finished { context.flush() }
+    }
+
+    /// The caller can take more of the answer again.
+    func writable() {
+        upstream?.setOption(.autoRead, value: true).whenComplete { _ in }
+    }
+
+    /// The replica failed the call: give its watcher a moment (up to 100 ms) to see a crash, so the
+    /// answer can say so, as the router's path does.
+    func upstreamFailed(_ why: String, looks: Int = 0) {
+        guard !finished else { return }
+        dropUpstream()
+        if looks < 10, !call.lease.hasExited, !answered {
+            context.eventLoop.scheduleTask(in: .milliseconds(10)) { [self] in upstreamFailed(why, looks: looks + 1) }
+            return
+        }
+        fail(.badGateway, call.lease.failure(why))
+    }
+
+    /// The caller went away mid-call.
+    func callerGone() {
+        guard !finished else { return }
+        dropUpstream()
+        finish(error: "the caller went away before the answer was complete")
+    }
+
+    /// Ends the call with `status` and `message` when no answer has started, else cuts the answer off.
+    func fail(_ failure: HTTPResponse.Status, _ message: String) {
+        guard !finished else { return }
+        dropUpstream()
+        if answered {
+            context.close(promise: nil)
+            finish(error: "the function's response was cut off: \(message)")
+            return
+        }
+        status = failure.code
+        let text = ByteBuffer(string: message + "\n")
+        var fields: HTTPFields = [.contentType: "text/plain; charset=utf-8", .contentLength: String(text.readableBytes)]
+        addCallFields(&fields)
+        context.write(NIOAny(HTTPResponsePart.head(HTTPResponse(status: failure, headerFields: fields))), promise: nil)
+        context.write(NIOAny(HTTPResponsePart.body(text)), promise: nil)
+        context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
+        bytes = text.readableBytes
+        finish(error: message)
+    }
+
+    private func dropUpstream() {
+        if let channel = upstream {
+            (try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.exchange = nil
+            channel.close(promise: nil)
+        }
+        upstream = nil
+    }
+
+    private func addCallFields(_ fields: inout HTTPFields) {
+        fields[.callID] = request.callID
+        fields[.init("X-Start-Time")!] = String(Int64(startDate.timeIntervalSince1970 * 1e9))
+        fields[.init("X-Duration-Seconds")!] = String(format: "%.6f", start.duration(to: .now).seconds)
+        fields[.server] = "stratus"
+    }
+
+    private func finish(error: String?) {
+        guard !finished else { return }
+        finished = true
+        timeout?.cancel()
+        calls.inflight.leave()
+        call.finish(ProxyCallEnd(instance: call.lease.instance, status: status, bytes: bytes, duration: start.duration(to: .now).seconds,
+                                 error: error), request: request)
+        onFinish()
+    }
+
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",
+        "transfer-encoding", "upgrade", "host",
+    ]
+}
+
+/// In each connection's pipeline, before the router: takes the calls that can go the direct way.
+/// Answers go out in the order requests came: a call goes direct only when the router owes this
+/// connection no answer, and requests that arrive while a direct call runs wait for it to end.
+final class DirectCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private let calls: DirectCalls
+    /// Requests handed to the router whose answers have not ended yet.
+    private var routerPending = 0
+    /// The direct call under way, and whether its body is still arriving.
+    private var exchange: DirectExchange?
+    private var collecting = false
+    /// Parts that arrived while a direct call ran (a pipelining client), in order, and their body bytes.
+    private var held = CircularBuffer<HTTPRequestPart>()
+    private var heldBytes = 0
+    private var context: ChannelHandlerContext?
+
+    init(calls: DirectCalls) {
+        self.calls = calls
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        if (exchange != nil && !collecting) || !held.isEmpty {
+            hold(part, context: context)
+        } else {
+            handle(part, context: context)
+        }
+    }
+
+    private func handle(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        switch part {
+        case .head(let head):
+            if routerPending == 0, let started = start(head, context: context) {
+                exchange = started
+                collecting = true
+            } else {
+                routerPending += 1
+                context.fireChannelRead(wrapInboundOut(part))
+            }
+        case .body(var chunk):
+            if collecting, let exchange { exchange.body.writeBuffer(&chunk) } else { context.fireChannelRead(wrapInboundOut(part)) }
+        case .end:
+            if collecting, let exchange {
+                collecting = false
+                exchange.send()
+            } else {
+                context.fireChannelRead(wrapInboundOut(part))
+            }
+        }
+    }
+
+    private func hold(_ part: HTTPRequestPart, context: ChannelHandlerContext) {
+        if case .body(let chunk) = part { heldBytes += chunk.readableBytes }
+        // A client that pipelines more than a body's worth behind a call is not served further.
+        guard heldBytes <= calls.holdLimit else {
+            context.close(promise: nil)
+            return
+        }
+        held.append(part)
+    }
+
+    /// The direct call ended: the requests that waited for it go on.
+    private func finished() {
+        exchange = nil
+        collecting = false
+        heldBytes = 0
+        guard let context else { return }
+        while let part = held.popFirst() {
+            handle(part, context: context)
+            if exchange != nil && !collecting { break }
+        }
+        if !held.isEmpty { heldBytes = held.reduce(0) { if case .body(let chunk) = $1 { $0 + chunk.readableBytes } else { $0 } } }
+    }
+
+    private func start(_ head: HTTPRequest, context: ChannelHandlerContext) -> DirectExchange? {
+        guard let (name, path, query) = calls.target(of: head), calls.inflight.enter() else { return nil }
+        guard let call = calls.invoker.startDirect(name) else {
+            calls.inflight.leave()
+            return nil
+        }
+        let callID = head.headerFields[.callID] ?? CallIDMiddleware.freshID()
+        let request = InvocationRequest(method: head.method.rawValue, path: path, query: query, headers: [], body: [], callID: callID)
+        let exchange = DirectExchange(call: call, head: head, request: request, context: context, calls: calls)
+        exchange.onFinish = { [weak self] in self?.finished() }
+        return exchange
+    }
+
+    /// The router's answers pass here on their way out: count the ones that end.
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) { routerPending = max(0, routerPending - 1) }
+        context.write(data, promise: promise)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let exchange, !collecting, context.channel.isWritable { exchange.writable() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        held.removeAll()
+        exchange?.callerGone()
+        context.fireChannelInactive()
+    }
+}
