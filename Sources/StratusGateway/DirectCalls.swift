@@ -99,6 +99,8 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// The call the connection carries now; `nil` while it is idle in the pool.
     var exchange: DirectExchange?
+    /// Whether the connection stays open after the answer (HTTP/1.1 without `Connection: close`).
+    var keepAlive = true
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         exchange?.upstream(unwrapInboundIn(data))
@@ -120,6 +122,23 @@ final class UpstreamHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
+/// Reads the HTTP/1 version and `Connection` of each answer (an HTTP/1.0 server closes after
+/// answering) before they are lost in the translation to HTTP types.
+final class KeepAliveProbe: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundOut = HTTPClientResponsePart
+    private weak var upstream: UpstreamHandler?
+
+    init(upstream: UpstreamHandler) {
+        self.upstream = upstream
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head(let head) = unwrapInboundIn(data) { upstream?.keepAlive = head.isKeepAlive }
+        context.fireChannelRead(data)
+    }
+}
+
 /// One direct call, from its request's head to its answer's end; lives on the connection's loop.
 final class DirectExchange {
     let call: DirectCall
@@ -136,7 +155,6 @@ final class DirectExchange {
     private var finished = false
     private var bytes = 0
     private var status = 0
-    private var keepAlive = true
     /// Told once the call is over, so the connection takes its next request.
     var onFinish: () -> Void = {}
 
@@ -165,7 +183,8 @@ final class DirectExchange {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandlers([HTTP1ToHTTPClientCodec(), UpstreamHandler()])
+                    let upstream = UpstreamHandler()
+                    try channel.pipeline.syncOperations.addHandlers([KeepAliveProbe(upstream: upstream), HTTP1ToHTTPClientCodec(), upstream])
                 }
             }
         let connecting = bootstrap.connect(host: "127.0.0.1", port: port)
@@ -212,7 +231,6 @@ final class DirectExchange {
             guard response.status.kind != .informational else { return }
             answered = true
             status = response.status.code
-            keepAlive = response.headerFields[.connection]?.lowercased() != "close"
             var fields = HTTPFields()
             for field in response.headerFields where !Self.hopByHop.contains(field.name.canonicalName) { fields.append(field) }
             addCallFields(&fields)
@@ -231,8 +249,9 @@ final class DirectExchange {
             let channel = upstream
             upstream = nil
             if let channel {
-                (try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self))?.exchange = nil
-                if keepAlive { UpstreamPool.on(context.eventLoop).put(channel, port: call.lease.port) } else { channel.close(promise: nil) }
+                let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                handler?.exchange = nil
+                if handler?.keepAlive == true { UpstreamPool.on(context.eventLoop).put(channel, port: call.lease.port) } else { channel.close(promise: nil) }
             }
             finish(error: nil)
         }
@@ -391,11 +410,13 @@ final class DirectCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange = nil
         collecting = false
         heldBytes = 0
-        guard let context else { return }
+        guard let context, !held.isEmpty else { return }
         while let part = held.popFirst() {
             handle(part, context: context)
             if exchange != nil && !collecting { break }
         }
+        // The router's side takes what it was handed when a read completes.
+        context.fireChannelReadComplete()
         if !held.isEmpty { heldBytes = held.reduce(0) { if case .body(let chunk) = $1 { $0 + chunk.readableBytes } else { $0 } } }
     }
 
