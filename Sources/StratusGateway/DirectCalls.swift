@@ -41,6 +41,10 @@ final class DirectCalls: Sendable {
     /// The call `request` asks for, when it can go the direct way: its function, the function's
     /// own path, and its query.
     func target(of request: HTTPRequest) -> (name: FunctionName, path: String, query: String)? {
+        Self.target(of: request, bodyLimit: bodyLimit)
+    }
+
+    static func target(of request: HTTPRequest, bodyLimit: Int) -> (name: FunctionName, path: String, query: String)? {
         guard [.get, .post, .put, .patch, .delete].contains(request.method), let full = request.path, full.hasPrefix("/function/") else { return nil }
         let fields = request.headerFields
         guard fields[.transferEncoding] == nil, fields[.expect] == nil,
@@ -316,7 +320,7 @@ final class DirectExchange {
     private func addCallFields(_ fields: inout HTTPFields) {
         fields[.callID] = request.callID
         fields[.init("X-Start-Time")!] = String(Int64(startDate.timeIntervalSince1970 * 1e9))
-        fields[.init("X-Duration-Seconds")!] = String(format: "%.6f", start.duration(to: .now).seconds)
+        fields[.init("X-Duration-Seconds")!] = HTTPField.seconds(start.duration(to: .now).seconds)
         fields[.server] = "stratus"
     }
 
