@@ -40,7 +40,8 @@ struct DeployPlanner: Sendable {
         let now = Date()
         var spec = FunctionSpec(
             name: reference.name, namespace: reference.namespace, image: deployment.image, artifact: artifact?.digest,
-            runtime: runtime, envProcess: command, envVars: deployment.envVars ?? [:], labels: deployment.labels ?? [:],
+            runtime: runtime, envProcess: command, envVars: deployment.envVars ?? [:],
+            labels: (deployment.labels ?? [:]).filter { $0.key != FunctionSpec.functionLabel },
             annotations: deployment.annotations ?? [:], constraints: deployment.constraints ?? [],
             secrets: deployment.secrets ?? [], limits: deployment.limits, requests: deployment.requests,
             readOnlyRootFilesystem: deployment.readOnlyRootFilesystem ?? false,

@@ -59,11 +59,16 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
         FunctionStatus(
             name: name.rawValue, image: image, namespace: namespace, envProcess: envProcess,
             envVars: envVars.isEmpty ? nil : envVars, constraints: constraints.isEmpty ? nil : constraints,
-            secrets: secrets.isEmpty ? nil : secrets, labels: labels, annotations: annotations,
+            secrets: secrets.isEmpty ? nil : secrets, labels: labels.merging([Self.functionLabel: name.rawValue]) { _, provider in provider },
+            annotations: annotations,
             limits: limits, requests: requests, readOnlyRootFilesystem: readOnlyRootFilesystem ? true : nil,
             invocationCount: Double(invocationCount), replicas: replicas, availableReplicas: availableReplicas,
             createdAt: createdAt, digest: artifact?.description, runtime: kind.rawValue)
     }
+
+    /// The label every function shows with its name, as OpenFaaS providers add it (tools filter on
+    /// it); the provider's to set, never stored as a user label.
+    public static let functionLabel = "faas_function"
 
     /// How the function runs (Wasm unless stated).
     public var kind: FunctionRuntime { runtime ?? .wasm }

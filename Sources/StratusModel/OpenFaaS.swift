@@ -101,6 +101,19 @@ public struct GatewayInfo: Codable, Sendable, Equatable {
     }
 }
 
+/// `GET /system/namespace/NAME` (OpenFaaS's `FunctionNamespace`).
+public struct FunctionNamespace: Codable, Sendable, Equatable {
+    public var name: String
+    public var labels: [String: String]?
+    public var annotations: [String: String]?
+
+    public init(name: String, labels: [String: String]?, annotations: [String: String]?) {
+        self.name = name
+        self.labels = labels
+        self.annotations = annotations
+    }
+}
+
 /// `POST /system/artifacts` answer.
 public struct ArtifactUpload: Codable, Sendable, Equatable {
     public var digest: String

@@ -54,6 +54,9 @@ import Testing
             #expect(functions.first?.envProcess == "cat")
             let describe = try await client.execute(uri: "/system/function/cat?namespace=openfaas-fn", method: .get, headers: headers(harness))
             #expect(describe.status == .ok)
+            // Every function carries faas_function: NAME among its labels, as OpenFaaS providers add it.
+            let described = try decoder.decode(FunctionStatus.self, from: Data(buffer: describe.body))
+            #expect(described.labels?["faas_function"] == "cat")
 
             // faas-cli logs cat --tail=-1 (its default) with follow=false.
             let logs = try await client.execute(uri: "/system/logs?name=cat&namespace=openfaas-fn&follow=false&tail=-1", method: .get, headers: headers(harness))
@@ -63,6 +66,13 @@ import Testing
             // faas-cli namespace list, version, ready.
             let namespaces = try await client.execute(uri: "/system/namespaces", method: .get, headers: headers(harness))
             #expect(String(buffer: namespaces.body) == #"["openfaas-fn"]"#)
+            // faas-cli namespace get openfaas-fn (and an unknown one).
+            let namespace = try await client.execute(uri: "/system/namespace/openfaas-fn", method: .get, headers: headers(harness))
+            #expect(namespace.status == .ok)
+            #expect(try JSONDecoder().decode(FunctionNamespace.self, from: Data(buffer: namespace.body))
+                == FunctionNamespace(name: "openfaas-fn", labels: ["openfaas": "1"], annotations: [:]))
+            let unknown = try await client.execute(uri: "/system/namespace/staging", method: .get, headers: headers(harness))
+            #expect(unknown.status == .notFound)
             let info = try await client.execute(uri: "/system/info", method: .get, headers: headers(harness))
             #expect(try JSONDecoder().decode(GatewayInfo.self, from: Data(buffer: info.body)).version.release.isEmpty == false)
             let ready = try await client.execute(uri: "/healthz", method: .get, headers: userAgent)

@@ -49,13 +49,14 @@ import Testing
         let harness = GatewayHarness()
         defer { harness.cleanUp() }
         try await harness.run { client in
-            try await client.deploy(harness, fixture: "echo", as: "echo", extra: #", "labels": {"team": "a"}, "envVars": {"MY_VAR": "1"}"#)
+            try await client.deploy(harness, fixture: "echo", as: "echo", extra: #", "labels": {"team": "a", "faas_function": "other"}, "envVars": {"MY_VAR": "1"}"#)
             let list = try await client.execute(uri: "/system/functions", method: .get, headers: harness.auth)
             let decoder = JSONDecoder()
             decoder.dateDecodingStrategy = .iso8601
             let functions = try decoder.decode([FunctionStatus].self, from: Data(buffer: list.body))
             #expect(functions.map(\.name) == ["echo"])
-            #expect(functions.first?.labels?["team"] == "a")
+            // faas_function is the provider's: the function's own name, whatever a deploy sent.
+            #expect(functions.first?.labels == ["team": "a", "faas_function": "echo"])
             #expect(functions.first?.replicas == 1)
             #expect(functions.first?.namespace == "openfaas-fn")
 
