@@ -55,6 +55,10 @@ struct Serve: AsyncParsableCommand {
             help: "Calls running at once, all functions together; more get 503 with Retry-After (env STRATUS_MAX_INFLIGHT; default 1024).")
     var maxInflight: Int?
 
+    @Option(name: .customLong("log-follow-timeout"),
+            help: "How long a followed log (stratus logs -f, faas-cli logs) stays open before the server ends it, e.g. 65s or 10m (env STRATUS_LOG_FOLLOW_TIMEOUT; default 65s, as OpenFaaS's gateway).")
+    var logFollowTimeout: String?
+
     @Option(name: .customLong("queue-workers"), help: "Async calls run at once, all functions together (env STRATUS_QUEUE_WORKERS; default 32).")
     var queueWorkers: Int?
 
@@ -125,6 +129,11 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--max-inflight (or STRATUS_MAX_INFLIGHT) must be 1 or more")
         }
         configuration.maxInflight = inflight
+        if let text = logFollowTimeout ?? env["STRATUS_LOG_FOLLOW_TIMEOUT"].nonEmpty {
+            do { configuration.logFollowSeconds = try Quantities.duration(text) } catch {
+                throw ValidationError("--log-follow-timeout (or STRATUS_LOG_FOLLOW_TIMEOUT): \(error)")
+            }
+        }
         if let callbackTimeout {
             do { configuration.queue.callbackTimeout = try Quantities.duration(callbackTimeout) } catch {
                 throw ValidationError("--callback-timeout: \(error)")

@@ -19,6 +19,8 @@ struct Dependencies: Sendable {
     /// Turns deployments into checked plans (secrets, layers, models resolved).
     let planner: DeployPlanner
     let removeSecretsFolder: @Sendable (FunctionName) -> Void
+    /// Ends the followed logs of a function that was removed.
+    let endLogFollowers: @Sendable (FunctionName) -> Void
     /// The static sites served under /sites/.
     let sites: SiteDirectory
     /// Published layers and the folders functions see at /opt.

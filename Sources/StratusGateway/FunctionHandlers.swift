@@ -91,6 +91,7 @@ struct FunctionHandlers {
         dependencies.invoker.undeploy(name)
         dependencies.removeSecretsFolder(name)
         try? await dependencies.logStore.removeLogs(function: name.rawValue)
+        dependencies.endLogFollowers(name)
         // The site deployed with the function (annotation com.stratus.site) goes with it.
         if spec?.annotations[SiteStatus.annotation] != nil { _ = try? await dependencies.sites.remove(name) }
         dependencies.logger.info("function removed", metadata: ["function": "\(name)"])

@@ -112,7 +112,8 @@ public struct Gateway: Sendable {
     public func buildRouter() -> Router<StratusRequestContext> {
         let secretFiles = secretFiles
         let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger,
-                                        planner: planner, removeSecretsFolder: { name in secretFiles.remove(name) }, sites: sites, layers: layers,
+                                        planner: planner, removeSecretsFolder: { name in secretFiles.remove(name) },
+                                        endLogFollowers: { [logs] name in logs.endFollowers(of: name.rawValue) }, sites: sites, layers: layers,
                                         metrics: metrics, inflight: inflight)
         let router = Router(context: StratusRequestContext.self)
         router.add(middleware: CallIDMiddleware())

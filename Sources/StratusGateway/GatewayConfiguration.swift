@@ -26,6 +26,9 @@ public struct GatewayConfiguration: Sendable {
     public var inferenceSpinning: Bool = false
     /// Calls running at once, all functions together; more get 503 with Retry-After.
     public var maxInflight = 1024
+    /// Seconds a followed log (`/system/logs?follow=true`) stays open before the server ends it,
+    /// as OpenFaaS's gateway ends one at its write timeout (65 s in its chart).
+    public var logFollowSeconds: Double = 65
     /// Largest response a function may give (its stdout, or what a bootstrap posts); larger ones fail the call.
     public var maxResponseBytes = 64 * 1024 * 1024
     /// PEM files of the certificate chain and private key: with both, the gateway speaks HTTPS only.

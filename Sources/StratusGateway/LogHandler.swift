@@ -4,7 +4,8 @@ import ServiceLifecycle
 import StratusModel
 import StratusStore
 
-/// `GET /system/logs?name=&tail=&since=&follow=`: a function's log as NDJSON, optionally followed live.
+/// `GET /system/logs?name=&tail=&since=&follow=`: a function's log as NDJSON, optionally followed live
+/// (for `--log-follow-timeout`, or until the function is removed).
 struct LogHandler {
     let dependencies: Dependencies
     let logs: LogService
@@ -35,7 +36,7 @@ struct LogHandler {
         }
         let follow = ["1", "true", "yes"].contains(query.get("follow")?.lowercased() ?? "")
         // Subscribe before reading the stored lines so nothing written in between is missed.
-        let live = follow ? logs.follow(name.rawValue) : nil
+        let live = follow ? logs.follow(name.rawValue, for: dependencies.configuration.logFollowSeconds) : nil
         await logs.flush()
         let stored: [LogLine]
         do { stored = try await store.logs(function: name.rawValue, since: since, tail: tail) } catch { throw GatewayError.from(error) }
@@ -45,8 +46,8 @@ struct LogHandler {
         let body = ResponseBody { writer in
             for line in stored { try await writer.write(ByteBuffer(bytes: try encoder.encode(line) + [0x0a])) }
             if let live {
-                // A followed stream never ends by itself: end it when the server starts shutting down,
-                // or the server would wait for it forever.
+                // A followed stream ends after the follow time or when the function is removed; and when
+                // the server starts shutting down, or the server would wait for it.
                 await withGracefulShutdownHandler {
                     for await line in live {
                         guard let data = try? encoder.encode(line),

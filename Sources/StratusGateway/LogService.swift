@@ -58,13 +58,27 @@ final class LogService: FunctionLogSink, Service {
     /// Lines held in memory at most while the store cannot take them.
     static let pendingLimit = 100_000
 
-    /// New lines of `function` from now on, until the subscriber stops or the server shuts down.
-    func follow(_ function: String) -> AsyncStream<LogLine> {
+    /// New lines of `function` from now on, until the subscriber stops, `seconds` have passed, the
+    /// function is removed, or the server shuts down.
+    func follow(_ function: String, for seconds: Double) -> AsyncStream<LogLine> {
         let (stream, continuation) = AsyncStream<LogLine>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let id = UUID()
         subscribers.withLock { $0[id] = (function, continuation) }
-        continuation.onTermination = { [weak self] _ in self?.subscribers.withLock { $0[id] = nil } }
+        let timer = Task {
+            try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+            continuation.finish()
+        }
+        continuation.onTermination = { [weak self] _ in
+            timer.cancel()
+            self?.subscribers.withLock { $0[id] = nil }
+        }
         return stream
+    }
+
+    /// Ends the `follow` streams of `function` (it was removed).
+    func endFollowers(of function: String) {
+        let open = subscribers.withLock { table in table.values.filter { $0.function == function }.map(\.continuation) }
+        for continuation in open { continuation.finish() }
     }
 
     func run() async throws {

@@ -157,6 +157,31 @@ import Testing
         }
     }
 
+    /// A followed log ends at the follow timeout (as OpenFaaS's gateway ends one) and when its
+    /// function is removed, instead of staying open for good.
+    @Test func followedLogsEndAtTheirTimeoutAndWhenTheFunctionGoes() throws {
+        func follow(_ server: ServerProcess, _ name: String) throws -> Curl.Running {
+            try Curl.start(["-N", "-w", "%{http_code}", "--max-time", "60", "-u", "admin:\(server.password ?? "")",
+                            "\(server.url)/system/logs?name=\(name)&follow=true&tail=0"])
+        }
+        let short = try ServerProcess(arguments: ["--log-follow-timeout", "2s"])
+        defer { short.destroy() }
+        #expect(try cli(short, ["deploy", "--name", "noisy", "--wasm", try WasmFixtures.path("stderr").path]).status == 0)
+        #expect(try follow(short, "noisy").output() == "200", "the follow ended by itself, with its answer complete")
+
+        let long = try ServerProcess(arguments: ["--log-follow-timeout", "10m"])
+        defer { long.destroy() }
+        #expect(try cli(long, ["deploy", "--name", "gone", "--wasm", try WasmFixtures.path("stderr").path]).status == 0)
+        let following = try follow(long, "gone")
+        usleep(500_000)
+        let removed = try cli(long, ["remove", "gone"])
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(following.output() == "200", "removing the function ended its follower")
+
+        let bad = try StratusBinary.run(["serve", "--log-follow-timeout", "soon", "--data-dir", short.dataDirectory.path])
+        #expect(bad.status != 0 && bad.stderr.contains("--log-follow-timeout"), "\(bad.stderr)")
+    }
+
     @Test func logsFollowNewLinesLive() throws {
         let server = try ServerProcess()
         defer { server.destroy() }
