@@ -63,6 +63,11 @@ struct DeployPlanner: Sendable {
     }
 
     private func plan(_ spec: FunctionSpec, artifact: [UInt8]?, layers: URL?) async throws -> DeployPlan {
+        if spec.kind == .process, !spec.secrets.isEmpty, !processSecrets {
+            // Without the sandbox there is no private place to show them: every call would fail.
+            throw GatewayError.badRequest(
+                "function '\(spec.name)' uses secrets (\(spec.secrets.joined(separator: ", "))), which process functions read from /var/openfaas/secrets inside the bubblewrap sandbox, and this server has none: install bubblewrap (apt-get install -y bubblewrap) and restart the server, or deploy without secrets")
+        }
         let secrets = try await secretValues(of: spec)
         var folder: URL?
         if spec.kind == .process, processSecrets { folder = try await secretFiles.materialize(spec, values: secrets) }

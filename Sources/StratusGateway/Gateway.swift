@@ -43,9 +43,20 @@ public struct Gateway: Sendable {
         self.logger = logger
         let tls = try Self.tlsConfiguration(configuration)
         store = try SQLiteStore(directory: configuration.dataDirectory)
-        let bundles = configuration.dataDirectory.appendingPathComponent("bundles")
-        try FileManager.default.createDirectory(at: bundles, withIntermediateDirectories: true)
         let sandbox = Sandbox.detect(hiding: [configuration.dataDirectory])
+        var bundles = configuration.dataDirectory.appendingPathComponent("bundles")
+        if sandbox == nil, getuid() == 0, !Self.othersCanReach(configuration.dataDirectory) {
+            // Without the sandbox, functions run as the function user straight from the bundle's
+            // folder: one it cannot reach (a data directory under root's 0700 home) would fail every
+            // call. Bundles go under /var/lib/stratus instead, where that user can read them.
+            bundles = URL(fileURLWithPath: "/var/lib/stratus/bundles").appendingPathComponent(configuration.dataDirectory.standardizedFileURL.path)
+            logger.notice("process bundles are unpacked in \(bundles.path): without bubblewrap the function user cannot reach the data directory")
+        }
+        do {
+            try FileManager.default.createDirectory(at: bundles, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+        } catch {
+            throw GatewayStartError(message: "cannot create the bundle folder \(bundles.path): \(error.localizedDescription)")
+        }
         if sandbox == nil {
             logger.warning("bubblewrap (bwrap) is not available: process functions run unsandboxed and cannot see secrets (apt-get install bubblewrap)")
         }
@@ -211,6 +222,19 @@ extension Gateway {
         guard let tls else { return http1 }
         do { return try .tls(http1, tlsConfiguration: tls) } catch {
             throw GatewayStartError(message: "--tls-cert/--tls-key: the certificate and key do not work together (\(error))")
+        }
+    }
+}
+
+extension Gateway {
+    /// Whether any user can pass through every folder on the way to `directory` (and into it).
+    static func othersCanReach(_ directory: URL) -> Bool {
+        var path = directory.standardizedFileURL.path
+        while true {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & S_IXOTH == 0 { return false }
+            if path == "/" || path.isEmpty { return true }
+            path = (path as NSString).deletingLastPathComponent
         }
     }
 }

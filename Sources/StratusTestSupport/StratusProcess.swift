@@ -1,4 +1,7 @@
 public import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Runs the built `stratus` binary as a user would: `serve` as a child process, CLI commands to completion.
 public enum StratusBinary {
@@ -50,11 +53,26 @@ public final class ServerProcess: @unchecked Sendable {
 
     public var url: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts the server and waits until it is listening.
-    public init(dataDirectory: URL? = nil, arguments: [String] = []) throws {
+    /// Whether servers can be started on a host view without bubblewrap (`withoutBubblewrap`): it
+    /// takes root, to mount over `bwrap` in a mount namespace of the server's own.
+    public static var canHideBubblewrap: Bool {
+        getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare")
+    }
+
+    /// Starts the server and waits until it is listening. `withoutBubblewrap` starts it in a mount
+    /// namespace of its own where `/usr/bin/bwrap` is hidden (see `canHideBubblewrap`), as on a
+    /// host without bubblewrap.
+    public init(dataDirectory: URL? = nil, arguments: [String] = [], withoutBubblewrap: Bool = false) throws {
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("stratus-it-\(UUID().uuidString)")
-        process.executableURL = URL(fileURLWithPath: StratusBinary.path)
-        process.arguments = ["serve", "--port", "0", "--data-dir", self.dataDirectory.path] + arguments
+        let serve = ["serve", "--port", "0", "--data-dir", self.dataDirectory.path] + arguments
+        if withoutBubblewrap {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
+            process.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c",
+                                 #"mount --bind /dev/null /usr/bin/bwrap && exec "$0" "$@""#, StratusBinary.path] + serve
+        } else {
+            process.executableURL = URL(fileURLWithPath: StratusBinary.path)
+            process.arguments = serve
+        }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
