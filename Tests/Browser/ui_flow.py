@@ -19,6 +19,11 @@ On success prints a JSON summary on stdout and exits 0. Exit status 1: a step fa
     python3 Tests/Browser/ui_flow.py --url http://127.0.0.1:PORT/ui/ --user admin --password PW \
         --screenshots DIR [--timeout 120]
 
+Against a server started with --no-auth (checks only that the app opens on the functions list,
+without a login form, showing that auth is off; ui-auth-off.png):
+
+    python3 Tests/Browser/ui_flow.py --url http://127.0.0.1:PORT/ui/ --auth-off --screenshots DIR
+
 Against a server without the store, or to keep an existing function, e.g.:
 
     ... --function echo --skip-store --keep-function      (invokes echo with "Hi", expects "Hi")
@@ -141,6 +146,26 @@ class Flow:
         args = self.args
         name = args.function
         row = self.row_selector(name)
+
+        if args.auth_off:
+            # A server started with --no-auth: the app opens on the functions list, no login form,
+            # and says that auth is off.
+            self.begin("1-auth-off")
+            mark = len(self.browser.events)
+            navigation = self.page.send("Page.navigate", {"url": args.url})
+            if navigation.get("errorText"):
+                raise BrowserError("loading %s failed: %s" % (args.url, navigation["errorText"]))
+            self.browser.wait_event("Page.loadEventFired", self.page.session, since=mark)
+            self.wait_for(self.visible_expr("#main") + " && " + self.visible_expr("#auth-off"),
+                          "the app and the auth-off badge to show without logging in")
+            if self.js(self.visible_expr("#login-form")) or self.js(self.visible_expr("#logout")):
+                raise StepFailed("%s: a login form or a log-out button shows although auth is off" % self.step)
+            self.functions_loaded()
+            if self.js("location.hash") != "#/functions":
+                raise StepFailed("%s: opened on %r, not the functions list" % (self.step, self.js("location.hash")))
+            self.shot("ui-auth-off.png")
+            self.done(badge=self.text("#auth-off"))
+            return self.summary
 
         self.begin("1-login-error")
         mark = len(self.browser.events)
@@ -369,7 +394,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description="Drive the Stratus web UI through its main flow in headless Chromium.")
     parser.add_argument("--url", required=True, help="the UI, e.g. http://127.0.0.1:8080/ui/")
     parser.add_argument("--user", default="admin")
-    parser.add_argument("--password", required=True)
+    parser.add_argument("--password", default="", help="the gateway password (not needed with --auth-off)")
+    parser.add_argument("--auth-off", action="store_true", help="the server runs with --no-auth: check the UI opens without a login, then stop")
     parser.add_argument("--screenshots", required=True, help="folder for the ui-*.png screenshots")
     parser.add_argument("--timeout", type=float, default=120, help="seconds for the whole run (default 120)")
     parser.add_argument("--step-timeout", type=float, default=20, help="seconds one wait may take (default 20)")

@@ -39,4 +39,24 @@ import Testing
         }
         #expect(server.isRunning)
     }
+
+    /// With `stratus serve --no-auth` the UI opens straight on the functions list and says auth is off.
+    @Test(.enabled(if: chromium, "needs Debian's chromium"))
+    func withAuthOffTheUIOpensOnTheFunctionsList() throws {
+        let server = try ServerProcess(arguments: ["--no-auth"])
+        defer { server.destroy() }
+        let screenshots = WasmFixtures.repositoryRoot.appendingPathComponent(".build/test-artifacts/ui")
+        try FileManager.default.createDirectory(at: screenshots, withIntermediateDirectories: true)
+        let script = Process()
+        script.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        script.arguments = [WasmFixtures.repositoryRoot.appendingPathComponent("Tests/Browser/ui_flow.py").path,
+                            "--url", "\(server.url)/ui/", "--auth-off", "--screenshots", screenshots.path, "--timeout", "120"]
+        let errors = Pipe()
+        script.standardError = errors
+        script.standardOutput = FileHandle.nullDevice
+        try script.run()
+        let errorText = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        script.waitUntilExit()
+        #expect(script.terminationStatus == 0, "ui_flow.py --auth-off: \(errorText.suffix(3000))")
+    }
 }

@@ -94,12 +94,18 @@
 
   function authHeader() { return sessionStorage.getItem(AUTH_KEY); }
 
+  // Set when the server answers /system without credentials (stratus serve --no-auth): no login.
+  var authOff = false;
+
+  function signedIn() { return authOff || !!authHeader(); }
+
   function Unauthorized() { this.message = 'unauthorized'; }
 
   // fetch a /system path; credentials 'omit' keeps the browser from popping its own login dialog.
   function api(path, options) {
     options = options || {};
-    var headers = {Authorization: options.auth || authHeader() || ''};
+    var auth = options.auth || authHeader();
+    var headers = auth ? {Authorization: auth} : {};
     var body = options.body;
     if (body instanceof Blob || body instanceof ArrayBuffer) {
       headers['Content-Type'] = 'application/octet-stream';
@@ -193,7 +199,7 @@
   // ---------- routing ----------
 
   function route() {
-    if (!authHeader()) { showLogin(''); return; }
+    if (!signedIn()) { showLogin(''); return; }
     stopTimers();
     generation++;
     var hash = location.hash.replace(/^#\/?/, '');
@@ -931,5 +937,14 @@
 
   // ---------- start ----------
 
-  if (authHeader()) showApp(); else showLogin('');
+  // With auth off the app opens at once on the functions list, and says that auth is off.
+  fetch('/system/info', {credentials: 'omit', cache: 'no-store'}).then(function (response) {
+    if (response.ok) {
+      authOff = true;
+      $('logout').hidden = true;
+      $('auth-off').hidden = false;
+      if (!location.hash || location.hash === '#' || location.hash === '#/') location.hash = '#/functions';
+    }
+  }).catch(function () { /* unreachable now: the login form or the app says so on the next call */ })
+    .then(function () { if (signedIn()) showApp(); else showLogin(''); });
 })();
