@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
+        .plugin(name: "CommitPlugin", capability: .buildTool()),
+        .target(name: "StratusBuildInfo", plugins: ["CommitPlugin"]),
         // Shared domain types: function specs, names, digests, OpenFaaS wire types.
         .target(name: "StratusModel", swiftSettings: strict),
         // Function registry and content-addressed artifacts (SQLite through GRDB).
@@ -151,6 +153,7 @@ let package = Package(
             name: "StratusCLI",
             dependencies: [
                 "StratusModel",
+                "StratusBuildInfo",
                 "StratusStack",
                 "StratusTemplates",
                 "StratusGateway",

@@ -54,12 +54,12 @@ struct Version: AsyncParsableCommand {
     @OptionGroup var options: GatewayOptions
 
     func run() async throws {
-        print("Client: stratus \(StratusVersion.current)")
+        print("Client: stratus \(StratusVersion.current) (commit \(StratusVersion.commit))")
         let client = options.client()
         if let reply = try? await client.send(.GET, "/system/info"), reply.status == 200,
             let info = try? client.decode(GatewayInfo.self, reply)
         {
-            print("Gateway: \(client.baseURL) (\(info.provider.provider) \(info.version.release), \(info.arch))")
+            print("Gateway: \(client.baseURL) (\(info.provider.provider) \(info.version.release), commit \(info.version.sha), \(info.arch))")
         } else {
             print("Gateway: \(client.baseURL) (not reachable or not logged in)")
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import StratusBuildInfo
 import StratusGateway
 import StratusModel
 
@@ -111,6 +112,7 @@ struct Serve: AsyncParsableCommand {
                                                  authEnabled: !noAuth, version: StratusVersion.current,
                                                  functionUser: functionUser ?? env["STRATUS_FUNCTION_USER"].nonEmpty)
         configuration.inferenceThreads = threads
+        configuration.commit = StratusVersion.commit
         // Classic replicas run the launcher installed beside this binary; without it each call is spawned here.
         configuration.launcherBinary = Self.launcherBinary()
         if configuration.launcherBinary == nil {
@@ -172,7 +174,9 @@ extension Serve {
 
 /// The version this binary reports.
 enum StratusVersion {
-    static let current = "0.1.0"
+    static let current = BuildInfo.release
+    /// The commit this binary was built from (`unknown` outside a git checkout).
+    static let commit = BuildInfo.commit
 }
 
 /// Writes a line to stdout at once (print is buffered when stdout is a pipe).

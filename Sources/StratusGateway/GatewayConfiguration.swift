@@ -14,6 +14,8 @@ public struct GatewayConfiguration: Sendable {
     /// Basic auth on `/system/*`; `false` only for local experiments.
     public var authEnabled: Bool
     public var version: String
+    /// The commit the server was built from, for `/system/info`.
+    public var commit = "unknown"
     /// Who process functions run as (`NAME`, `UID`, `NAME:GROUP`, `UID:GID`); `nil` means `nobody`.
     /// Only a server running as root can switch users.
     public var functionUser: String?
@@ -37,7 +39,7 @@ public struct GatewayConfiguration: Sendable {
     /// Async workers, callback retries.
     public var queue = AsyncQueue.Configuration()
 
-    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.1.0", functionUser: String? = nil) {
+    public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.2.0", functionUser: String? = nil) {
         self.functionUser = functionUser
         self.host = host
         self.port = port

@@ -13,7 +13,7 @@ struct SystemHandlers {
     }
 
     func register(on group: RouterGroup<StratusRequestContext>) {
-        let version = dependencies.configuration.version
+        let version = dependencies.configuration.version, commit = dependencies.configuration.commit
         group.get("info") { _, _ in
             #if arch(x86_64)
             let arch = "x86_64"
@@ -22,7 +22,7 @@ struct SystemHandlers {
             #else
             let arch = "unknown"
             #endif
-            return try JSON.response(GatewayInfo(release: version, arch: arch))
+            return try JSON.response(GatewayInfo(release: version, sha: commit, arch: arch))
         }
         group.get("namespaces") { _, _ in try JSON.response([FunctionReference.defaultNamespace]) }
         // One namespace as OpenFaaS describes it (faas-cli `namespace get`), labelled as OpenFaaS requires.

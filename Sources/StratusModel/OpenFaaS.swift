@@ -93,8 +93,8 @@ public struct GatewayInfo: Codable, Sendable, Equatable {
     public var version: Version
     public var arch: String
 
-    public init(release: String, arch: String) {
-        let version = Version(release: release, sha: "unknown", commit_message: nil)
+    public init(release: String, sha: String, arch: String) {
+        let version = Version(release: release, sha: sha, commit_message: nil)
         provider = Provider(provider: "stratus", orchestration: "stratus", version: version)
         self.version = version
         self.arch = arch

@@ -182,6 +182,28 @@ import Testing
         #expect(bad.status != 0 && bad.stderr.contains("--log-follow-timeout"), "\(bad.stderr)")
     }
 
+    /// `GET /system/info` and `stratus version` name the commit the binary was built from.
+    @Test func infoAndVersionReportTheCommitBuiltFrom() throws {
+        let git = Process()
+        git.executableURL = URL(fileURLWithPath: "/usr/bin/git")
+        git.arguments = ["-C", WasmFixtures.repositoryRoot.path, "rev-parse", "HEAD"]
+        let out = Pipe()
+        git.standardOutput = out
+        try git.run()
+        let head = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        git.waitUntilExit()
+        try #require(git.terminationStatus == 0 && head.count == 40, "the tests run in a git checkout")
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let info = try Curl.run(["-u", "admin:\(server.password ?? "")", "\(server.url)/system/info"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(info.utf8)) as? [String: Any], "\(info)")
+        let version = object["version"] as? [String: Any]
+        #expect(version?["sha"] as? String == head, "\(info)")
+        #expect((version?["release"] as? String)?.isEmpty == false)
+        let shown = try cli(server, ["version"]).stdout
+        #expect(shown.components(separatedBy: head).count == 3, "the client's and the gateway's commit: \(shown)")
+    }
+
     @Test func logsFollowNewLinesLive() throws {
         let server = try ServerProcess()
         defer { server.destroy() }
