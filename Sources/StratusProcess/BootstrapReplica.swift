@@ -110,6 +110,19 @@ final class BootstrapReplica: SupervisedReplica {
         state.withLock { $0.process = process }
     }
 
+    /// Whether the connection from loopback port `peer` to the runtime API on `port` belongs to this
+    /// replica's processes (waiting a moment for the process to be attached: it can connect first).
+    /// Blocks (it reads /proc): call it off the event loops and the concurrency pool.
+    func holds(connectionFrom peer: Int, to port: Int) -> Bool {
+        for _ in 0..<200 {
+            if let process = state.withLock({ $0.process }) {
+                return ConnectionOwnership.heldByTree(peerPort: peer, localPort: port, root: process.pid)
+            }
+            usleep(5000)
+        }
+        return false
+    }
+
     func attach(server: RuntimeAPIServer, port: Int) {
         state.withLock { $0.server = (server, port) }
     }

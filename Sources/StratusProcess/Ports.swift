@@ -64,7 +64,7 @@ enum ListenerOwnership {
         var inodes: Set<UInt64> = []
         let wanted = String(format: "%04X", port)
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = try? String(contentsOfFile: table, encoding: .utf8) else { continue }
+            guard let text = ConnectionOwnership.procText(table) else { continue }
             for line in text.split(separator: "\n").dropFirst() {
                 let fields = line.split(separator: " ")
                 // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
@@ -73,5 +73,78 @@ enum ListenerOwnership {
             }
         }
         return inodes
+    }
+}
+
+/// Who holds the client end of a loopback TCP connection, from /proc: the runtime API serves only
+/// the processes of its own replica.
+enum ConnectionOwnership {
+    /// Whether the connection from 127.0.0.1:`peerPort` to our `localPort` is held by `root` or one
+    /// of its descendants; `false` when another process holds it or it cannot be found.
+    static func heldByTree(peerPort: Int, localPort: Int, root: pid_t) -> Bool {
+        guard root > 0, let inode = clientInode(port: peerPort, serverPort: localPort) else { return false }
+        let target = "socket:[\(inode)]"
+        for pid in [root] + descendants(of: root) {
+            guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { continue }
+            for fd in fds where link("/proc/\(pid)/fd/\(fd)") == target { return true }
+        }
+        return false
+    }
+
+    /// A /proc file read to its end (its size shows as 0, and it comes in pieces: read until EOF).
+    static func procText(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            bytes += chunk[0..<count]
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// What a symbolic link holds, as written (a socket's is `socket:[INODE]`).
+    static func link(_ path: String) -> String? {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let count = readlink(path, &buffer, buffer.count - 1)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The inode of the socket bound to `port` and connected to `serverPort` (IPv4 or IPv6).
+    static func clientInode(port: Int, serverPort: Int) -> UInt64? {
+        let local = ":" + String(format: "%04X", port), remote = ":" + String(format: "%04X", serverPort)
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+            guard let text = procText(table) else { continue }
+            for line in text.split(separator: "\n").dropFirst() {
+                let fields = line.split(separator: " ")
+                // sl local_address rem_address st ... inode (field 9)
+                guard fields.count > 9, fields[1].hasSuffix(local), fields[2].hasSuffix(remote), let inode = UInt64(fields[9]), inode != 0
+                else { continue }
+                return inode
+            }
+        }
+        return nil
+    }
+
+    /// Every process below `pid`, through /proc/PID/task/TID/children.
+    static func descendants(of pid: pid_t) -> [pid_t] {
+        var found: [pid_t] = []
+        var queue = [pid]
+        while let next = queue.popLast(), found.count < 4096 {
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(next)/task")) ?? []
+            for task in tasks {
+                guard let text = procText("/proc/\(next)/task/\(task)/children") else { continue }
+                for child in text.split(separator: " ").compactMap({ pid_t($0) }) {
+                    found.append(child)
+                    queue.append(child)
+                }
+            }
+        }
+        return found
     }
 }

@@ -29,7 +29,15 @@ final class RuntimeAPIServer: Sendable {
             .serverChannelOption(ChannelOptions.backlog, value: 64)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                // Only the replica's own processes may talk to its runtime API: any process on the
+                // host can connect to a loopback port, and would otherwise take its events.
+                // The look at /proc blocks: it runs on NIO's blocking pool, not on an event loop or a task.
+                let peer = channel.remoteAddress?.port ?? 0
+                let allowed = NIOThreadPool.singleton.runIfActive(eventLoop: channel.eventLoop) {
+                    replica.holds(connectionFrom: peer, to: port)
+                }
+                return allowed.flatMapThrowing { allowed in
+                    guard allowed else { throw RuntimeAPIServer.ForeignConnection() }
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     let id = connections.next()
                     try channel.pipeline.syncOperations.addHandler(RuntimeAPIHandler(replica: replica, bodyLimit: bodyLimit, connection: id))
@@ -38,6 +46,9 @@ final class RuntimeAPIServer: Sendable {
             .bind(host: "127.0.0.1", port: port).get()
         return RuntimeAPIServer(channel: channel)
     }
+
+    /// A connection from a process that is not the replica's: closed at once.
+    struct ForeignConnection: Error {}
 
     /// Stops listening; connections still open end when the replica's process goes.
     func close() {

@@ -53,6 +53,55 @@ import Testing
                                 + annotations.flatMap { ["--annotation", $0] })
     }
 
+    /// A replica's runtime API serves only that replica's processes: another function (or any other
+    /// process on the host) that connects to its loopback port is cut off, and cannot take its
+    /// events; the event is answered by the function's own bootstrap.
+    @Test func anotherProcessCannotTakeAFunctionsEvents() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bootstrap = """
+            #!/bin/bash
+            API="http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime"
+            while true; do
+              HEADERS=$(mktemp)
+              EVENT=$(curl -sS -D "$HEADERS" "$API/invocation/next")
+              ID=$(grep -i '^Lambda-Runtime-Aws-Request-Id:' "$HEADERS" | tr -d '\\r' | awk '{print $2}')
+              curl -sS -X POST -d "victim got $EVENT" "$API/invocation/$ID/response" > /dev/null
+            done
+            """
+        let victim = try tarball(try folder(["bootstrap": bootstrap], in: directory, named: "victim-src"))
+        let deployed = try cli(server, ["deploy", "--name", "victim", "--artifact", victim.path, "--annotation", "com.stratus.mode=bootstrap"])
+        #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
+        // The runtime API's port: the server's listening port that is not its own.
+        let ss = Process()
+        ss.executableURL = URL(fileURLWithPath: "/usr/bin/ss")
+        ss.arguments = ["-ltnpH"]
+        let listing = Pipe()
+        ss.standardOutput = listing
+        try ss.run()
+        let sockets = String(decoding: listing.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        ss.waitUntilExit()
+        let ports = sockets.split(separator: "\n").filter { $0.contains("pid=\(server.processIdentifier),") }
+            .compactMap { line in line.split(separator: " ").first { $0.hasPrefix("127.0.0.1:") }.flatMap { Int($0.split(separator: ":").last ?? "") } }
+            .filter { $0 != server.port }
+        let port = try #require(ports.first, "the victim's runtime API port among \(sockets)")
+        // The thief: a classic function that asks the victim's runtime API for the next event.
+        let thief = try cli(server, ["deploy", "--name", "thief", "--env", "TARGET=\(port)",
+                                     "--fprocess", "sh -c \"curl -s -m 3 -o /dev/null -w %{http_code} http://127.0.0.1:$TARGET/2018-06-01/runtime/invocation/next; echo \\\" curl=$?\\\"\""])
+        #expect(thief.status == 0, "\(thief.stdout)\(thief.stderr)")
+        let stealing = try Curl.start(["-X", "POST", "\(server.url)/function/thief"])
+        usleep(300_000)
+        let answer = try post("\(server.url)/function/victim", "secret")
+        #expect(answer.status == 200 && answer.body == "victim got secret", "\(answer)")
+        let stolen = stealing.output()
+        #expect(stolen.hasPrefix("000"), "the thief's connection is cut, it gets no event: \(stolen)")
+        // Nor can any other process on the host (this test) talk to it.
+        #expect(try Curl.status(["http://127.0.0.1:\(port)/2018-06-01/runtime/invocation/next"]) == 0)
+        #expect(try post("\(server.url)/function/victim", "again").body == "victim got again")
+    }
+
     /// AWS's own runtime interface client (awslambdaric, from PyPI) runs unmodified: its code comes
     /// from a layer at /opt/python, the event is an API Gateway v2 payload, and its answers and
     /// errors come back as HTTP.
