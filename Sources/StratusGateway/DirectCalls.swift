@@ -255,7 +255,13 @@ final class DirectExchange {
             if let channel {
                 let handler = try? channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
                 handler?.exchange = nil
-                if handler?.keepAlive == true { UpstreamPool.on(context.eventLoop).put(channel, port: call.lease.port) } else { channel.close(promise: nil) }
+                if handler?.keepAlive == true {
+                    // Reading again, in case a slow caller paused it: the next call on it needs its answer read.
+                    channel.setOption(.autoRead, value: true).whenComplete { _ in }
+                    UpstreamPool.on(context.eventLoop).put(channel, port: call.lease.port)
+                } else {
+                    channel.close(promise: nil)
+                }
             }
             finish(error: nil)
         }

@@ -31,11 +31,32 @@ import Glibc
         http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
         """
 
-    func deploy(_ server: ServerProcess, _ name: String, _ extra: [String] = []) throws {
+    /// An HTTP/1.1 server (connections kept alive): `big` answers 8 MiB, anything else echoes.
+    static let keepAliveServer = """
+        import http.server, os
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                answer = b"x" * (8 << 20) if body == b"big" else b"echo:" + body
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
+        """
+
+    func deploy(_ server: ServerProcess, _ name: String, _ extra: [String] = [], source: String = server) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-httpcalls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try Data(Self.server.utf8).write(to: folder.appendingPathComponent("server.py"))
+        try Data(source.utf8).write(to: folder.appendingPathComponent("server.py"))
         let bundle = folder.appendingPathComponent("b.tar.gz")
         #expect(HardeningTests.run("/bin/tar", ["-czf", bundle.path, "-C", folder.path, "server.py"]) == 0)
         let deployed = try StratusBinary.run(["deploy", "--name", name, "--artifact", bundle.path, "--fprocess", "python3 server.py",
@@ -51,6 +72,21 @@ import Glibc
         for index in 0..<20 {
             let answer = try Curl.request("\(server.url)/function/old", body: "n\(index)")
             #expect(answer.status == 200 && answer.body == "echo:n\(index)", "call \(index): \(answer)")
+        }
+    }
+
+    /// A caller slower than the function pauses reading from the replica; the kept-alive connection
+    /// then serves the next calls as usual.
+    @Test func aSlowCallerDoesNotLeaveTheReplicaConnectionPaused() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        try deploy(server, "big", source: Self.keepAliveServer)
+        let slow = try Curl.run(["-o", "/dev/null", "-w", "%{http_code} %{size_download}", "--limit-rate", "4M", "--max-time", "60",
+                                 "--data-binary", "big", "\(server.url)/function/big"])
+        #expect(slow == "200 8388608", "\(slow)")
+        for index in 0..<6 {
+            let answer = try Curl.run(["--max-time", "10", "--data-binary", "n\(index)", "\(server.url)/function/big"])
+            #expect(answer == "echo:n\(index)", "call \(index) after the slow one: \(answer)")
         }
     }
 
