@@ -25,6 +25,14 @@ public protocol DeployedFunction: AnyObject, Sendable {
     /// Set when calls can stream their bodies to the function as they arrive (http mode, and
     /// classic functions that take the raw body).
     var streaming: (any StreamingFunction)? { get }
+    /// Set when a call can be proxied to a replica leased without waiting (http mode): the
+    /// gateway then carries it on its event loop (`Invoker.startDirect`).
+    var leasing: HTTPFunction? { get }
+}
+
+extension DeployedFunction {
+    /// Only http mode leases replicas.
+    public var leasing: HTTPFunction? { nil }
 }
 
 /// A function whose calls stream: the body goes in as it arrives (`request.body` is ignored) and

@@ -156,7 +156,7 @@ public final class Invoker: Sendable {
     /// function with a free call slot and a ready replica now (the gateway then carries it on its
     /// event loop). `nil` otherwise: the call takes the ordinary path, which can wait and queue.
     public func startDirect(_ name: FunctionName) -> DirectCall? {
-        guard let entry = table[name], let http = entry.function as? HTTPKind, let lease = http.function.lease() else { return nil }
+        guard let entry = table[name], let lease = entry.function.leasing?.lease() else { return nil }
         guard entry.admission.tryEnter(limit: entry.callLimit) else {
             lease.release()
             return nil

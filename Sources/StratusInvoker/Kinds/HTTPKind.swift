@@ -15,6 +15,7 @@ final class HTTPKind: ReplicatedKind, StreamingFunction {
 
     var kind: String { "http" }
     var streaming: (any StreamingFunction)? { self }
+    var leasing: HTTPFunction? { function }
 
     func forward(_ request: InvocationRequest, body: ChunkPipe, contentLength: Int?, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) async
         -> ProxyResponse {
