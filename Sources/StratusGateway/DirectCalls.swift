@@ -150,6 +150,8 @@ final class DirectExchange {
     let request: InvocationRequest
     let context: ChannelHandlerContext
     let calls: DirectCalls
+    /// The kept-alive upstream connections of this connection's event loop.
+    let pool: UpstreamPool
     var body: ByteBuffer
     let start = ContinuousClock.now
     let startDate = Date()
@@ -162,8 +164,10 @@ final class DirectExchange {
     /// Told once the call is over, so the connection takes its next request.
     var onFinish: () -> Void = {}
 
-    init(call: DirectCall, head: HTTPRequest, request: InvocationRequest, context: ChannelHandlerContext, calls: DirectCalls) {
+    init(call: DirectCall, head: HTTPRequest, request: InvocationRequest, context: ChannelHandlerContext, calls: DirectCalls,
+         pool: UpstreamPool) {
         self.call = call
+        self.pool = pool
         self.head = head
         self.request = request
         self.context = context
@@ -178,7 +182,7 @@ final class DirectExchange {
         timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(seconds * 1000))) { [self] in
             fail(.gatewayTimeout, "function timed out after \(seconds)s")
         }
-        if let channel = UpstreamPool.on(context.eventLoop).take(port: port) {
+        if let channel = pool.take(port: port) {
             write(on: channel)
             return
         }
@@ -204,7 +208,7 @@ final class DirectExchange {
 
     private func write(on channel: any Channel) {
         guard !finished else {
-            UpstreamPool.on(context.eventLoop).put(channel, port: call.lease.port)
+            pool.put(channel, port: call.lease.port)
             return
         }
         upstream = channel
@@ -258,7 +262,7 @@ final class DirectExchange {
                 if handler?.keepAlive == true {
                     // Reading again, in case a slow caller paused it: the next call on it needs its answer read.
                     channel.setOption(.autoRead, value: true).whenComplete { _ in }
-                    UpstreamPool.on(context.eventLoop).put(channel, port: call.lease.port)
+                    pool.put(channel, port: call.lease.port)
                 } else {
                     channel.close(promise: nil)
                 }
@@ -365,12 +369,17 @@ final class DirectCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var held = CircularBuffer<HTTPRequestPart>()
     private var heldBytes = 0
     private var context: ChannelHandlerContext?
+    /// Its event loop's upstream connections, looked up once per connection.
+    private var pool: UpstreamPool?
 
     init(calls: DirectCalls) {
         self.calls = calls
     }
 
-    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        pool = UpstreamPool.on(context.eventLoop)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
@@ -438,7 +447,8 @@ final class DirectCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let callID = head.headerFields[.callID] ?? CallIDMiddleware.freshID()
         let request = InvocationRequest(method: head.method.rawValue, path: path, query: query, headers: [], body: [], callID: callID)
-        let exchange = DirectExchange(call: call, head: head, request: request, context: context, calls: calls)
+        let exchange = DirectExchange(call: call, head: head, request: request, context: context, calls: calls,
+                                      pool: pool ?? UpstreamPool.on(context.eventLoop))
         exchange.onFinish = { [weak self] in self?.finished() }
         return exchange
     }

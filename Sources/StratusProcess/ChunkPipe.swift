@@ -42,6 +42,18 @@ public final class ChunkPipe: AsyncSequence, Sendable {
             _ = Glibc.write(wake[1], &one, 1)
         }
 
+        /// Hands `chunk` to a waiting reader, else keeps it (and wakes a thread reader).
+        mutating func add(_ chunk: ByteBuffer) {
+            if let waiting = reader {
+                reader = nil
+                waiting.resume(returning: chunk)
+                return
+            }
+            chunks.append(chunk)
+            bytes += chunk.readableBytes
+            signal()
+        }
+
         /// Takes the first chunk, letting a waiting writer go on once the pipe is under `window`.
         mutating func pop(window: Int) -> ByteBuffer? {
             guard let chunk = chunks.popFirst() else { return nil }
@@ -90,14 +102,7 @@ public final class ChunkPipe: AsyncSequence, Sendable {
     public func send(_ chunk: ByteBuffer) async -> Bool {
         let full = state.withLock { state -> Bool? in
             guard !state.readerGone, !state.ended else { return nil }
-            if let reader = state.reader {
-                state.reader = nil
-                reader.resume(returning: chunk)
-                return false
-            }
-            state.chunks.append(chunk)
-            state.bytes += chunk.readableBytes
-            state.signal()
+            state.add(chunk)
             return state.bytes > window
         }
         guard let full else { return false }
@@ -120,13 +125,7 @@ public final class ChunkPipe: AsyncSequence, Sendable {
     func push(_ chunk: ByteBuffer) -> Bool {
         state.withLock { state in
             guard !state.readerGone else { return false }
-            if let reader = state.reader {
-                state.reader = nil
-                reader.resume(returning: chunk)
-                return true
-            }
-            state.chunks.append(chunk)
-            state.bytes += chunk.readableBytes
+            state.add(chunk)
             return true
         }
     }

@@ -228,8 +228,6 @@ public struct ReplicaLease: Sendable {
 
     /// What the caller is told when the replica failed the call (`error` is what the connection saw).
     public func failure(_ error: String) -> String {
-        replica.process.hasExited
-            ? "the function's process exited while handling the request (see `stratus logs \(function)`); it is being restarted"
-            : "the function's replica failed the request: \(error)"
+        HTTPFunction.failure(exited: replica.process.hasExited, function: function, error: error)
     }
 }

@@ -263,11 +263,16 @@ extension HTTPFunction {
         } catch {
             // Give the watcher a moment to see a crash, so the message can say so.
             for _ in 0..<10 where !replica.process.hasExited { try? await Task.sleep(for: .milliseconds(10)) }
-            let why = replica.process.hasExited
-                ? "the function's process exited while handling the request (see `stratus logs \(name)`); it is being restarted"
-                : "the function's replica failed the request: \(error)"
+            let why = Self.failure(exited: replica.process.hasExited, function: name, error: "\(error)")
             return Self.failed(.badGateway(why), instance: replica.instance, start: start, onEnd: release)
         }
+    }
+
+    /// What the caller is told when a replica failed a call (`error` is what the connection saw).
+    static func failure(exited: Bool, function: String, error: String) -> String {
+        exited
+            ? "the function's process exited while handling the request (see `stratus logs \(function)`); it is being restarted"
+            : "the function's replica failed the request: \(error)"
     }
 
     private static func failed(_ failure: ProxyFailure, instance: String?, start: ContinuousClock.Instant,

@@ -10,36 +10,18 @@ import Glibc
 /// event loop (small bodies, a ready replica): HTTP/1.0 servers that close after each answer,
 /// the call limit on separate connections, and pipelined requests answered in order.
 @Suite(.serialized) struct HTTPModeCallTests {
-    /// A server that speaks HTTP/1.0 (closes after each answer) and echoes; `hold` waits 3 s.
+    /// The function's server: HTTP/1.0 (it closes after each answer) unless `KEEP_ALIVE` is set;
+    /// `hold` waits 3 s, `big` answers 8 MiB, anything else is echoed.
     static let server = """
         import http.server, os, time
 
         class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1" if os.environ.get("KEEP_ALIVE") else "HTTP/1.0"
+
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 if body == b"hold":
                     time.sleep(3)
-                answer = b"echo:" + body
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
-        """
-
-    /// An HTTP/1.1 server (connections kept alive): `big` answers 8 MiB, anything else echoes.
-    static let keepAliveServer = """
-        import http.server, os
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 answer = b"x" * (8 << 20) if body == b"big" else b"echo:" + body
                 self.send_response(200)
                 self.send_header("Content-Length", str(len(answer)))
@@ -52,11 +34,11 @@ import Glibc
         http.server.ThreadingHTTPServer(("127.0.0.1", int(os.environ["PORT"])), Handler).serve_forever()
         """
 
-    func deploy(_ server: ServerProcess, _ name: String, _ extra: [String] = [], source: String = server) throws {
+    func deploy(_ server: ServerProcess, _ name: String, _ extra: [String] = []) throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-httpcalls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
-        try Data(source.utf8).write(to: folder.appendingPathComponent("server.py"))
+        try Data(Self.server.utf8).write(to: folder.appendingPathComponent("server.py"))
         let bundle = folder.appendingPathComponent("b.tar.gz")
         #expect(HardeningTests.run("/bin/tar", ["-czf", bundle.path, "-C", folder.path, "server.py"]) == 0)
         let deployed = try StratusBinary.run(["deploy", "--name", name, "--artifact", bundle.path, "--fprocess", "python3 server.py",
@@ -80,7 +62,7 @@ import Glibc
     @Test func aSlowCallerDoesNotLeaveTheReplicaConnectionPaused() throws {
         let server = try ServerProcess()
         defer { server.destroy() }
-        try deploy(server, "big", source: Self.keepAliveServer)
+        try deploy(server, "big", ["--env", "KEEP_ALIVE=1"])
         let slow = try Curl.run(["-o", "/dev/null", "-w", "%{http_code} %{size_download}", "--limit-rate", "4M", "--max-time", "60",
                                  "--data-binary", "big", "\(server.url)/function/big"])
         #expect(slow == "200 8388608", "\(slow)")
