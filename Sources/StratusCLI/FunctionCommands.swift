@@ -30,9 +30,10 @@ struct List: AsyncParsableCommand {
     @OptionGroup var options: GatewayOptions
     @Flag(name: [.short, .long], help: "Show images and digests too.")
     var verbose = false
+    @Option(name: [.short, .long], help: "The namespace to list (default openfaas-fn).") var namespace: String?
 
     func run() async throws {
-        let functions = try await options.client().functions()
+        let functions = try await options.client().functions(namespace: namespace)
         if options.json { return try printJSON(functions) }
         var rows = [verbose ? ["Function", "Image", "Digest", "Invocations", "Replicas"] : ["Function", "Invocations", "Replicas"]]
         for f in functions {
@@ -47,7 +48,7 @@ struct List: AsyncParsableCommand {
 struct Describe: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show one function's details.")
     @OptionGroup var options: GatewayOptions
-    @Argument(help: "Function name.") var name: String
+    @Argument(help: "Function name (NAME.NAMESPACE for one outside openfaas-fn).") var name: String
 
     func run() async throws {
         let client = options.client()
@@ -73,7 +74,7 @@ struct Describe: AsyncParsableCommand {
 struct Remove: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Remove deployed functions.", aliases: ["rm", "delete"])
     @OptionGroup var options: GatewayOptions
-    @Argument(help: "Function names.") var names: [String]
+    @Argument(help: "Function names (NAME.NAMESPACE for one outside openfaas-fn).") var names: [String]
 
     func run() async throws {
         guard !names.isEmpty else { throw ValidationError("name at least one function to remove") }
@@ -97,7 +98,7 @@ struct Scale: AsyncParsableCommand {
             next call starts one again (that call waits instead of failing).
             """)
     @OptionGroup var options: GatewayOptions
-    @Argument(help: "Function name.") var name: String
+    @Argument(help: "Function name (NAME.NAMESPACE for one outside openfaas-fn).") var name: String
     @Option(name: .long, help: "Replicas to run (0 or more).") var replicas: Int
 
     func run() async throws {
@@ -116,7 +117,7 @@ struct Scale: AsyncParsableCommand {
 struct Invoke: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Call a function with standard input as the request body.")
     @OptionGroup var options: GatewayOptions
-    @Argument(help: "Function name.") var name: String
+    @Argument(help: "Function name (NAME.NAMESPACE for one outside openfaas-fn).") var name: String
     @Option(name: [.customShort("H"), .long], help: "Request header NAME=VALUE (repeatable).") var header: [String] = []
     @Option(name: .long, help: "Query parameter KEY=VALUE (repeatable).") var query: [String] = []
     @Option(name: [.short, .long], help: "HTTP method.") var method: String = "POST"

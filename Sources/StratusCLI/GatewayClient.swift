@@ -75,8 +75,14 @@ struct GatewayClient {
         }
     }
 
-    func functions() async throws -> [FunctionStatus] {
-        try decode([FunctionStatus].self, try await expectSuccess(.GET, "/system/functions"))
+    func functions(namespace: String? = nil) async throws -> [FunctionStatus] {
+        try decode([FunctionStatus].self, try await expectSuccess(.GET, "/system/functions" + Self.namespaceQuery(namespace)))
+    }
+
+    /// `?namespace=NAME` when a namespace is given.
+    static func namespaceQuery(_ namespace: String?) -> String {
+        guard let namespace, !namespace.isEmpty else { return "" }
+        return "?namespace=" + (namespace.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? namespace)
     }
 
     func uploadArtifact(_ bytes: [UInt8], name: String, model: Bool = false) async throws -> ArtifactUpload {

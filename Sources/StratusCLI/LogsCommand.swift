@@ -8,7 +8,7 @@ import StratusModel
 struct Logs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Show a function's log (stderr and per-call lines); --follow streams new lines.")
     @OptionGroup var options: GatewayOptions
-    @Argument(help: "Function name.") var name: String
+    @Argument(help: "Function name (NAME.NAMESPACE for one outside openfaas-fn).") var name: String
     @Flag(name: .long, help: "Keep streaming new lines until interrupted.") var follow = false
     @Option(name: .long, help: "Only lines newer than this: a duration (10s, 5m, 1h) or an RFC 3339 time.") var since: String?
     @Option(name: .long, help: "Only the last N stored lines.") var tail: Int?

@@ -117,6 +117,8 @@ struct Deploy: AsyncParsableCommand {
     @Option(name: [.short, .long], help: "Label KEY=VALUE (repeatable).") var label: [String] = []
     @Option(name: .long, help: "Annotation KEY=VALUE (repeatable), e.g. com.stratus.timeout=10s.") var annotation: [String] = []
     @Option(name: .long, help: "Memory limit, e.g. 64Mi.") var memory: String?
+    @Option(name: [.short, .long], help: "Namespace to deploy into (default openfaas-fn; with -f, overrides the stack's). Create it first: stratus namespace create NAME.")
+    var namespace: String?
 
     func run() async throws {
         if let name {
@@ -128,13 +130,13 @@ struct Deploy: AsyncParsableCommand {
                 print("Uploaded \(wasm) as \(image) (\(upload.digest))")
             }
             let deployment = FunctionDeployment(
-                service: name, image: image, envProcess: fprocess, envVars: try pairs(env, "--env"), labels: try pairs(label, "--label"),
+                service: name, image: image, namespace: namespace, envProcess: fprocess, envVars: try pairs(env, "--env"), labels: try pairs(label, "--label"),
                 annotations: try pairs(annotation, "--annotation"), limits: memory.map { FunctionResources(memory: $0) })
             try await deployOne(deployment, client: client)
             return
         }
         let (file, directory, functions) = try stack.load()
-        try await deployStack(functions, stack: file, directory: directory, options: options)
+        try await deployStack(functions, stack: file, directory: directory, options: options, namespace: namespace)
     }
 }
 
@@ -151,7 +153,7 @@ struct Up: AsyncParsableCommand {
     }
 }
 
-func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL, options: GatewayOptions) async throws {
+func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL, options: GatewayOptions, namespace: String? = nil) async throws {
     let client = options.client(stackGateway: stack.provider.gateway)
     for function in functions {
         let image = function.image ?? "\(function.name):latest"
@@ -185,7 +187,7 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
         }
         annotations = try await deployFunctionSite(annotations, function: function.name, directory: directory, client: client)
         let deployment = FunctionDeployment(
-            service: function.name, image: image, namespace: function.namespace, envProcess: command,
+            service: function.name, image: image, namespace: namespace ?? function.namespace, envProcess: command,
             envVars: environment, constraints: function.constraints, secrets: function.secrets, labels: function.labels,
             annotations: annotations,
             limits: function.limits.map { FunctionResources(memory: $0.memory, cpu: $0.cpu) },
@@ -215,7 +217,8 @@ func uploadModels(_ annotations: [String: String]?, function: String, directory:
 
 func deployOne(_ deployment: FunctionDeployment, client: GatewayClient) async throws {
     let created = try await client.deploy(deployment)
-    print("Deployed \(deployment.service) (\(created ? "created" : "updated")): \(client.baseURL)/function/\(deployment.service)")
+    let address = deployment.namespace.flatMap { $0.isEmpty || $0 == FunctionName.defaultNamespace ? nil : "\(deployment.service).\($0)" } ?? deployment.service
+    print("Deployed \(address) (\(created ? "created" : "updated")): \(client.baseURL)/function/\(address)")
 }
 
 func pairs(_ entries: [String], _ flag: String) throws -> [String: String]? {

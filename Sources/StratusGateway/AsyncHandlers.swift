@@ -89,7 +89,7 @@ struct AsyncHandlers {
 
     func enqueue(_ request: Request, name rawName: String, path: String, callID: String) async throws -> Response {
         let name: FunctionName
-        do { name = try FunctionReference(parsing: rawName).name } catch {
+        do { name = try FunctionName(parsing: rawName) } catch {
             throw GatewayError.notFound("error finding function \(rawName): \(error)")
         }
         guard dependencies.invoker.callMode(name) != nil else {

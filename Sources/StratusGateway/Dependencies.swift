@@ -13,6 +13,7 @@ struct Dependencies: Sendable {
     let artifacts: any ArtifactStore
     let logStore: any LogStore
     let secrets: any SecretStore
+    let namespaces: any NamespaceStore
     let invoker: Invoker
     let configuration: GatewayConfiguration
     let logger: Logger

@@ -21,15 +21,16 @@ struct DeployPlanner: Sendable {
 
     /// The plan for a deployment; `existing` is the version it updates, if any (its creation time is kept).
     func plan(_ deployment: FunctionDeployment, existing: FunctionSpec?) async throws -> DeployPlan {
-        let reference: FunctionReference
+        let name: FunctionName
         do throws(ModelError) {
-            reference = try FunctionReference(parsing: deployment.service)
-            if let namespace = deployment.namespace, !namespace.isEmpty, namespace != FunctionReference.defaultNamespace {
-                throw ModelError.unknownNamespace(namespace)
-            }
+            // `service` as `name` with the namespace in its own field (faas-cli), or as `name.namespace`.
+            name = try FunctionName(parsing: deployment.service, namespace: deployment.namespace)
         } catch {
             throw GatewayError.from(error)
         }
+        let known: Bool
+        do { known = try await store.namespace(named: name.namespace) != nil } catch { throw GatewayError.from(error) }
+        guard known else { throw GatewayError.from(ModelError.unknownNamespace(name.namespace)) }
         let artifact: ArtifactRecord?
         do { artifact = try await store.resolveArtifact(deployment.image) } catch { throw GatewayError.from(error) }
         var bytes: [UInt8]?
@@ -39,7 +40,7 @@ struct DeployPlanner: Sendable {
         let (runtime, command) = try Self.runtime(deployment, bytes: bytes)
         let now = Date()
         var spec = FunctionSpec(
-            name: reference.name, namespace: reference.namespace, image: deployment.image, artifact: artifact?.digest,
+            name: name, image: deployment.image, artifact: artifact?.digest,
             runtime: runtime, envProcess: command, envVars: deployment.envVars ?? [:],
             labels: (deployment.labels ?? [:]).filter { $0.key != FunctionSpec.functionLabel },
             annotations: deployment.annotations ?? [:], constraints: deployment.constraints ?? [],
@@ -105,15 +106,18 @@ struct DeployPlanner: Sendable {
         return (runtime, command)
     }
 
-    /// The spec's secrets, each checked to exist and read once.
+    /// The spec's secrets (from its own namespace), each checked to exist and read once.
     private func secretValues(of spec: FunctionSpec) async throws -> [String: [UInt8]] {
         var values: [String: [UInt8]] = [:]
         for raw in spec.secrets {
             let name: SecretName
-            do { name = try SecretName(raw) } catch { throw GatewayError.from(error) }
+            do { name = try SecretName(raw, namespace: spec.namespace) } catch { throw GatewayError.from(error) }
             let value: [UInt8]?
             do { value = try await store.secretValue(name) } catch { throw GatewayError.from(error) }
-            guard let value else { throw GatewayError.badRequest("secret '\(raw)' does not exist: create it first (stratus secret create \(raw))") }
+            guard let value else {
+                let flag = spec.name.isInDefaultNamespace ? "" : " --namespace \(spec.namespace)"
+                throw GatewayError.badRequest("secret '\(raw)' does not exist in namespace '\(spec.namespace)': create it first (stratus secret create \(raw)\(flag))")
+            }
             values[name.rawValue] = value
         }
         return values

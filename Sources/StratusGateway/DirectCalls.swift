@@ -57,7 +57,7 @@ final class DirectCalls: Sendable {
         guard !rest.contains("%") else { return nil }
         let segments = rest.split(separator: "/", omittingEmptySubsequences: false)
         guard let first = segments.first, !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }),
-              let name = try? FunctionReference(parsing: String(first)).name
+              let name = try? FunctionName(parsing: String(first))
         else { return nil }
         let path = "/" + segments.dropFirst().joined(separator: "/")
         return (name, path, parts.count > 1 ? String(parts[1]) : "")

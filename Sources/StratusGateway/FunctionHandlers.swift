@@ -9,12 +9,14 @@ struct FunctionHandlers {
     let dependencies: Dependencies
 
     func register(on group: RouterGroup<StratusRequestContext>) {
-        group.get("functions") { _, _ in try await list() }
+        group.get("functions") { request, _ in try await list(namespace: request.uri.queryParameters.get("namespace")) }
         let gate = dependencies.managementGate
         group.post("functions") { request, _ in try await gate.run { try await deploy(request, mustExist: false) } }
         group.put("functions") { request, _ in try await gate.run { try await deploy(request, mustExist: true) } }
         group.delete("functions") { request, _ in try await gate.run { try await delete(request) } }
-        group.get("function/{name}") { _, context in try await describe(context.parameters.get("name") ?? "") }
+        group.get("function/{name}") { request, context in
+            try await describe(context.parameters.get("name") ?? "", namespace: request.uri.queryParameters.get("namespace"))
+        }
         group.post("scale-function/{name}") { request, context in
             try await gate.run { try await scale(request, rawName: context.parameters.get("name") ?? "") }
         }
@@ -26,8 +28,8 @@ struct FunctionHandlers {
     func scale(_ request: Request, rawName: String) async throws -> Response {
         let buffer = try await request.collectBody(limit: 64 * 1024)
         let body = try JSON.decode(ScaleServiceRequest.self, from: buffer, what: "scale request ({\"serviceName\": \"…\", \"replicas\": N})")
-        let name = try parseName(rawName)
-        guard var spec = try await lookup(name) else { throw GatewayError.notFound("function '\(rawName)' not found") }
+        let name = try parseName(rawName, namespace: body.namespace ?? request.uri.queryParameters.get("namespace"))
+        guard var spec = try await lookup(name) else { throw GatewayError.notFound("function '\(name)' not found") }
         guard body.replicas >= 0 else { throw GatewayError.badRequest("replicas must be 0 or more, not \(body.replicas)") }
         let applied: Int
         do { applied = try dependencies.invoker.scale(name, to: body.replicas) } catch { throw GatewayError.from(error) }
@@ -37,15 +39,18 @@ struct FunctionHandlers {
         return Response(status: .accepted)
     }
 
-    func list() async throws -> Response {
+    /// The functions of one namespace (`?namespace=`, the default namespace when absent), as OpenFaaS lists them.
+    func list(namespace: String?) async throws -> Response {
+        let namespace = namespace.flatMap { $0.isEmpty ? nil : $0 } ?? FunctionName.defaultNamespace
+        try await NamespaceHandlers.mustExist(namespace, in: dependencies.namespaces)
         let specs: [FunctionSpec]
         do { specs = try await dependencies.registry.functions() } catch { throw GatewayError.from(error) }
-        return try JSON.response(specs.map(status))
+        return try JSON.response(specs.filter { $0.namespace == namespace }.map(status))
     }
 
-    func describe(_ rawName: String) async throws -> Response {
-        let name = try parseName(rawName)
-        guard let spec = try await lookup(name) else { throw GatewayError.notFound("function '\(rawName)' not found") }
+    func describe(_ rawName: String, namespace: String?) async throws -> Response {
+        let name = try parseName(rawName, namespace: namespace)
+        guard let spec = try await lookup(name) else { throw GatewayError.notFound("function '\(name)' not found") }
         return try JSON.response(status(spec))
     }
 
@@ -61,9 +66,10 @@ struct FunctionHandlers {
     /// The new version is made and started beside the old one, saved, and only then swapped in:
     /// when its start or its save fails, the old version keeps serving as if nothing happened.
     func apply(_ deployment: FunctionDeployment, mustExist: Bool) async throws -> Bool {
-        let existing = try await lookup(try parseName(deployment.service, badRequest: true))
+        let name = try parseName(deployment.service, namespace: deployment.namespace, badRequest: true)
+        let existing = try await lookup(name)
         if mustExist, existing == nil {
-            throw GatewayError.notFound("function '\(deployment.service)' not found: create it with POST")
+            throw GatewayError.notFound("function '\(name)' not found: create it with POST")
         }
         let plan = try await dependencies.planner.plan(deployment, existing: existing)
         let invoker = dependencies.invoker
@@ -83,24 +89,25 @@ struct FunctionHandlers {
     func delete(_ request: Request) async throws -> Response {
         let buffer = try await request.collectBody(limit: 64 * 1024)
         let body = try JSON.decode(DeleteFunctionRequest.self, from: buffer, what: "delete request ({\"functionName\": \"…\"})")
-        let name = try parseName(body.functionName)
+        let name = try parseName(body.functionName, namespace: body.namespace ?? request.uri.queryParameters.get("namespace"))
         let spec = try await lookup(name)
         let removed: Bool
         do { removed = try await dependencies.registry.removeFunction(named: name) } catch { throw GatewayError.from(error) }
-        guard removed else { throw GatewayError.notFound("function '\(body.functionName)' not found") }
+        guard removed else { throw GatewayError.notFound("function '\(name)' not found") }
         dependencies.invoker.undeploy(name)
         dependencies.removeSecretsFolder(name)
-        try? await dependencies.logStore.removeLogs(function: name.rawValue)
+        try? await dependencies.logStore.removeLogs(function: name)
         dependencies.endLogFollowers(name)
-        // The site deployed with the function (annotation com.stratus.site) goes with it.
-        if spec?.annotations[SiteStatus.annotation] != nil { _ = try? await dependencies.sites.remove(name) }
+        // The site deployed with the function (annotation com.stratus.site) goes with it (sites are named in the default namespace).
+        if name.isInDefaultNamespace, spec?.annotations[SiteStatus.annotation] != nil { _ = try? await dependencies.sites.remove(name) }
         dependencies.logger.info("function removed", metadata: ["function": "\(name)"])
         return Response(status: .ok)
     }
 
-    /// The function a path or body names; a name that cannot exist is 404 (or 400 in a deployment).
-    private func parseName(_ raw: String, badRequest: Bool = false) throws -> FunctionName {
-        do { return try FunctionReference(parsing: raw).name } catch {
+    /// The function a path or body names (`name.namespace`, or `name` with the namespace beside it);
+    /// a name that cannot exist is 404 (or 400 in a deployment).
+    private func parseName(_ raw: String, namespace: String?, badRequest: Bool = false) throws -> FunctionName {
+        do { return try FunctionName(parsing: raw, namespace: namespace) } catch {
             if badRequest { throw GatewayError.from(error) }
             throw GatewayError.notFound("function '\(raw)' not found: \(error)")
         }

@@ -122,9 +122,9 @@ public struct Gateway: Sendable {
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.
     public func buildRouter() -> Router<StratusRequestContext> {
         let secretFiles = secretFiles
-        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, invoker: invoker, configuration: configuration, logger: logger,
+        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, namespaces: store, invoker: invoker, configuration: configuration, logger: logger,
                                         planner: planner, removeSecretsFolder: { name in secretFiles.remove(name) },
-                                        endLogFollowers: { [logs] name in logs.endFollowers(of: name.rawValue) }, sites: sites, layers: layers,
+                                        endLogFollowers: { [logs] name in logs.endFollowers(of: name) }, sites: sites, layers: layers,
                                         metrics: metrics, inflight: inflight)
         let router = Router(context: StratusRequestContext.self)
         router.add(middleware: CallIDMiddleware())
@@ -158,6 +158,7 @@ public struct Gateway: Sendable {
         ArtifactHandlers(dependencies: dependencies).register(on: group)
         LogHandler(dependencies: dependencies, logs: logs, store: store).register(on: group)
         SecretHandlers(dependencies: dependencies, secrets: store).register(on: group)
+        NamespaceHandlers(dependencies: dependencies).register(on: group)
         siteHandlers.register(on: group)
         layerHandlers.register(on: group)
         asyncHandlers.register(on: group)

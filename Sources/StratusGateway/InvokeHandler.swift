@@ -34,7 +34,7 @@ struct InvokeHandler {
         defer { limiter.leave() }
         let start = Date()
         let name: FunctionName
-        do { name = try FunctionReference(parsing: rawName).name } catch {
+        do { name = try FunctionName(parsing: rawName) } catch {
             throw GatewayError.notFound("error finding function \(rawName): \(error)")
         }
         guard let mode = dependencies.invoker.callMode(name) else {

@@ -4,7 +4,7 @@ import ServiceLifecycle
 import StratusModel
 import StratusStore
 
-/// `GET /system/logs?name=&tail=&since=&follow=`: a function's log as NDJSON, optionally followed live
+/// `GET /system/logs?name=&namespace=&tail=&since=&follow=`: a function's log as NDJSON, optionally followed live
 /// (for `--log-follow-timeout`, or until the function is removed).
 struct LogHandler {
     let dependencies: Dependencies
@@ -19,7 +19,7 @@ struct LogHandler {
         let query = request.uri.queryParameters
         guard let rawName = query.get("name"), !rawName.isEmpty else { throw GatewayError.badRequest("missing query parameter 'name'") }
         let name: FunctionName
-        do { name = try FunctionReference(parsing: rawName).name } catch { throw GatewayError.from(error) }
+        do { name = try FunctionName(parsing: rawName, namespace: query.get("namespace")) } catch { throw GatewayError.from(error) }
         let exists: Bool
         do { exists = try await dependencies.registry.function(named: name) != nil } catch { throw GatewayError.from(error) }
         guard exists else { throw GatewayError.notFound("function '\(rawName)' not found") }
@@ -36,10 +36,10 @@ struct LogHandler {
         }
         let follow = ["1", "true", "yes"].contains(query.get("follow")?.lowercased() ?? "")
         // Subscribe before reading the stored lines so nothing written in between is missed.
-        let live = follow ? logs.follow(name.rawValue, for: dependencies.configuration.logFollowSeconds) : nil
+        let live = follow ? logs.follow(name, for: dependencies.configuration.logFollowSeconds) : nil
         await logs.flush()
         let stored: [LogLine]
-        do { stored = try await store.logs(function: name.rawValue, since: since, tail: tail) } catch { throw GatewayError.from(error) }
+        do { stored = try await store.logs(function: name, since: since, tail: tail) } catch { throw GatewayError.from(error) }
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = .sortedKeys

@@ -15,7 +15,7 @@ final class LogService: FunctionLogSink, Service {
     private let pending = Mutex<[LogLine]>([])
     /// Store writes under way.
     private let writing = Atomic<Int>(0)
-    private let subscribers = Mutex<[UUID: (function: String, continuation: AsyncStream<LogLine>.Continuation)]>([:])
+    private let subscribers = Mutex<[UUID: (function: FunctionName, continuation: AsyncStream<LogLine>.Continuation)]>([:])
 
     init(store: any LogStore, logger: Logger) {
         self.store = store
@@ -26,7 +26,7 @@ final class LogService: FunctionLogSink, Service {
         pending.withLock { $0.append(contentsOf: lines) }
         subscribers.withLock { table in
             for (_, subscriber) in table {
-                for line in lines where line.name == subscriber.function { subscriber.continuation.yield(line) }
+                for line in lines where line.name == subscriber.function.rawValue && line.namespace == subscriber.function.namespace { subscriber.continuation.yield(line) }
             }
         }
     }
@@ -60,7 +60,7 @@ final class LogService: FunctionLogSink, Service {
 
     /// New lines of `function` from now on, until the subscriber stops, `seconds` have passed, the
     /// function is removed, or the server shuts down.
-    func follow(_ function: String, for seconds: Double) -> AsyncStream<LogLine> {
+    func follow(_ function: FunctionName, for seconds: Double) -> AsyncStream<LogLine> {
         let (stream, continuation) = AsyncStream<LogLine>.makeStream(bufferingPolicy: .bufferingNewest(10_000))
         let id = UUID()
         subscribers.withLock { $0[id] = (function, continuation) }
@@ -76,7 +76,7 @@ final class LogService: FunctionLogSink, Service {
     }
 
     /// Ends the `follow` streams of `function` (it was removed).
-    func endFollowers(of function: String) {
+    func endFollowers(of function: FunctionName) {
         let open = subscribers.withLock { table in table.values.filter { $0.function == function }.map(\.continuation) }
         for continuation in open { continuation.finish() }
     }

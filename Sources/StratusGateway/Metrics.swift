@@ -42,31 +42,31 @@ final class GatewayMetrics: InvocationObserver, Sendable {
     static let buckets: [Duration] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60].map { Duration.milliseconds(Int64($0 * 1000)) }
 
     func invocationStarted(_ name: FunctionName) {
-        registry.makeCounter(name: "gateway_function_invocation_started", labels: [("function_name", name.rawValue)],
+        registry.makeCounter(name: "gateway_function_invocation_started", labels: [("function_name", name.qualified)],
                              help: "Calls that started (admitted past max_inflight), per function").increment()
     }
 
     func invocationFinished(_ name: FunctionName, status: Int, seconds: Double, coldStart: Bool) {
-        let labels = [("function_name", name.rawValue), ("code", String(status))]
+        let labels = [("function_name", name.qualified), ("code", String(status))]
         registry.makeCounter(name: "gateway_function_invocation_total", labels: labels, help: "Calls answered, per function and status code")
             .increment()
         registry.makeDurationHistogram(name: "gateway_functions_seconds", labels: labels, buckets: Self.buckets,
                                        help: "Seconds a call took, per function and status code")
             .record(Duration.nanoseconds(Int64(max(0, seconds) * 1e9)))
         if coldStart {
-            registry.makeCounter(name: "stratus_cold_starts_total", labels: [("function_name", name.rawValue)],
+            registry.makeCounter(name: "stratus_cold_starts_total", labels: [("function_name", name.qualified)],
                                  help: "Calls served by a new instance or process").increment()
         }
-        invocations.withLock { $0[name.rawValue, default: 0] += 1 }
+        invocations.withLock { $0[name.qualified, default: 0] += 1 }
         let milliseconds = max(0, seconds) * 1000
         let bucket = Int(Date().timeIntervalSince1970) / 10 * 10
-        recent.withLock { table in table[name.rawValue, default: Recent()].record(milliseconds, failed: status >= 500, bucket: bucket) }
+        recent.withLock { table in table[name.qualified, default: Recent()].record(milliseconds, failed: status >= 500, bucket: bucket) }
     }
 
     /// The UI's numbers for one function.
     func stats(_ name: FunctionName, runtime: String, replicas: Int, available: Int, deployedAt: Date?) -> FunctionStats {
         let count = invocationCount(name)
-        let entry = recent.withLock { $0[name.rawValue] } ?? Recent()
+        let entry = recent.withLock { $0[name.qualified] } ?? Recent()
         func percentile(_ values: [Double], _ p: Double) -> Double? {
             guard !values.isEmpty else { return nil }
             let sorted = values.sorted()
@@ -76,7 +76,7 @@ final class GatewayMetrics: InvocationObserver, Sendable {
             let slot = entry.buckets[key]!
             return FunctionStats.Bucket(t: key, calls: slot.calls, errors: slot.errors, p50Ms: percentile(slot.durations, 0.5) ?? 0)
         }
-        return FunctionStats(name: name.rawValue, runtime: runtime, replicas: replicas, availableReplicas: available, invocations: count,
+        return FunctionStats(name: name.qualified, runtime: runtime, replicas: replicas, availableReplicas: available, invocations: count,
                              errors: entry.errors, errorRate: count == 0 ? 0 : Double(entry.errors) / Double(count),
                              p50Ms: percentile(entry.durations, 0.5), p95Ms: percentile(entry.durations, 0.95), deployedAt: deployedAt,
                              series: series)
@@ -84,7 +84,7 @@ final class GatewayMetrics: InvocationObserver, Sendable {
 
     /// Calls `name` has answered since the server started.
     func invocationCount(_ name: FunctionName) -> Int {
-        invocations.withLock { $0[name.rawValue] ?? 0 }
+        invocations.withLock { $0[name.qualified] ?? 0 }
     }
 
     /// Seconds one WASI-NN inference took.
@@ -96,7 +96,7 @@ final class GatewayMetrics: InvocationObserver, Sendable {
     /// The exposition text, with the gauges read now.
     func render(functions: [FunctionSpec], invoker: Invoker, queue: AsyncQueue, counts: [AsyncCallState: Int]) -> [UInt8] {
         for spec in functions {
-            let name = spec.name.rawValue
+            let name = spec.name.qualified
             registry.makeGauge(name: "gateway_service_count", labels: [("function_name", name)], help: "Replicas per function")
                 .set(Double(invoker.replicas(spec.name).desired))
             registry.makeGauge(name: "stratus_function_instances", labels: [("function_name", name)],

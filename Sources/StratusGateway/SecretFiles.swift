@@ -9,7 +9,7 @@ struct SecretFiles: Sendable {
     /// Recreates the function's secrets folder with `values` (by secret name, read from the store
     /// by the planner); `nil` when it has none.
     func materialize(_ spec: FunctionSpec, values: [String: [UInt8]]) async throws -> URL? {
-        let base = root.appendingPathComponent(spec.name.rawValue)
+        let base = root.appendingPathComponent(spec.name.qualified)
         discard(base)
         guard !values.isEmpty else { return nil }
         let folder = base.appendingPathComponent("secrets")
@@ -27,7 +27,7 @@ struct SecretFiles: Sendable {
 
     /// Deletes the function's secrets folder.
     func remove(_ name: FunctionName) {
-        discard(root.appendingPathComponent(name.rawValue))
+        discard(root.appendingPathComponent(name.qualified))
     }
 
     /// Deletes a function's folder, making its read-only secrets folder writable first.

@@ -3,27 +3,32 @@ import Hummingbird
 import StratusModel
 import StratusStore
 
-/// `GET/POST/PUT/DELETE /system/secrets` with OpenFaaS semantics; values are never echoed or logged.
+/// `GET/POST/PUT/DELETE /system/secrets` with OpenFaaS semantics: a secret lives in a namespace
+/// (`?namespace=` or the body's `namespace`, the default namespace when absent); values are never
+/// echoed or logged.
 struct SecretHandlers {
     let dependencies: Dependencies
     let secrets: any SecretStore
 
     func register(on group: RouterGroup<StratusRequestContext>) {
-        group.get("secrets") { _, _ in try await list() }
+        group.get("secrets") { request, _ in try await list(namespace: request.uri.queryParameters.get("namespace")) }
         group.post("secrets") { request, _ in try await write(request, create: true) }
         group.put("secrets") { request, _ in try await write(request, create: false) }
         group.delete("secrets") { request, _ in try await delete(request) }
     }
 
-    func list() async throws -> Response {
+    func list(namespace: String?) async throws -> Response {
+        let namespace = namespace.flatMap { $0.isEmpty ? nil : $0 } ?? FunctionName.defaultNamespace
+        try await NamespaceHandlers.mustExist(namespace, in: dependencies.namespaces)
         let names: [String]
-        do { names = try await secrets.secretNames() } catch { throw GatewayError.from(error) }
-        return try JSON.response(names.map { ["name": $0] })
+        do { names = try await secrets.secretNames(namespace: namespace) } catch { throw GatewayError.from(error) }
+        return try JSON.response(names.map { ["name": $0, "namespace": namespace] })
     }
 
     func write(_ request: Request, create: Bool) async throws -> Response {
         let body = try JSON.decode(SecretRequest.self, from: try await request.collectBody(limit: 1024 * 1024), what: "secret")
-        let name = try parse(body.name)
+        let name = try parse(body)
+        if create { try await NamespaceHandlers.mustExist(name.namespace, in: dependencies.namespaces, status: .badRequest) }
         let value: [UInt8]
         switch (body.value, body.rawValue) {
         case (let text?, nil): value = Array(text.utf8)
@@ -41,24 +46,25 @@ struct SecretHandlers {
         }
         guard changed else {
             throw create
-                ? GatewayError(.conflict, "secret '\(name)' already exists: update it with PUT (stratus secret update)")
-                : GatewayError.notFound("secret '\(name)' not found: create it with POST (stratus secret create)")
+                ? GatewayError(.conflict, "secret '\(name)' already exists in namespace '\(name.namespace)': update it with PUT (stratus secret update)")
+                : GatewayError.notFound("secret '\(name)' not found in namespace '\(name.namespace)': create it with POST (stratus secret create)")
         }
-        dependencies.logger.info(create ? "secret created" : "secret updated", metadata: ["secret": "\(name)"])
+        dependencies.logger.info(create ? "secret created" : "secret updated", metadata: ["secret": "\(name)", "namespace": "\(name.namespace)"])
         return Response(status: create ? .created : .ok)
     }
 
     func delete(_ request: Request) async throws -> Response {
         let body = try JSON.decode(SecretRequest.self, from: try await request.collectBody(limit: 64 * 1024), what: "secret")
-        let name = try parse(body.name)
+        let name = try parse(body)
         let removed: Bool
         do { removed = try await secrets.removeSecret(name) } catch { throw GatewayError.from(error) }
-        guard removed else { throw GatewayError.notFound("secret '\(name)' not found") }
-        dependencies.logger.info("secret removed", metadata: ["secret": "\(name)"])
+        guard removed else { throw GatewayError.notFound("secret '\(name)' not found in namespace '\(name.namespace)'") }
+        dependencies.logger.info("secret removed", metadata: ["secret": "\(name)", "namespace": "\(name.namespace)"])
         return Response(status: .ok)
     }
 
-    private func parse(_ raw: String) throws -> SecretName {
-        do { return try SecretName(raw) } catch { throw GatewayError.from(error) }
+    private func parse(_ body: SecretRequest) throws -> SecretName {
+        let namespace = body.namespace.flatMap { $0.isEmpty ? nil : $0 } ?? FunctionName.defaultNamespace
+        do { return try SecretName(body.name, namespace: namespace) } catch { throw GatewayError.from(error) }
     }
 }

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import StratusModel
 
-/// `GET /system/info`, `GET /system/namespaces`, `GET /system/namespace/NAME`, `GET /system/openapi.yaml`, `GET /healthz`.
+/// `GET /system/info`, `GET /system/openapi.yaml`, `GET /healthz`.
 struct SystemHandlers {
     let dependencies: Dependencies
 
@@ -23,13 +23,6 @@ struct SystemHandlers {
             let arch = "unknown"
             #endif
             return try JSON.response(GatewayInfo(release: version, sha: commit, arch: arch))
-        }
-        group.get("namespaces") { _, _ in try JSON.response([FunctionReference.defaultNamespace]) }
-        // One namespace as OpenFaaS describes it (faas-cli `namespace get`), labelled as OpenFaaS requires.
-        group.get("namespace/{namespace}") { _, context in
-            let name = context.parameters.get("namespace") ?? ""
-            guard name == FunctionReference.defaultNamespace else { throw GatewayError.notFound("namespace \(name) not found") }
-            return try JSON.response(FunctionNamespace(name: name, labels: ["openfaas": "1"], annotations: [:]))
         }
         // The API's description (docs/openapi.yaml, compiled in).
         group.get("openapi.yaml") { _, _ in

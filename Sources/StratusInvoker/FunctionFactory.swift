@@ -51,13 +51,13 @@ public struct FunctionFactory: Sendable {
         }
         switch settings.mode {
         case .classic:
-            return ClassicKind(function: processes.classic(function, name: spec.name.rawValue, log: replicaLog(spec)),
+            return ClassicKind(function: processes.classic(function, name: spec.name.qualified, log: replicaLog(spec)),
                                guest: GuestCall(spec: spec, settings: settings, outputLimit: responseLimit), command: spec.envProcess ?? "")
         case .http:
-            return HTTPKind(function: processes.http(function, name: spec.name.rawValue, environment: spec.orderedEnvironment, log: replicaLog(spec)),
+            return HTTPKind(function: processes.http(function, name: spec.name.qualified, environment: spec.orderedEnvironment, log: replicaLog(spec)),
                             responseLimit: responseLimit)
         case .bootstrap:
-            let replicas = processes.bootstrap(function, name: spec.name.rawValue, environment: spec.orderedEnvironment, responseLimit: responseLimit,
+            let replicas = processes.bootstrap(function, name: spec.name.qualified, environment: spec.orderedEnvironment, responseLimit: responseLimit,
                                                log: replicaLog(spec))
             return BootstrapKind(function: replicas, settings: settings)
         }

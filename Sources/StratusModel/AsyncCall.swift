@@ -84,7 +84,7 @@ public struct QueueEntry: Codable, Sendable, Equatable {
 
     public init(_ call: AsyncCall) {
         id = call.id
-        function = call.function.rawValue
+        function = call.function.qualified
         state = call.state
         attempts = call.attempts
         callbackAttempts = call.callbackAttempts

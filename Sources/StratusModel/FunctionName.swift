@@ -1,17 +1,44 @@
-/// A function's name: a DNS-1123 label, as OpenFaaS requires (lowercase letters, digits, `-`).
+/// A function's name in its namespace: the name a DNS-1123 label, as OpenFaaS requires (lowercase
+/// letters, digits, `-`), the namespace one too. Two functions of the same name in two namespaces
+/// are two functions; callers address them as `name.namespace` (`name` alone: the default namespace).
 public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConvertible, Codable {
-    /// The validated name.
-    public let rawValue: String
+    /// The OpenFaaS default namespace for functions.
+    public static let defaultNamespace = "openfaas-fn"
 
-    /// Checks `name` and keeps it; the error says what is wrong with it.
-    public init(_ name: String) throws(ModelError) {
+    /// The validated name, without its namespace (OpenFaaS's `name` field).
+    public let rawValue: String
+    /// The namespace the function lives in.
+    public let namespace: String
+
+    /// Checks `name` and `namespace` and keeps them; the error says what is wrong.
+    public init(_ name: String, namespace: String = FunctionName.defaultNamespace) throws(ModelError) {
         if let problem = FunctionName.problem(with: name) {
             throw ModelError.invalidFunctionName(name, problem)
         }
+        if let problem = FunctionName.problem(with: namespace) {
+            throw ModelError.invalidNamespace(namespace, problem)
+        }
         rawValue = name
+        self.namespace = namespace
     }
 
-    /// Why `name` is not a valid function name, or `nil` when it is.
+    /// Parses an address as callers write it: `name` or `name.namespace`.
+    public init(parsing text: String) throws(ModelError) {
+        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        try self.init(String(parts[0]), namespace: parts.count == 2 ? String(parts[1]) : FunctionName.defaultNamespace)
+    }
+
+    /// Parses `name` or `name.namespace` as an OpenFaaS request names a function, with the namespace
+    /// in a field or query parameter of its own (`nil` or empty: none given).
+    public init(parsing text: String, namespace: String?) throws(ModelError) {
+        try self.init(parsing: text)
+        if let namespace, !namespace.isEmpty, namespace != self.namespace {
+            guard !text.contains(".") else { throw .invalidNamespace(namespace, "'\(text)' is in namespace '\(self.namespace)'") }
+            try self.init(rawValue, namespace: namespace)
+        }
+    }
+
+    /// Why `name` is not a valid function (or namespace) name, or `nil` when it is.
     public static func problem(with name: String) -> String? {
         guard !name.isEmpty else { return "it is empty" }
         guard name.utf8.count <= 63 else { return "it is longer than 63 characters" }
@@ -27,45 +54,29 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
         return nil
     }
 
-    public var description: String { rawValue }
+    /// Whether the function lives in the default namespace.
+    public var isInDefaultNamespace: Bool { namespace == FunctionName.defaultNamespace }
 
-    public static func < (lhs: FunctionName, rhs: FunctionName) -> Bool { lhs.rawValue < rhs.rawValue }
+    /// The function's address and key: `name` in the default namespace, `name.namespace` elsewhere
+    /// (what `/function/…` takes, and what the store, logs, metrics and queue key it by).
+    public var qualified: String { isInDefaultNamespace ? rawValue : "\(rawValue).\(namespace)" }
+
+    public var description: String { qualified }
+
+    public static func < (lhs: FunctionName, rhs: FunctionName) -> Bool {
+        (lhs.namespace, lhs.rawValue) < (rhs.namespace, rhs.rawValue)
+    }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let raw = try container.decode(String.self)
-        do { try self.init(raw) } catch {
+        do { try self.init(parsing: raw) } catch {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
         }
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
-        try container.encode(rawValue)
-    }
-}
-
-/// A function's address as callers write it: `name` or `name.namespace`.
-public struct FunctionReference: Hashable, Sendable {
-    /// The OpenFaaS default namespace for functions.
-    public static let defaultNamespace = "openfaas-fn"
-
-    public let name: FunctionName
-    public let namespace: String
-
-    public init(name: FunctionName, namespace: String = FunctionReference.defaultNamespace) {
-        self.name = name
-        self.namespace = namespace
-    }
-
-    /// Parses `name` or `name.namespace`; only the default namespace exists on a single node.
-    public init(parsing text: String) throws(ModelError) {
-        let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
-        let name = try FunctionName(String(parts[0]))
-        let namespace = parts.count == 2 ? String(parts[1]) : FunctionReference.defaultNamespace
-        guard namespace == FunctionReference.defaultNamespace else {
-            throw ModelError.unknownNamespace(namespace)
-        }
-        self.init(name: name, namespace: namespace)
+        try container.encode(qualified)
     }
 }

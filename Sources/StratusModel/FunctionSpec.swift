@@ -2,8 +2,8 @@ public import Foundation
 
 /// A deployed function as the registry stores it: what the user asked for, with its artifact resolved.
 public struct FunctionSpec: Codable, Sendable, Equatable {
+    /// The name and namespace (stored as `name` or `name.namespace`).
     public var name: FunctionName
-    public var namespace: String
     /// The image reference the user deployed (`sha256:…` or `name:tag`).
     public var image: String
     /// The artifact the image resolved to at deploy time; `nil` for a host command (`envProcess` only).
@@ -25,14 +25,13 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var updatedAt: Date
 
     public init(
-        name: FunctionName, namespace: String = FunctionReference.defaultNamespace, image: String, artifact: Digest?, runtime: FunctionRuntime = .wasm,
+        name: FunctionName, image: String, artifact: Digest?, runtime: FunctionRuntime = .wasm,
         envProcess: String? = nil, envVars: [String: String] = [:], labels: [String: String] = [:],
         annotations: [String: String] = [:], constraints: [String] = [], secrets: [String] = [],
         limits: FunctionResources? = nil, requests: FunctionResources? = nil, readOnlyRootFilesystem: Bool = false,
         createdAt: Date = Date(), updatedAt: Date = Date()
     ) {
         self.name = name
-        self.namespace = namespace
         self.image = image
         self.artifact = artifact
         self.runtime = runtime
@@ -69,6 +68,9 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     /// The label every function shows with its name, as OpenFaaS providers add it (tools filter on
     /// it); the provider's to set, never stored as a user label.
     public static let functionLabel = "faas_function"
+
+    /// The namespace the function lives in.
+    public var namespace: String { name.namespace }
 
     /// How the function runs (Wasm unless stated).
     public var kind: FunctionRuntime { runtime ?? .wasm }

@@ -9,7 +9,7 @@ public struct LogLine: Codable, Sendable, Equatable {
     public var timestamp: Date
     public var text: String
 
-    public init(name: String, namespace: String = FunctionReference.defaultNamespace, instance: String, timestamp: Date = Date(), text: String) {
+    public init(name: String, namespace: String = FunctionName.defaultNamespace, instance: String, timestamp: Date = Date(), text: String) {
         self.name = name
         self.namespace = namespace
         self.instance = instance

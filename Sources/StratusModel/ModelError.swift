@@ -2,6 +2,7 @@
 public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidFunctionName(String, String)
     case unknownNamespace(String)
+    case invalidNamespace(String, String)
     case invalidDigest(String)
     case invalidDuration(String)
     case invalidMemoryQuantity(String)
@@ -13,7 +14,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .invalidFunctionName(let name, let why): "invalid function name '\(name)': \(why)"
-        case .unknownNamespace(let ns): "unknown namespace '\(ns)': only '\(FunctionReference.defaultNamespace)' exists"
+        case .unknownNamespace(let ns): "namespace '\(ns)' does not exist (create it with `stratus namespace create \(ns)`)"
+        case .invalidNamespace(let ns, let why): "invalid namespace '\(ns)': \(why)"
         case .invalidDigest(let text): "invalid digest '\(text)': expected sha256:<64 hex digits>"
         case .invalidDuration(let text): "invalid duration '\(text)': expected e.g. 500ms, 30s, 2m"
         case .invalidMemoryQuantity(let text): "invalid memory quantity '\(text)': expected e.g. 64Mi, 1Gi, 128M"

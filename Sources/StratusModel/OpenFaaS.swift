@@ -74,7 +74,11 @@ public struct FunctionStatus: Codable, Sendable, Equatable {
 /// The body of `DELETE /system/functions`.
 public struct DeleteFunctionRequest: Codable, Sendable, Equatable {
     public var functionName: String
-    public init(functionName: String) { self.functionName = functionName }
+    public var namespace: String?
+    public init(functionName: String, namespace: String? = nil) {
+        self.functionName = functionName
+        self.namespace = namespace
+    }
 }
 
 /// `GET /system/info`.

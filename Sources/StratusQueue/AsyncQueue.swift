@@ -133,7 +133,7 @@ public final class AsyncQueue: Service, Sendable {
         let running = active.withLock { $0.perFunction }
         let invoker = invoker
         let limit: @Sendable (String) -> Int = { function in
-            (try? FunctionName(function)).flatMap { invoker.settings($0) }?.asyncConcurrency ?? 1
+            (try? FunctionName(parsing: function)).flatMap { invoker.settings($0) }?.asyncConcurrency ?? 1
         }
         let full = Set(running.filter { $0.value >= limit($0.key) }.keys)
         let calls = try await store.claimDue(now: Date(), limit: free, skipping: full) { function in
@@ -156,7 +156,7 @@ public final class AsyncQueue: Service, Sendable {
 
     private func begin(_ call: AsyncCall) {
         active.withLock { state in
-            state.perFunction[call.function.rawValue, default: 0] += 1
+            state.perFunction[call.function.qualified, default: 0] += 1
             state.ids.insert(call.id)
             state.total += 1
         }
@@ -164,8 +164,8 @@ public final class AsyncQueue: Service, Sendable {
 
     private func end(_ call: AsyncCall) {
         active.withLock { state in
-            state.perFunction[call.function.rawValue, default: 1] -= 1
-            if state.perFunction[call.function.rawValue] == 0 { state.perFunction[call.function.rawValue] = nil }
+            state.perFunction[call.function.qualified, default: 1] -= 1
+            if state.perFunction[call.function.qualified] == 0 { state.perFunction[call.function.qualified] = nil }
             state.ids.remove(call.id)
             state.total -= 1
         }
@@ -275,7 +275,7 @@ public final class AsyncQueue: Service, Sendable {
         var request = HTTPClientRequest(url: url)
         request.method = .POST
         request.headers.add(name: "X-Call-Id", value: call.id)
-        request.headers.add(name: "X-Function-Name", value: call.function.rawValue)
+        request.headers.add(name: "X-Function-Name", value: call.function.qualified)
         request.headers.add(name: "X-Function-Status", value: String(result.status))
         request.headers.add(name: "X-Duration-Seconds", value: String(format: "%.6f", result.duration))
         request.headers.add(name: "X-Retry-Count", value: String(max(0, call.attempts - 1)))

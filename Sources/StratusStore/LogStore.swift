@@ -7,9 +7,9 @@ public protocol LogStore: Sendable {
     /// Appends lines and trims each function's log to its most recent `keep` lines.
     func appendLogs(_ lines: [LogLine], keep: Int) async throws(StoreError)
     /// Lines of `function` at or after `since`, the last `tail` of them when given, oldest first.
-    func logs(function: String, since: Date?, tail: Int?) async throws(StoreError) -> [LogLine]
+    func logs(function: FunctionName, since: Date?, tail: Int?) async throws(StoreError) -> [LogLine]
     /// Forgets a function's log.
-    func removeLogs(function: String) async throws(StoreError)
+    func removeLogs(function: FunctionName) async throws(StoreError)
 }
 
 extension SQLiteStore: LogStore {
@@ -35,23 +35,23 @@ extension SQLiteStore: LogStore {
                     sql: "INSERT INTO logLine (function, namespace, instance, timestamp, text) VALUES (?, ?, ?, ?, ?)",
                     arguments: [line.name, line.namespace, line.instance, line.timestamp.timeIntervalSince1970, line.text])
             }
-            for function in Set(lines.map(\.name)) {
+            for function in Set(lines.map { [$0.name, $0.namespace] }) {
                 try db.execute(sql: """
-                    DELETE FROM logLine WHERE function = ? AND id <= (
-                      SELECT id FROM logLine WHERE function = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
-                    """, arguments: [function, function, keep])
+                    DELETE FROM logLine WHERE function = ? AND namespace = ? AND id <= (
+                      SELECT id FROM logLine WHERE function = ? AND namespace = ? ORDER BY id DESC LIMIT 1 OFFSET ?)
+                    """, arguments: [function[0], function[1], function[0], function[1], keep])
             }
         }
     }
 
-    public func logs(function: String, since: Date?, tail: Int?) async throws(StoreError) -> [LogLine] {
+    public func logs(function: FunctionName, since: Date?, tail: Int?) async throws(StoreError) -> [LogLine] {
         try await readDatabase { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM (
                   SELECT id, function, namespace, instance, timestamp, text FROM logLine
-                  WHERE function = ? AND timestamp >= ? ORDER BY id DESC LIMIT ?)
+                  WHERE function = ? AND namespace = ? AND timestamp >= ? ORDER BY id DESC LIMIT ?)
                 ORDER BY id
-                """, arguments: [function, since?.timeIntervalSince1970 ?? 0, tail ?? -1])
+                """, arguments: [function.rawValue, function.namespace, since?.timeIntervalSince1970 ?? 0, tail ?? -1])
             return rows.map { row in
                 LogLine(name: row["function"], namespace: row["namespace"], instance: row["instance"],
                         timestamp: Date(timeIntervalSince1970: row["timestamp"]), text: row["text"])
@@ -59,7 +59,9 @@ extension SQLiteStore: LogStore {
         }
     }
 
-    public func removeLogs(function: String) async throws(StoreError) {
-        try await writeDatabase { db in try db.execute(sql: "DELETE FROM logLine WHERE function = ?", arguments: [function]) }
+    public func removeLogs(function: FunctionName) async throws(StoreError) {
+        try await writeDatabase { db in
+            try db.execute(sql: "DELETE FROM logLine WHERE function = ? AND namespace = ?", arguments: [function.rawValue, function.namespace])
+        }
     }
 }

@@ -76,7 +76,7 @@ extension SQLiteStore: QueueStore {
                                            callbackAttempts, createdAt, nextAttemptAt)
                     VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
                     """,
-                arguments: [call.id, call.function.rawValue, call.method, call.path, call.query, headers, Data(call.body),
+                arguments: [call.id, call.function.qualified, call.method, call.path, call.query, headers, Data(call.body),
                             call.callbackURL, call.createdAt.timeIntervalSince1970, call.nextAttemptAt.timeIntervalSince1970])
         }
     }
@@ -215,7 +215,7 @@ extension SQLiteStore: QueueStore {
 
     private static func call(_ row: Row) throws(StoreError) -> AsyncCall {
         let id: String = row["id"]
-        guard let function = try? FunctionName(row["function"] as String), let state = AsyncCallState(rawValue: row["state"]) else {
+        guard let function = try? FunctionName(parsing: row["function"] as String), let state = AsyncCallState(rawValue: row["state"]) else {
             throw .corruptRecord("async call \(id) has an invalid function or state")
         }
         let headers = (try? JSONDecoder().decode([[String]].self, from: Data((row["headers"] as String).utf8))) ?? []

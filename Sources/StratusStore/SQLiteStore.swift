@@ -68,6 +68,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
         registerSiteMigration(&migrator)
         registerQueueMigration(&migrator)
         registerLayerMigration(&migrator)
+        registerNamespaceMigration(&migrator)
         return migrator
     }
 
@@ -78,13 +79,13 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
         try await write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO function (name, namespace, artifact, spec, updatedAt) VALUES (?, ?, ?, ?, ?)",
-                arguments: [spec.name.rawValue, spec.namespace, spec.artifact?.description, json, spec.updatedAt])
+                arguments: [spec.name.qualified, spec.namespace, spec.artifact?.description, json, spec.updatedAt])
         }
     }
 
     public func function(named name: FunctionName) async throws(StoreError) -> FunctionSpec? {
         let json = try await read { db in
-            try String.fetchOne(db, sql: "SELECT spec FROM function WHERE name = ?", arguments: [name.rawValue])
+            try String.fetchOne(db, sql: "SELECT spec FROM function WHERE name = ?", arguments: [name.qualified])
         }
         return try json.map { (text: String) throws(StoreError) in try Self.decode(text) }
     }
@@ -98,7 +99,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
 
     public func removeFunction(named name: FunctionName) async throws(StoreError) -> Bool {
         try await write { db in
-            try db.execute(sql: "DELETE FROM function WHERE name = ?", arguments: [name.rawValue])
+            try db.execute(sql: "DELETE FROM function WHERE name = ?", arguments: [name.qualified])
             return db.changesCount > 0
         }
     }

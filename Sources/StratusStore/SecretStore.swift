@@ -11,8 +11,8 @@ public protocol SecretStore: Sendable {
     func updateSecret(_ name: SecretName, value: [UInt8]) async throws(StoreError) -> Bool
     /// Removes a secret; `false` when there was none.
     func removeSecret(_ name: SecretName) async throws(StoreError) -> Bool
-    /// Every secret's name, sorted.
-    func secretNames() async throws(StoreError) -> [String]
+    /// The names of the secrets in `namespace`, sorted.
+    func secretNames(namespace: String) async throws(StoreError) -> [String]
     /// A secret's decrypted value, or `nil`.
     func secretValue(_ name: SecretName) async throws(StoreError) -> [UInt8]?
 }
@@ -31,8 +31,8 @@ extension SQLiteStore: SecretStore {
     public func createSecret(_ name: SecretName, value: [UInt8]) async throws(StoreError) -> Bool {
         let sealed = try seal(value)
         return try await writeDatabase { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO secret (name, sealed, updatedAt) VALUES (?, ?, ?)",
-                           arguments: [name.rawValue, sealed, Date()])
+            try db.execute(sql: "INSERT OR IGNORE INTO secret (namespace, name, sealed, updatedAt) VALUES (?, ?, ?, ?)",
+                           arguments: [name.namespace, name.rawValue, sealed, Date()])
             return db.changesCount > 0
         }
     }
@@ -40,24 +40,28 @@ extension SQLiteStore: SecretStore {
     public func updateSecret(_ name: SecretName, value: [UInt8]) async throws(StoreError) -> Bool {
         let sealed = try seal(value)
         return try await writeDatabase { db in
-            try db.execute(sql: "UPDATE secret SET sealed = ?, updatedAt = ? WHERE name = ?", arguments: [sealed, Date(), name.rawValue])
+            try db.execute(sql: "UPDATE secret SET sealed = ?, updatedAt = ? WHERE namespace = ? AND name = ?",
+                           arguments: [sealed, Date(), name.namespace, name.rawValue])
             return db.changesCount > 0
         }
     }
 
     public func removeSecret(_ name: SecretName) async throws(StoreError) -> Bool {
         try await writeDatabase { db in
-            try db.execute(sql: "DELETE FROM secret WHERE name = ?", arguments: [name.rawValue])
+            try db.execute(sql: "DELETE FROM secret WHERE namespace = ? AND name = ?", arguments: [name.namespace, name.rawValue])
             return db.changesCount > 0
         }
     }
 
-    public func secretNames() async throws(StoreError) -> [String] {
-        try await readDatabase { db in try String.fetchAll(db, sql: "SELECT name FROM secret ORDER BY name") }
+    public func secretNames(namespace: String) async throws(StoreError) -> [String] {
+        try await readDatabase { db in
+            try String.fetchAll(db, sql: "SELECT name FROM secret WHERE namespace = ? ORDER BY name", arguments: [namespace])
+        }
     }
 
     public func secretValue(_ name: SecretName) async throws(StoreError) -> [UInt8]? {
-        let sealed = try await readDatabase { db in try Data.fetchOne(db, sql: "SELECT sealed FROM secret WHERE name = ?", arguments: [name.rawValue]) }
+        let sealed = try await readDatabase { db in try Data.fetchOne(db, sql: "SELECT sealed FROM secret WHERE namespace = ? AND name = ?",
+                                                                                arguments: [name.namespace, name.rawValue]) }
         guard let sealed else { return nil }
         do {
             return [UInt8](try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: sealed), using: try secretKey()))

@@ -70,7 +70,7 @@ import Testing
             let namespace = try await client.execute(uri: "/system/namespace/openfaas-fn", method: .get, headers: headers(harness))
             #expect(namespace.status == .ok)
             #expect(try JSONDecoder().decode(FunctionNamespace.self, from: Data(buffer: namespace.body))
-                == FunctionNamespace(name: "openfaas-fn", labels: ["openfaas": "1"], annotations: [:]))
+                == FunctionNamespace(name: "openfaas-fn", labels: ["openfaas": "1"], annotations: ["openfaas": "1"]))
             let unknown = try await client.execute(uri: "/system/namespace/staging", method: .get, headers: headers(harness))
             #expect(unknown.status == .notFound)
             let info = try await client.execute(uri: "/system/info", method: .get, headers: headers(harness))

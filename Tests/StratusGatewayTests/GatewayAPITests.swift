@@ -157,7 +157,7 @@ import Testing
                 (#"{"image": "echo:latest"}"#, "missing field 'service'"),
                 (#"{"service": "Bad_Name", "image": "echo:latest"}"#, "invalid function name"),
                 (#"{"service": "ok", "image": "nothing:here"}"#, "names no uploaded artifact"),
-                (#"{"service": "ok", "image": "echo:latest", "namespace": "other"}"#, "unknown namespace"),
+                (#"{"service": "ok", "image": "echo:latest", "namespace": "other"}"#, "namespace 'other' does not exist"),
                 (#"{"service": "ok", "image": "echo:latest", "annotations": {"com.stratus.timeout": "soon"}}"#, "invalid duration"),
                 (#"{"service": "ok", "image": "echo:latest", "limits": {"memory": "lots"}}"#, "invalid memory quantity"),
             ]

@@ -18,7 +18,7 @@ import Testing
             let raw = Data("binary\u{0}bytes".utf8).base64EncodedString()
             #expect(try await send(client, harness, .post, #"{"name": "blob", "rawValue": "\#(raw)"}"#).status == .created)
             let list = try await client.execute(uri: "/system/secrets", method: .get, headers: harness.auth)
-            #expect(String(buffer: list.body) == #"[{"name":"api-key"},{"name":"blob"}]"#)
+            #expect(String(buffer: list.body) == #"[{"name":"api-key","namespace":"openfaas-fn"},{"name":"blob","namespace":"openfaas-fn"}]"#)
             #expect(!String(buffer: list.body).contains("s3cr3t"))
 
             #expect(try await send(client, harness, .put, #"{"name": "api-key", "value": "new"}"#).status == .ok)

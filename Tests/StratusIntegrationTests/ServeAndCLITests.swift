@@ -250,6 +250,52 @@ import Testing
         #expect(!server.output.contains("hunter2"), "values never reach the server log")
     }
 
+    @Test func namespacesThroughTheCLI() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let wasm = try WasmFixtures.path("readfile").path
+        let refused = try cli(server, ["deploy", "--name", "reader", "--wasm", wasm, "--namespace", "staging"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("stratus namespace create staging"), "\(refused.stderr)")
+        #expect(try cli(server, ["namespace", "create", "staging", "--label", "team=web"]).status == 0)
+        #expect(try cli(server, ["namespace", "list"]).stdout.contains("staging"))
+        let shown = try cli(server, ["namespace", "get", "staging"])
+        #expect(shown.stdout.contains("team=web") && shown.stdout.contains("openfaas=1"))
+
+        #expect(try cli(server, ["secret", "create", "token", "--namespace", "staging", "--from-literal", "staged"]).status == 0)
+        #expect(try cli(server, ["secret", "list", "-n", "staging"]).stdout.contains("token"))
+        #expect(!(try cli(server, ["secret", "list"]).stdout.contains("token")))
+        let deployed = try cli(server, ["deploy", "--name", "reader", "--wasm", wasm, "-n", "staging", "--env", "A=1"])
+        #expect(deployed.status == 0, "\(deployed.stderr)")
+        #expect(deployed.stdout.contains("/function/reader.staging"))
+        #expect(try cli(server, ["invoke", "reader.staging"], stdin: "/etc/hostname").status == 0)
+        // A stack's `namespace:` deploys there, and its function reads that namespace's secret.
+        let stack = server.dataDirectory.appendingPathComponent("stack.yml")
+        try """
+            version: 1.0
+            provider: {name: openfaas}
+            functions:
+              tokens:
+                namespace: staging
+                fprocess: cat /var/openfaas/secrets/token
+                secrets: [token]
+            """.write(to: stack, atomically: true, encoding: .utf8)
+        let stacked = try cli(server, ["deploy", "-f", stack.path])
+        #expect(stacked.status == 0, "\(stacked.stderr)")
+        #expect(try cli(server, ["invoke", "tokens.staging"]).stdout == "staged")
+
+        #expect(try cli(server, ["list", "-n", "staging"]).stdout.contains("reader"))
+        #expect(!(try cli(server, ["list"]).stdout.contains("reader")))
+        #expect(try cli(server, ["describe", "reader.staging"]).stdout.contains("A=1"))
+        let busy = try cli(server, ["namespace", "remove", "staging"])
+        #expect(busy.status != 0)
+        #expect(busy.stderr.contains("409") && busy.stderr.contains("reader.staging"))
+        #expect(try cli(server, ["remove", "reader.staging", "tokens.staging"]).status == 0)
+        #expect(try cli(server, ["secret", "remove", "token", "-n", "staging"]).status == 0)
+        #expect(try cli(server, ["namespace", "remove", "staging"]).status == 0)
+        #expect(!(try cli(server, ["namespace", "list"]).stdout.contains("staging")))
+    }
+
     @Test func sitesThroughTheCLI() throws {
         let server = try ServerProcess()
         defer { server.destroy() }

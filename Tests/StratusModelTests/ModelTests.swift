@@ -14,9 +14,30 @@ struct FunctionNameTests {
     }
 
     @Test func parsesNamespacedReferences() throws {
-        #expect(try FunctionReference(parsing: "echo.openfaas-fn").name.rawValue == "echo")
-        #expect(try FunctionReference(parsing: "echo").namespace == "openfaas-fn")
-        #expect(throws: ModelError.unknownNamespace("other")) { try FunctionReference(parsing: "echo.other") }
+        #expect(try FunctionName(parsing: "echo.openfaas-fn") == FunctionName("echo"))
+        #expect(try FunctionName(parsing: "echo").namespace == "openfaas-fn")
+        let staging = try FunctionName(parsing: "echo.staging")
+        #expect(staging.rawValue == "echo" && staging.namespace == "staging")
+        let plain = try FunctionName("echo")
+        #expect(staging != plain)
+        #expect(staging.qualified == "echo.staging" && plain.qualified == "echo")
+        #expect(throws: ModelError.self) { try FunctionName(parsing: "echo.Bad_NS") }
+        #expect(throws: ModelError.self) { try FunctionName(parsing: "echo.a.b") }
+    }
+
+    @Test func takesTheNamespaceAnOpenFaaSRequestGivesBesideTheName() throws {
+        #expect(try FunctionName(parsing: "echo", namespace: "staging") == FunctionName("echo", namespace: "staging"))
+        #expect(try FunctionName(parsing: "echo", namespace: "") == FunctionName("echo"))
+        #expect(try FunctionName(parsing: "echo.staging", namespace: "staging").namespace == "staging")
+        // Two namespaces named at once is a mistake, not a choice.
+        #expect(throws: ModelError.self) { try FunctionName(parsing: "echo.staging", namespace: "prod") }
+    }
+
+    @Test func encodesAsItsAddress() throws {
+        let names = [try FunctionName("echo"), try FunctionName("echo", namespace: "staging")]
+        let data = try JSONEncoder().encode(names)
+        #expect(String(decoding: data, as: UTF8.self) == #"["echo","echo.staging"]"#)
+        #expect(try JSONDecoder().decode([FunctionName].self, from: data) == names)
     }
 }
 
