@@ -4,21 +4,26 @@
 Runs .cache/models/efficientnet-lite0.onnx with onnxruntime (CPU, 1 intra-op thread) on
 .cache/models/photos/{cat,coffee,rocket,motorcycle}.jpg, prints the top-3 labels with their
 probabilities and the median latency of 20 runs, and exits non-zero when the cat photo is not
-classified as a cat or the coffee photo as espresso.
+classified as a cat or the coffee photo as espresso. With --json it prints instead, for every
+photo, the top-5 as {"photo": [{"index": I, "label": L, "probability": P}, ...]}: the reference
+the classify demo's answers are tested against.
 
-Preprocessing (the reference a non-Python host must reproduce; no library resize is used):
+The transform is EfficientNet-Lite's own evaluation transform (TensorFlow's
+efficientnet/lite preprocessing, `_decode_and_center_crop` with CROP_PADDING 32), which the
+classify demo asks the host for (`ImageTensorSpec(crop: 0.875)`):
   1. decode to 8-bit RGB (W x H);
-  2. crop the centred square of side S = min(W, H), top-left at ((W - S) // 2, (H - S) // 2);
-  3. resize S x S -> 224 x 224 with plain bilinear interpolation (no antialiasing):
-     output pixel i (0..223) samples source coordinate c = (i + 0.5) * S / 224 - 0.5, clamped to
-     [0, S - 1]; i0 = floor(c), i1 = min(i0 + 1, S - 1), weight f = c - i0; rows first, then
-     columns (the operation is separable, so the order only changes float rounding);
+  2. crop the centred square of side S = int(224 / (224 + 32) * min(W, H)) (87.5 %, truncated),
+     top-left at ((W - S + 1) // 2, (H - S + 1) // 2);
+  3. resize S x S -> 224 x 224 with bilinear filtering: Pillow's Image.resize(BILINEAR), which is
+     antialiased when it shrinks (a triangle filter stretched over the source area each output
+     pixel covers), as the host's resampler is;
   4. x = (value - 127) / 128 as float32, laid out NCHW [1, 3, 224, 224], channels R, G, B.
 The model outputs softmax probabilities, so no further normalisation is needed.
 
-Usage: check_model.py [CACHE_DIR]   (default: .cache next to scripts/)
+Usage: check_model.py [--json] [CACHE_DIR]   (default: .cache next to scripts/)
 """
 
+import json
 import os
 import statistics
 import sys
@@ -38,29 +43,23 @@ EXPECTED = {
 }
 
 
-def resize_axis_weights(src, dst):
-    """Source indices and weights of plain bilinear resampling along one axis."""
-    c = np.clip((np.arange(dst) + 0.5) * src / dst - 0.5, 0, src - 1)
-    i0 = np.floor(c).astype(np.int64)
-    i1 = np.minimum(i0 + 1, src - 1)
-    return i0, i1, (c - i0).astype(np.float32)
+CROP = SIZE / (SIZE + 32)   # 0.875
 
 
 def preprocess(path):
-    rgb = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32)   # H x W x 3
-    h, w, _ = rgb.shape
-    s = min(w, h)
-    y0, x0 = (h - s) // 2, (w - s) // 2
-    square = rgb[y0:y0 + s, x0:x0 + s]
-    i0, i1, f = resize_axis_weights(s, SIZE)
-    rows = square[i0] * (1 - f)[:, None, None] + square[i1] * f[:, None, None]        # 224 x S x 3
-    img = rows[:, i0] * (1 - f)[None, :, None] + rows[:, i1] * f[None, :, None]       # 224 x 224 x 3
-    x = (img - 127.0) / 128.0
+    image = Image.open(path).convert("RGB")
+    w, h = image.size
+    s = int(CROP * min(w, h))
+    x0, y0 = (w - s + 1) // 2, (h - s + 1) // 2
+    square = image.crop((x0, y0, x0 + s, y0 + s)).resize((SIZE, SIZE), Image.BILINEAR)
+    x = (np.asarray(square, dtype=np.float32) - 127.0) / 128.0                       # 224 x 224 x 3
     return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)     # 1 x 3 x 224 x 224
 
 
 def main():
-    cache = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".cache")
+    args = [a for a in sys.argv[1:] if a != "--json"]
+    as_json = len(args) != len(sys.argv) - 1
+    cache = args[0] if args else os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".cache")
     models = os.path.join(cache, "models")
     with open(os.path.join(models, "imagenet-labels.txt"), encoding="utf-8") as f:
         labels = f.read().splitlines()
@@ -72,6 +71,13 @@ def main():
     session = ort.InferenceSession(os.path.join(models, "efficientnet-lite0.onnx"), opts,
                                    providers=["CPUExecutionProvider"])
     inp, out = session.get_inputs()[0], session.get_outputs()[0]
+    if as_json:
+        reference = {}
+        for name in PHOTOS:
+            probs = session.run([out.name], {inp.name: preprocess(os.path.join(models, "photos", f"{name}.jpg"))})[0][0]
+            reference[name] = [{"index": int(i), "label": labels[i], "probability": float(probs[i])} for i in np.argsort(-probs)[:5]]
+        print(json.dumps(reference))
+        return 0
     print(f"onnxruntime {ort.__version__}; input {inp.name} {inp.type} {inp.shape}; "
           f"output {out.name} {out.type} {out.shape}")
 

@@ -566,6 +566,13 @@ static inline void store_f32(uint8_t *base, size_t index, float v) {
 int stratus_image_to_tensor(const stratus_image *img, int width, int height, int resize_mode, int layout,
                             int channel_order, int element_type, const float mean[3], const float scale_or_std[3],
                             void *out, size_t out_len, char *err, size_t errlen) {
+    return stratus_image_to_tensor_cropped(img, width, height, resize_mode, 1.0, layout, channel_order, element_type, mean,
+                                           scale_or_std, out, out_len, err, errlen);
+}
+
+int stratus_image_to_tensor_cropped(const stratus_image *img, int width, int height, int resize_mode, double crop,
+                                    int layout, int channel_order, int element_type, const float mean[3],
+                                    const float scale_or_std[3], void *out, size_t out_len, char *err, size_t errlen) {
     if (err != NULL && errlen > 0) err[0] = '\0';
     if (img == NULL || img->pixels == NULL || img->width == 0 || img->height == 0)
         return fail(STRATUS_IMAGE_EINVAL, err, errlen, "source image is empty");
@@ -574,6 +581,10 @@ int stratus_image_to_tensor(const stratus_image *img, int width, int height, int
         return fail(STRATUS_IMAGE_EINVAL, err, errlen, "source image dimensions out of range");
     if (resize_mode != STRATUS_IMAGE_RESIZE_STRETCH && resize_mode != STRATUS_IMAGE_RESIZE_SHORTER_SIDE_CENTER_CROP)
         return fail(STRATUS_IMAGE_EINVAL, err, errlen, "unknown resize mode");
+    if (!(crop > 0.0 && crop <= 1.0))
+        return fail(STRATUS_IMAGE_EINVAL, err, errlen, "crop fraction must be in (0, 1]");
+    if (crop < 1.0 && resize_mode != STRATUS_IMAGE_RESIZE_SHORTER_SIDE_CENTER_CROP)
+        return fail(STRATUS_IMAGE_EINVAL, err, errlen, "a crop fraction needs the centre-crop resize mode");
     if (layout != STRATUS_IMAGE_LAYOUT_NHWC && layout != STRATUS_IMAGE_LAYOUT_NCHW)
         return fail(STRATUS_IMAGE_EINVAL, err, errlen, "unknown layout");
     if (channel_order != STRATUS_IMAGE_ORDER_RGB && channel_order != STRATUS_IMAGE_ORDER_BGR)
@@ -604,10 +615,27 @@ int stratus_image_to_tensor(const stratus_image *img, int width, int height, int
         }
     }
 
-    // Geometry: the source window mapped onto the tensor.
+    // Geometry: the source window mapped onto the tensor. Filters see the box [cx, cx + cw) x
+    // [cy, cy + ch) of the image as all there is (taps outside it are dropped), as a library that
+    // crops and then resizes does.
     int sw = (int)img->width, sh = (int)img->height;
+    int cx = 0, cy = 0;
     double sx, sy, ox = 0, oy = 0;
     if (resize_mode == STRATUS_IMAGE_RESIZE_STRETCH) {
+        sx = (double)sw / width;
+        sy = (double)sh / height;
+    } else if (crop < 1.0) {
+        // The central `crop` of the covering window, in whole pixels (truncated), centred with the
+        // odd pixel after it: EfficientNet's and timm's eval transforms (224 / 256 = 0.875).
+        double kx = (double)width / sw, ky = (double)height / sh;
+        double k = kx > ky ? kx : ky;
+        int64_t cw = (int64_t)(width / k * crop), ch = (int64_t)(height / k * crop);
+        cw = cw < 1 ? 1 : cw > sw ? sw : cw;
+        ch = ch < 1 ? 1 : ch > sh ? sh : ch;
+        cx = (int)((sw - cw + 1) / 2);
+        cy = (int)((sh - ch + 1) / 2);
+        sw = (int)cw;
+        sh = (int)ch;
         sx = (double)sw / width;
         sy = (double)sh / height;
     } else {
@@ -624,15 +652,20 @@ int stratus_image_to_tensor(const stratus_image *img, int width, int height, int
         axis_free(&fx);
         return fail(STRATUS_IMAGE_ENOMEM, err, errlen, "out of memory");
     }
-    int span = fx.hi - fx.lo;  // source columns actually read
-    float *row = malloc(sizeof(float) * (size_t)span * 3);
-    if (row == NULL) {
+    // Horizontal pass first, over each source row the vertical pass reads, rounded to 8 bits; then
+    // the vertical pass, rounded to 8 bits again: the order and rounding of Pillow's Image.resize,
+    // so the tensor is the image a PIL-based evaluation pipeline would feed the model (models are
+    // sensitive even to sub-level differences in their input).
+    const int rows = fy.hi - fy.lo;
+    const size_t mid_stride = (size_t)width * 3;
+    uint8_t *mid = malloc((size_t)rows * mid_stride);
+    if (mid == NULL) {
         axis_free(&fx);
         axis_free(&fy);
         return fail(STRATUS_IMAGE_ENOMEM, err, errlen, "out of memory");
     }
 
-    const size_t src_stride = (size_t)sw * 3;
+    const size_t src_stride = (size_t)img->width * 3;
     const size_t plane = (size_t)width * height;
     const int bgr = channel_order == STRATUS_IMAGE_ORDER_BGR;
     const int nchw = layout == STRATUS_IMAGE_LAYOUT_NCHW;
@@ -642,46 +675,54 @@ int stratus_image_to_tensor(const stratus_image *img, int width, int height, int
     const size_t chan_step = nchw ? plane : 1;
     const size_t pix_step = nchw ? 1 : 3;
     uint8_t *dst = out;
-    const int n = span * 3;
 
-    for (int y = 0; y < height; y++) {
-        // Vertical pass into row[]: weighted sum of source rows.
-        const float *wy = fy.weight + (size_t)y * fy.taps;
-        const uint8_t *src = img->pixels + (size_t)fy.start[y] * src_stride + (size_t)fx.lo * 3;
-        {
-            const float w0 = wy[0];
-            for (int i = 0; i < n; i++) row[i] = w0 * (float)src[i];
-        }
-        for (int k = 1; k < fy.count[y]; k++) {
-            const float w = wy[k];
-            const uint8_t *sr = src + (size_t)k * src_stride;
-            for (int i = 0; i < n; i++) row[i] += w * (float)sr[i];
-        }
-        // Horizontal pass and store.
+    for (int r = 0; r < rows; r++) {
+        const uint8_t *src = img->pixels + (size_t)(cy + fy.lo + r) * src_stride + (size_t)cx * 3;
+        uint8_t *line = mid + (size_t)r * mid_stride;
         for (int x = 0; x < width; x++) {
             const float *wx = fx.weight + (size_t)x * fx.taps;
-            const float *p = row + (size_t)(fx.start[x] - fx.lo) * 3;
-            float r = 0, g = 0, b = 0;
+            const uint8_t *p = src + (size_t)fx.start[x] * 3;
+            float red = 0, green = 0, blue = 0;
             for (int k = 0; k < fx.count[x]; k++, p += 3) {
-                r += wx[k] * p[0];
-                g += wx[k] * p[1];
-                b += wx[k] * p[2];
+                red += wx[k] * p[0];
+                green += wx[k] * p[1];
+                blue += wx[k] * p[2];
             }
-            float c0 = bgr ? b : r, c1 = g, c2 = bgr ? r : b;
+            store_u8(line, (size_t)x * 3, red);
+            store_u8(line, (size_t)x * 3 + 1, green);
+            store_u8(line, (size_t)x * 3 + 2, blue);
+        }
+    }
+    for (int y = 0; y < height; y++) {
+        const float *wy = fy.weight + (size_t)y * fy.taps;
+        const uint8_t *first = mid + (size_t)(fy.start[y] - fy.lo) * mid_stride;
+        for (int x = 0; x < width; x++) {
+            const uint8_t *p = first + (size_t)x * 3;
+            float red = 0, green = 0, blue = 0;
+            for (int k = 0; k < fy.count[y]; k++, p += mid_stride) {
+                red += wy[k] * p[0];
+                green += wy[k] * p[1];
+                blue += wy[k] * p[2];
+            }
+            uint8_t rgb[3];
+            store_u8(rgb, 0, red);
+            store_u8(rgb, 1, green);
+            store_u8(rgb, 2, blue);
+            float c0 = bgr ? rgb[2] : rgb[0], c1 = rgb[1], c2 = bgr ? rgb[0] : rgb[2];
             size_t base = ((size_t)y * width + x) * pix_step;
             if (f32) {
                 store_f32(dst, base, (c0 - m[0]) / s[0]);
                 store_f32(dst, base + chan_step, (c1 - m[1]) / s[1]);
                 store_f32(dst, base + 2 * chan_step, (c2 - m[2]) / s[2]);
             } else {
-                store_u8(dst, base, c0);
-                store_u8(dst, base + chan_step, c1);
-                store_u8(dst, base + 2 * chan_step, c2);
+                dst[base] = (uint8_t)c0;
+                dst[base + chan_step] = (uint8_t)c1;
+                dst[base + 2 * chan_step] = (uint8_t)c2;
             }
         }
     }
 
-    free(row);
+    free(mid);
     axis_free(&fx);
     axis_free(&fy);
     return STRATUS_IMAGE_OK;

@@ -149,7 +149,7 @@ public struct DecodedImage: Sendable, Equatable {
     /// `antialias=True`), plain bilinear when upscaling. `mean` and `std` are indexed
     /// in the tensor's channel order and apply to `.float32` only.
     public func tensor(
-        width: Int, height: Int, resize: Resize = .stretch, layout: Layout = .nhwc, order: ChannelOrder = .rgb,
+        width: Int, height: Int, resize: Resize = .stretch, crop: Double = 1, layout: Layout = .nhwc, order: ChannelOrder = .rgb,
         type: ElementType = .float32, mean: SIMD3<Float> = .zero, std: SIMD3<Float> = .one
     ) throws(ImageError) -> [UInt8] {
         guard let count = Self.tensorByteCount(width: width, height: height, type: type) else {
@@ -159,7 +159,7 @@ public struct DecodedImage: Sendable, Equatable {
         let bytes = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
             result = Result { () throws(ImageError) in
                 try writeTensor(
-                    into: UnsafeMutableRawBufferPointer(buffer), width: width, height: height, resize: resize,
+                    into: UnsafeMutableRawBufferPointer(buffer), width: width, height: height, resize: resize, crop: crop,
                     layout: layout, order: order, type: type, mean: mean, std: std)
             }
             initialized = (try? result.get()) == nil ? 0 : count
@@ -169,9 +169,11 @@ public struct DecodedImage: Sendable, Equatable {
     }
 
     /// Like `tensor(...)` but writes straight into `buffer` (e.g. guest memory), whose
-    /// size must be exactly `tensorByteCount(width:height:type:)`. Any alignment is fine.
+    /// size must be exactly `tensorByteCount(width:height:type:)`. Any alignment is fine. `crop`
+    /// (0 < crop <= 1, `.shorterSideCenterCrop` only) keeps the central fraction of the window,
+    /// cut in whole pixels (see `stratus_image_to_tensor_cropped`).
     public func writeTensor(
-        into buffer: UnsafeMutableRawBufferPointer, width: Int, height: Int, resize: Resize = .stretch,
+        into buffer: UnsafeMutableRawBufferPointer, width: Int, height: Int, resize: Resize = .stretch, crop: Double = 1,
         layout: Layout = .nhwc, order: ChannelOrder = .rgb, type: ElementType = .float32,
         mean: SIMD3<Float> = .zero, std: SIMD3<Float> = .one
     ) throws(ImageError) {
@@ -186,8 +188,8 @@ public struct DecodedImage: Sendable, Equatable {
                 width: UInt32(self.width), height: UInt32(self.height),
                 pixels: UnsafeMutablePointer(mutating: pixels.baseAddress), format: 0)
             return message.withBuffer { err, errlen in
-                stratus_image_to_tensor(
-                    &image, w, h, resize.cValue, layout.cValue, order.cValue, type.cValue, meanValues, stdValues,
+                stratus_image_to_tensor_cropped(
+                    &image, w, h, resize.cValue, crop, layout.cValue, order.cValue, type.cValue, meanValues, stdValues,
                     buffer.baseAddress, buffer.count, err, errlen)
             }
         }

@@ -18,8 +18,8 @@ enum DemoAssets {
 /// model), and the seed's image classifier answers the top-3 labels.
 @Suite(.serialized, .enabled(if: DemoAssets.available, "needs make setup-models (model, photos, ONNX Runtime)"))
 struct ClassifyDemoTests {
-    func post(_ server: ServerProcess, _ body: Data, accept: String? = nil, function: String = "classify") throws -> (status: Int, body: String) {
-        var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--data-binary", "@-", "\(server.url)/function/\(function)"]
+    func post(_ server: ServerProcess, _ body: Data, accept: String? = nil, function: String = "classify", query: String = "") throws -> (status: Int, body: String) {
+        var arguments = ["-s", "-o", "-", "-w", "\n%{http_code}", "--data-binary", "@-", "\(server.url)/function/\(function)\(query)"]
         if let accept { arguments += ["-H", "Accept: \(accept)"] }
         let curl = Process()
         curl.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
@@ -37,6 +37,41 @@ struct ClassifyDemoTests {
     }
 
     func photo(_ name: String) throws -> Data { try Data(contentsOf: DemoAssets.photos.appendingPathComponent(name)) }
+
+    /// The demo uses EfficientNet-Lite's own evaluation transform (the central 87.5 %, bilinear): on
+    /// every test photo its top-5 is the one ONNX Runtime (Python) gives after Pillow does the same
+    /// transform (scripts/check_model.py --json), in the same order, each percentage within 2 points.
+    @Test func theDemosTop5MatchesTheModelsOwnTransformInPython() throws {
+        let reference = Process()
+        reference.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        reference.arguments = [DemoAssets.root.appendingPathComponent("scripts/check_model.py").path, "--json",
+                               DemoAssets.root.appendingPathComponent(".cache").path]
+        reference.environment = ["PYTHONPATH": DemoAssets.root.appendingPathComponent(".cache/pylib").path, "PATH": "/usr/bin:/bin"]
+        let output = Pipe()
+        reference.standardOutput = output
+        try reference.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        reference.waitUntilExit()
+        #expect(reference.terminationStatus == 0)
+        struct Entry: Decodable { let index: Int; let label: String; let probability: Double }
+        let expected = try JSONDecoder().decode([String: [Entry]].self, from: data)
+        #expect(expected.count == 4)
+
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let up = try StratusBinary.run(["up", "-f", "examples/stack.yml", "--filter", "classify", "--gateway", server.url], in: DemoAssets.root,
+                                       environment: ["OPENFAAS_URL": "", "STRATUS_URL": "", "STRATUS_HOME": server.dataDirectory.path])
+        #expect(up.status == 0, "\(up.stdout)\n\(up.stderr)")
+        for (photo, top5) in expected.sorted(by: { $0.key < $1.key }) {
+            let answer = try post(server, try self.photo("\(photo).jpg"), accept: "application/json", query: "?top=5")
+            #expect(answer.status == 200, "\(photo): \(answer.body)")
+            let got = try JSONDecoder().decode([Entry].self, from: Data(answer.body.utf8))
+            #expect(got.map(\.index) == top5.map(\.index), "\(photo): demo \(got.map(\.label)) vs reference \(top5.map(\.label))")
+            for (mine, theirs) in zip(got, top5) {
+                #expect(abs(mine.probability - theirs.probability) * 100 <= 2, "\(photo) \(mine.label): \(mine.probability) vs \(theirs.probability)")
+            }
+        }
+    }
 
     @Test func classifiesTheSeedsCatAndBadInputGets400() throws {
         let server = try ServerProcess()

@@ -350,10 +350,29 @@ struct ImageDecodingTests {
 
     @Test func upscalingIsBilinear() throws {
         // 2x1 (0 | 255) -> 4x1: source centres at 0.5 and 1.5; output centres 0.25, 0.75,
-        // 1.25, 1.75 -> 0, 63.75, 191.25, 255 (edges clamp).
+        // 1.25, 1.75 -> 0, 63.75, 191.25, 255 (edges clamp), rounded to 8 bits as Pillow does.
         let image = try DecodedImage(width: 2, height: 1, rgb: [0, 0, 0, 255, 255, 255])
         let t = floats(try image.tensor(width: 4, height: 1))
-        #expect(stride(from: 0, to: 12, by: 3).map { t[$0] } == [0, 63.75, 191.25, 255])
+        #expect(stride(from: 0, to: 12, by: 3).map { t[$0] } == [0, 64, 191, 255])
+    }
+
+    @Test func aCropFractionKeepsTheCentreInWholePixels() throws {
+        // 320x256: a 16-pixel red frame around a green 288x224 middle... of which the centred
+        // square's central 87.5 % (trunc(0.875 * 256) = 224 pixels, from (48, 16)) is all green.
+        var rgb = [UInt8](repeating: 0, count: 320 * 256 * 3)
+        for y in 0..<256 {
+            for x in 0..<320 {
+                let inside = (16..<240).contains(y) && (16..<304).contains(x)
+                rgb[(y * 320 + x) * 3 + (inside ? 1 : 0)] = 255
+            }
+        }
+        let image = try DecodedImage(width: 320, height: 256, rgb: rgb)
+        let cropped = try image.tensor(width: 224, height: 224, resize: .shorterSideCenterCrop, crop: 0.875, type: .uint8)
+        #expect(stride(from: 0, to: cropped.count, by: 3).allSatisfy { cropped[$0] == 0 && cropped[$0 + 1] == 255 }, "no red left")
+        let whole = try image.tensor(width: 224, height: 224, resize: .shorterSideCenterCrop, type: .uint8)
+        #expect(whole[0] > 200, "without a crop fraction the frame shows at the top")
+        #expect(throws: ImageError.self) { try image.tensor(width: 224, height: 224, resize: .stretch, crop: 0.875) }
+        #expect(throws: ImageError.self) { try image.tensor(width: 224, height: 224, resize: .shorterSideCenterCrop, crop: 0) }
     }
 
     @Test func wrongOutputSizeIsInvalidArguments() throws {

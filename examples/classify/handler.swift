@@ -1,14 +1,33 @@
 // classify: the seed's image-recognition function in Embedded Swift, compiled to Wasm.
 // Input: the seed's JSON {"body": "<base64 JPEG or PNG>"} or the raw image bytes.
-// Output: the three most likely ImageNet labels with percentages, one per line, or JSON when the
-// caller sends `Accept: application/json`. The model (EfficientNet-Lite0) is declared in stack.yml
-// as com.stratus.model.efficientnet and loaded with WASI-NN; the host decodes, centre-crops and
-// normalises the image (`imageTensor`), so the guest only parses the request and ranks the scores.
+// Output: the three most likely ImageNet labels with percentages (`?top=N` for 1 to 10), one per
+// line, or JSON when the caller sends `Accept: application/json`. The model (EfficientNet-Lite0)
+// is declared in stack.yml as com.stratus.model.efficientnet and loaded with WASI-NN; the host
+// decodes, centre-crops and normalises the image (`imageTensor`), so the guest only parses the
+// request and ranks the scores.
 
-/// EfficientNet-Lite0 input: RGB 224x224, channels first, (pixel - 127) / 128.
+/// EfficientNet-Lite0's own evaluation transform (scripts/check_model.py documents it): the central
+/// 87.5 % (224 / 256) of the image's centred square, resized to 224x224 with bilinear filtering,
+/// RGB channels first, (pixel - 127) / 128.
 let inputSpec = ImageTensorSpec(
-    width: 224, height: 224, resize: .centerCrop, layout: .nchw, order: .rgb,
+    width: 224, height: 224, resize: .centerCrop, crop: 0.875, layout: .nchw, order: .rgb,
     mean: (127, 127, 127), std: (128, 128, 128))
+
+/// How many labels to answer: `top=N` in the query (1...10), else 3.
+func wantedCount(_ query: String) -> Int {
+    for part in query.split(separator: "&") {
+        let bytes = Array(part.utf8)
+        guard bytes.count > 4, bytes[0] == UInt8(ascii: "t"), bytes[1] == UInt8(ascii: "o"), bytes[2] == UInt8(ascii: "p"),
+            bytes[3] == UInt8(ascii: "=") else { continue }
+        var value = 0
+        for byte in bytes[4...] {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9"), value < 100 else { return 3 }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value >= 1 && value <= 10 ? value : 3
+    }
+    return 3
+}
 
 func handle(_ request: Request) -> Response {
     let image: [UInt8]
@@ -38,7 +57,7 @@ func handle(_ request: Request) -> Response {
     }
     guard scores.count == 1000 else { return fail("the model answered \(scores.count) scores, not 1000") }
 
-    let best = topK(scores, 3)
+    let best = topK(scores, wantedCount(request.query))
     if let accept = request.header("Accept"), contains(accept, "application/json") {
         var json = "["
         for (rank, entry) in best.enumerated() {

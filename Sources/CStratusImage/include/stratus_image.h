@@ -174,10 +174,13 @@ size_t stratus_image_tensor_size(int width, int height, int element_type);
 /// antialias=True). Upscaling reduces to plain bilinear interpolation.
 /// Pixel centres are at half-integer coordinates; taps that fall outside the
 /// image are dropped and the remaining weights renormalised (edge clamp).
-/// The vertical pass runs first, one output row at a time, so temporary
-/// memory is one float row of the (cropped) source width plus the filter
-/// tables, whatever the image size. Work is proportional to
-/// (source pixels + output pixels x taps).
+/// The horizontal pass runs first over the source rows the output needs, each
+/// result rounded to 8 bits, then the vertical pass, rounded to 8 bits again
+/// before normalisation: the order and rounding of Pillow's Image.resize, so
+/// the tensor is what a PIL-based evaluation pipeline feeds a model. Temporary
+/// memory is those rows at the output width (rows x width x 3 bytes) plus the
+/// filter tables. Work is proportional to (source pixels read + output pixels)
+/// x taps.
 ///
 /// \param img           source (pixels non-NULL, width and height >= 1).
 /// \param width, height tensor size, each 1...STRATUS_IMAGE_MAX_TENSOR_SIDE.
@@ -203,6 +206,16 @@ int stratus_image_to_tensor(const stratus_image *img, int width, int height,
                             int element_type, const float mean[3],
                             const float scale_or_std[3], void *out,
                             size_t out_len, char *err, size_t errlen);
+
+/// stratus_image_to_tensor with a crop fraction for STRATUS_IMAGE_RESIZE_SHORTER_SIDE_CENTER_CROP:
+/// only the central `crop` (0 < crop <= 1) of the window that centre-crop would cover is resized,
+/// cut in whole pixels as crop-then-resize libraries do: side trunc(window * crop), top-left at
+/// ((size - side + 1) / 2); resampling sees that box alone. EfficientNet-Lite and most ImageNet
+/// models are evaluated with crop = 224 / 256 = 0.875. crop 1 is stratus_image_to_tensor exactly;
+/// crop < 1 with another resize mode is EINVAL.
+int stratus_image_to_tensor_cropped(const stratus_image *img, int width, int height, int resize_mode, double crop,
+                                    int layout, int channel_order, int element_type, const float mean[3],
+                                    const float scale_or_std[3], void *out, size_t out_len, char *err, size_t errlen);
 
 /// Encodes 8-bit pixels as a baseline (or progressive) JPEG in memory.
 /// Mainly for tests and fixtures; not hardened for speed.

@@ -127,6 +127,10 @@ struct ImageTensorSpec {
     var width: UInt32
     var height: UInt32
     var resize: Resize = .centerCrop
+    /// With `.centerCrop`, the central fraction of the square (or target-shaped) window that is
+    /// resized, in whole pixels: 1 keeps it all; EfficientNet and most ImageNet models are
+    /// evaluated with 224 / 256 = 0.875.
+    var crop: Float = 1
     var layout: Layout = .nchw
     var order: Order = .rgb
     /// Each f32 element is (pixel - mean) / std, per channel (in tensor channel order).
@@ -148,7 +152,8 @@ enum ImageError: Error {
 func imageTensor(_ image: [UInt8], spec: ImageTensorSpec) throws(ImageError) -> [Float] {
     let count = Int(spec.width) * Int(spec.height) * 3
     var raw = _StratusImageSpec(
-        width: spec.width, height: spec.height, resize: spec.resize.rawValue, layout: spec.layout.rawValue,
+        width: spec.width, height: spec.height,
+        resize: spec.resize.rawValue | (spec.crop >= 1 ? 0 : UInt32(max(1, (spec.crop * 10_000).rounded())) << 16), layout: spec.layout.rawValue,
         order: spec.order.rawValue, type: UInt32(TensorType.f32.rawValue),
         mean: spec.mean, std: spec.std)
     var code: UInt32 = 0
