@@ -19,10 +19,10 @@ int stratus_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
 
 int stratus_seqpacket_pair(int fds[2]) { return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds); }
 
-int stratus_launcher_send_spawn(int socket, uint64_t id, const char *environment, size_t length, int in, int out, int err) {
+int stratus_launcher_send_spawn(int socket, uint64_t id, const char *environment, size_t length, int in, int out, int err, int status) {
     struct stratus_launcher_request request = {STRATUS_LAUNCHER_SPAWN, 0, id};
     struct iovec parts[2] = {{&request, sizeof request}, {(void *)environment, length}};
-    int fds[3] = {in, out, err};
+    int fds[4] = {in, out, err, status};
     char control[CMSG_SPACE(sizeof fds)];
     memset(control, 0, sizeof control);
     struct msghdr message = {.msg_iov = parts, .msg_iovlen = 2, .msg_control = control, .msg_controllen = sizeof control};

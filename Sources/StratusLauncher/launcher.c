@@ -1,9 +1,10 @@
 // stratus-launcher, the classic-mode launcher: one per replica, started once inside the function's sandbox (as its
 // user, under its rlimits), it forks and execs the function's command for every call, the way the
 // watchdog inside an OpenFaaS container does. The server talks to it over a SOCK_SEQPACKET socket
-// on fd 3: a spawn message carries the call's id, its environment and its stdin/stdout/stderr (as
-// SCM_RIGHTS); a kill message stops a call's process group; the launcher answers each call with its
-// wait status once the process has exited (what it left behind is killed then).
+// on fd 3: a spawn message carries the call's id, its environment and its stdin/stdout/stderr and
+// status pipe (as SCM_RIGHTS); a kill message stops a call's process group; the launcher writes each
+// call's wait status to its status pipe once the process has exited (what it left behind is killed
+// then), so the answer goes straight to the thread waiting for it.
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
@@ -29,7 +30,7 @@
 #define CHANNEL 3
 #define MAX_MESSAGE (1024 * 1024)
 
-struct call { uint64_t id; pid_t pid; };
+struct call { uint64_t id; pid_t pid; int status; };
 
 static struct call *calls;
 static size_t call_count, call_capacity;
@@ -39,13 +40,20 @@ static int send_message(uint32_t type, uint64_t id, int64_t value) {
     return send(CHANNEL, &reply, sizeof reply, MSG_NOSIGNAL) == (ssize_t)sizeof reply ? 0 : -1;
 }
 
-static void add_call(uint64_t id, pid_t pid) {
+/// Writes a call's wait status to its status pipe and closes it.
+static void report(int status_pipe, int64_t value) {
+    ssize_t written;
+    do { written = write(status_pipe, &value, sizeof value); } while (written < 0 && errno == EINTR);
+    close(status_pipe);
+}
+
+static void add_call(uint64_t id, pid_t pid, int status) {
     if (call_count == call_capacity) {
         call_capacity = call_capacity ? call_capacity * 2 : 16;
         calls = realloc(calls, call_capacity * sizeof *calls);
         if (!calls) _exit(70);
     }
-    calls[call_count++] = (struct call){id, pid};
+    calls[call_count++] = (struct call){id, pid, status};
 }
 
 static int remove_file(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
@@ -59,7 +67,7 @@ static void clean_tmp(void) {
     nftw("/tmp", remove_file, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
-static void spawn(uint64_t id, char *environment, size_t length, int fds[3], char **argv, rlim_t cpu_seconds, int clean) {
+static void spawn(uint64_t id, char *environment, size_t length, int fds[4], char **argv, rlim_t cpu_seconds, int clean) {
     // The environment block is NUL-separated KEY=VALUE strings.
     size_t count = 0;
     for (size_t i = 0; i < length; i++) if (environment[i] == '\0') count++;
@@ -93,11 +101,12 @@ static void spawn(uint64_t id, char *environment, size_t length, int fds[3], cha
     free(envp);
     for (int i = 0; i < 3; i++) close(fds[i]);
     if (pid < 0) {
-        send_message(STRATUS_LAUNCHER_FAILED, id, saved);
+        (void)saved;
+        report(fds[3], 127 << 8);  // as a shell's "cannot run"
         return;
     }
     setpgid(pid, pid);  // also here, so a kill that comes at once finds the group
-    add_call(id, pid);
+    add_call(id, pid, fds[3]);
 }
 
 static void kill_call(uint64_t id) {
@@ -113,7 +122,7 @@ static void reap(int clean) {
         for (size_t i = 0; i < call_count; i++) {
             if (calls[i].pid != pid) continue;
             kill(-pid, SIGKILL);  // whatever the call started goes with it
-            send_message(STRATUS_LAUNCHER_EXITED, calls[i].id, status);
+            report(calls[i].status, status);
             calls[i] = calls[--call_count];
             break;
         }
@@ -151,7 +160,7 @@ static int stratus_launcher_main(int argc, char **argv) {
             reap(clean);
         }
         if (!watched[0].revents) continue;
-        char control[CMSG_SPACE(3 * sizeof(int))];
+        char control[CMSG_SPACE(4 * sizeof(int))];
         struct iovec vector = {buffer, MAX_MESSAGE};
         struct msghdr message = {.msg_iov = &vector, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
         ssize_t got = recvmsg(CHANNEL, &message, MSG_CMSG_CLOEXEC);
@@ -159,16 +168,16 @@ static int stratus_launcher_main(int argc, char **argv) {
         if (got < (ssize_t)sizeof(struct stratus_launcher_request)) continue;
         struct stratus_launcher_request request;
         memcpy(&request, buffer, sizeof request);
-        int fds[3] = {-1, -1, -1};
+        int fds[4] = {-1, -1, -1, -1};
         struct cmsghdr *header = CMSG_FIRSTHDR(&message);
         if (header && header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS
-            && header->cmsg_len == CMSG_LEN(3 * sizeof(int))) {
+            && header->cmsg_len == CMSG_LEN(4 * sizeof(int))) {
             memcpy(fds, CMSG_DATA(header), sizeof fds);
         }
         if (request.type == STRATUS_LAUNCHER_SPAWN && fds[0] >= 0) {
             spawn(request.id, buffer + sizeof request, (size_t)got - sizeof request, fds, command, cpu_seconds, clean);
         } else {
-            for (int i = 0; i < 3; i++) if (fds[i] >= 0) close(fds[i]);
+            for (int i = 0; i < 4; i++) if (fds[i] >= 0) close(fds[i]);
             if (request.type == STRATUS_LAUNCHER_KILL) kill_call(request.id);
         }
     }

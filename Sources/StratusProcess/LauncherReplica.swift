@@ -7,9 +7,10 @@ import Synchronization
 import Glibc
 #endif
 
-/// One running launcher of a classic function and the calls it is running: a reader thread takes
-/// its replies (ready, a call's exit status) off the socket and hands each call its status through
-/// a pipe of the call's own, which the call's thread waits on beside its stdout and stderr.
+/// One running launcher of a classic function: a reader thread waits for it to say it is ready (and
+/// for its socket to close); each call hands the launcher a status pipe of its own beside its stdio,
+/// and the launcher writes the call's exit status there, straight to the call's thread, which waits
+/// on it beside its stdout and stderr.
 final class LauncherReplica: SupervisedReplica {
     let inflight = Atomic<Int>(0)
 
@@ -21,17 +22,13 @@ final class LauncherReplica: SupervisedReplica {
         /// The socket's descriptor was closed by the reader: never touch it again.
         var released = false
         var nextID: UInt64 = 0
-        /// Calls waiting for their exit status: the write end of each one's status pipe.
-        var waiting: [UInt64: Int32] = [:]
     }
 
     private let channel: Int32
     private let state = Mutex(State())
 
     /// The wait status a call gets when its launcher went away before it answered: killed, as by SIGKILL.
-    static let launcherGone: Int64 = Int64(SIGKILL)
-    /// The wait status a call gets when the launcher could not fork: exit code 127, as a shell's "cannot run".
-    static let forkFailed: Int64 = 127 << 8
+    static let launcherGone = SIGKILL
 
     init(channel: Int32) {
         self.channel = channel
@@ -58,31 +55,14 @@ final class LauncherReplica: SupervisedReplica {
     private func readReplies() {
         var reply = stratus_launcher_reply()
         while stratus_launcher_receive(channel, &reply) == 0 {
-            switch Int(reply.type) {
-            case Int(STRATUS_LAUNCHER_READY): state.withLock { $0.ready = true }
-            case Int(STRATUS_LAUNCHER_EXITED): deliver(reply.id, status: reply.value)
-            case Int(STRATUS_LAUNCHER_FAILED): deliver(reply.id, status: Self.forkFailed)
-            default: break
-            }
+            if Int(reply.type) == Int(STRATUS_LAUNCHER_READY) { state.withLock { $0.ready = true } }
         }
+        // Gone: the calls it ran see their status pipes close (the launcher held their write ends).
         state.withLock { state in
             state.closed = true
             state.released = true
             Glibc.close(channel)
-            for (_, pipe) in state.waiting { Self.write(Self.launcherGone, to: pipe) }
-            state.waiting = [:]
         }
-    }
-
-    private func deliver(_ id: UInt64, status: Int64) {
-        state.withLock { state in
-            if let pipe = state.waiting.removeValue(forKey: id) { Self.write(status, to: pipe) }
-        }
-    }
-
-    private static func write(_ status: Int64, to pipe: Int32) {
-        var value = status
-        _ = withUnsafeBytes(of: &value) { Glibc.write(pipe, $0.baseAddress, 8) }
     }
 
     /// Runs one call on a thread of its own: its process forked by the launcher with these pipes.
@@ -105,7 +85,6 @@ final class LauncherReplica: SupervisedReplica {
                                     duration: 0, coldStart: false), 0)
             }
             _ = fcntl(status[0], F_SETFL, fcntl(status[0], F_GETFL) | O_NONBLOCK)
-            var id: UInt64?
             let result = call.run { stdin, stdout, stderr in
                 let sent = state.withLock { state -> Result<UInt64, SpawnFailure> in
                     guard !state.closed else { return .failure(SpawnFailure(text: "the function's launcher stopped; it is being restarted")) }
@@ -113,23 +92,21 @@ final class LauncherReplica: SupervisedReplica {
                     let callID = state.nextID
                     let code = variables.withUnsafeBufferPointer { buffer in
                         buffer.withMemoryRebound(to: CChar.self) {
-                            stratus_launcher_send_spawn(channel, callID, $0.baseAddress, $0.count, stdin, stdout, stderr)
+                            stratus_launcher_send_spawn(channel, callID, $0.baseAddress, $0.count, stdin, stdout, stderr, status[1])
                         }
                     }
                     guard code == 0 else { return .failure(SpawnFailure(text: "cannot hand the call to the launcher: \(String(cString: strerror(errno)))")) }
-                    state.waiting[callID] = status[1]
                     return .success(callID)
                 }
+                // Only the launcher holds the write end now: its end of file means the launcher is gone.
+                Glibc.close(status[1])
+                status[1] = -1
                 return sent.map { callID in
-                    id = callID
                     return LaunchedProcess(replica: self, id: callID, status: status[0]) as any CallProcess
                 }
             }
-            state.withLock { state in
-                if let id { state.waiting[id] = nil }
-            }
             Glibc.close(status[0])
-            Glibc.close(status[1])
+            if status[1] >= 0 { Glibc.close(status[1]) }
             return result
         }
     }
@@ -142,7 +119,8 @@ final class LauncherReplica: SupervisedReplica {
     }
 }
 
-/// A call's process as the launcher forked it: its exit status comes through the call's status pipe.
+/// A call's process as the launcher forked it: its exit status comes through the call's status pipe
+/// (end of file there: the launcher went away, and the call counts as killed).
 struct LaunchedProcess: CallProcess {
     let replica: LauncherReplica
     let id: UInt64
@@ -161,6 +139,10 @@ struct LaunchedProcess: CallProcess {
     mutating func exited() -> Int32? {
         var value: Int64 = 0
         let n = withUnsafeMutableBytes(of: &value) { read(status, $0.baseAddress, 8) }
+        if n == 0 {
+            reaped = true
+            return LauncherReplica.launcherGone
+        }
         guard n == 8 else { return nil }
         reaped = true
         return Int32(truncatingIfNeeded: value)

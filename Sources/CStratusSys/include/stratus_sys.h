@@ -18,13 +18,14 @@ int stratus_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
 
 /// Messages between the server and a classic-mode launcher (`stratus-launcher`), on a
 /// SOCK_SEQPACKET socket. A spawn request is followed by the call's environment (NUL-separated
-/// KEY=VALUE strings) and carries its stdin, stdout and stderr as SCM_RIGHTS.
+/// KEY=VALUE strings) and carries its stdin, stdout, stderr and status pipe as SCM_RIGHTS: the
+/// launcher writes the call's wait status (an int64) to the status pipe when its process has
+/// exited (127 << 8 when it could not fork), straight to the call's thread; the status pipe
+/// closing without one means the launcher is gone.
 enum {
     STRATUS_LAUNCHER_SPAWN = 1,
     STRATUS_LAUNCHER_KILL = 2,
     STRATUS_LAUNCHER_READY = 3,
-    STRATUS_LAUNCHER_EXITED = 4,
-    STRATUS_LAUNCHER_FAILED = 5,
 };
 
 struct stratus_launcher_request {
@@ -33,7 +34,7 @@ struct stratus_launcher_request {
     uint64_t id;
 };
 
-/// `value`: the launcher's pid (ready), the wait status (exited), errno (failed).
+/// `value`: the launcher's pid (ready).
 struct stratus_launcher_reply {
     uint32_t type;
     uint32_t reserved;
@@ -44,8 +45,8 @@ struct stratus_launcher_reply {
 /// socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC): the server's end and the launcher's.
 int stratus_seqpacket_pair(int fds[2]);
 
-/// Sends a spawn request for call `id` with `environment` (`length` bytes) and the three descriptors.
-int stratus_launcher_send_spawn(int socket, uint64_t id, const char *environment, size_t length, int in, int out, int err);
+/// Sends a spawn request for call `id` with `environment` (`length` bytes) and the four descriptors.
+int stratus_launcher_send_spawn(int socket, uint64_t id, const char *environment, size_t length, int in, int out, int err, int status);
 
 /// Sends a kill request for call `id`.
 int stratus_launcher_send_kill(int socket, uint64_t id);
