@@ -29,11 +29,18 @@ sleep 0.5
 rate() { # url connections -> req/s
   wrk -t"$(( $2 < 2 ? 1 : 2 ))" -c"$2" -d"$DURATION" -s "$WORK/post.lua" "$1" | awk '/Requests\/sec/ {print $2}'
 }
-echo "# classic mode vs. a bare fork-and-exec server (bench/ForkServer), wrk -d$DURATION"
+RUNS=${RUNS:-3}
+echo "# classic mode vs. a bare fork-and-exec server (bench/ForkServer), wrk -d$DURATION, median of $RUNS alternating runs"
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 for fn in cat pycon; do
   port=$CAT_PORT; [ "$fn" = pycon ] && port=$PYCON_PORT
   for c in 1 16; do
-    s=$(rate "$URL/function/$fn" "$c"); f=$(rate "http://127.0.0.1:$port/" "$c")
-    awk -v n="$fn" -v c="$c" -v s="$s" -v f="$f" 'BEGIN { printf "%-6s c=%-3s stratus %8.1f req/s   fork server %8.1f req/s   ratio %.2f\n", n, c, s, f, s / f }'
+    : > "$WORK/s" ; : > "$WORK/f" ; : > "$WORK/r"
+    for _ in $(seq "$RUNS"); do  # the pair side by side each time, so drift on the machine hits both
+      s=$(rate "$URL/function/$fn" "$c"); f=$(rate "http://127.0.0.1:$port/" "$c")
+      echo "$s" >> "$WORK/s"; echo "$f" >> "$WORK/f"; awk -v s="$s" -v f="$f" 'BEGIN { print s / f }' >> "$WORK/r"
+    done
+    awk -v n="$fn" -v c="$c" -v s="$(median < "$WORK/s")" -v f="$(median < "$WORK/f")" -v r="$(median < "$WORK/r")" -v all="$(tr '\n' ' ' < "$WORK/r")" \
+      'BEGIN { printf "%-6s c=%-3s stratus %8.1f req/s   fork server %8.1f req/s   ratio %.2f (runs: %s)\n", n, c, s, f, r, all }'
   done
 done

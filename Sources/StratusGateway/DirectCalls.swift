@@ -10,11 +10,12 @@ import StratusModel
 import StratusProcess
 import Synchronization
 
-/// The direct path for calls to http-mode functions: a call that needs no waiting (a small body of
-/// known length, a free call slot, a ready replica) is proxied on the connection's event loop, to
-/// a kept-alive upstream connection on the same loop, and its answer written back from there,
-/// never handed to a task and back. Everything else (bodies to stream, calls that must queue or
-/// wait for a replica, other routes) goes on to the router unchanged.
+/// The direct path for calls to http-mode and classic functions: a call that needs no waiting (a
+/// small body of known length, a free call slot, a ready replica) is proxied on the connection's
+/// event loop, to a kept-alive upstream connection on the same loop (http mode), or handed from the
+/// loop to a call thread that runs it on a ready launcher (classic), and its answer written back
+/// from the loop, never handed to a task and back. Everything else (bodies to stream, calls that
+/// must queue or wait for a replica, other routes) goes on to the router unchanged.
 ///
 /// What a direct call does is what the router's call does: the server-wide and per-function call
 /// limits, the call id, timing headers, the function's timeout (504), 502 for a replica that
@@ -143,8 +144,126 @@ final class KeepAliveProbe: ChannelInboundHandler, RemovableChannelHandler {
     }
 }
 
-/// One direct call, from its request's head to its answer's end; lives on the connection's loop.
-final class DirectExchange {
+/// A direct call as the connection's handler drives it: its body collected, then sent; told when
+/// the caller can take more, or went away.
+protocol DirectCallExchange: AnyObject {
+    var body: ByteBuffer { get set }
+    var onFinish: () -> Void { get set }
+    func send()
+    func writable()
+    func callerGone()
+}
+
+/// The fields every direct answer carries, as the router's calls do.
+private func addCallFields(_ fields: inout HTTPFields, callID: String, startDate: Date, start: ContinuousClock.Instant) {
+    fields[.callID] = callID
+    fields[.init("X-Start-Time")!] = String(Int64(startDate.timeIntervalSince1970 * 1e9))
+    fields[.init("X-Duration-Seconds")!] = HTTPField.seconds(start.duration(to: .now).seconds)
+    fields[.server] = "stratus"
+}
+
+/// One direct call to a classic function: started from the connection's loop on a ready launcher
+/// (the call runs on a call thread), its answer written from the loop when the thread hands it
+/// back: whole, or, past the first MiB, streamed chunk by chunk as the caller takes it.
+final class ClassicExchange: DirectCallExchange {
+    let call: ImmediateCall
+    let request: InvocationRequest
+    let context: ChannelHandlerContext
+    let calls: DirectCalls
+    var body: ByteBuffer
+    let start = ContinuousClock.now
+    let startDate = Date()
+    private var finished = false
+    private var gone = false
+    /// The answer being streamed, when it streams.
+    private var streaming: ProxyBody?
+    var onFinish: () -> Void = {}
+
+    init(call: ImmediateCall, request: InvocationRequest, context: ChannelHandlerContext, calls: DirectCalls) {
+        self.call = call
+        self.request = request
+        self.context = context
+        self.calls = calls
+        body = context.channel.allocator.buffer(capacity: 0)
+    }
+
+    func send() {
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        call.start(request, body: ChunkPipe(whole: body)) { response in
+            loop.execute { bound.value.respond(response) }
+        }
+    }
+
+    func writable() {}
+
+    func callerGone() {
+        gone = true
+        streaming?.abandon()
+    }
+
+    private func respond(_ response: ProxyResponse) {
+        guard !gone else {
+            response.body.abandon()
+            finish()
+            return
+        }
+        var fields = HTTPFields()
+        for (name, value) in response.headers {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        addCallFields(&fields, callID: request.callID, startDate: startDate, start: start)
+        let head = HTTPResponse(status: .init(code: response.status), headerFields: fields)
+        if let whole = response.body.whole {
+            var head = head
+            head.headerFields[.contentLength] = String(whole.readableBytes)
+            context.write(NIOAny(HTTPResponsePart.head(head)), promise: nil)
+            if whole.readableBytes > 0 { context.write(NIOAny(HTTPResponsePart.body(whole)), promise: nil) }
+            context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
+            finish()
+            return
+        }
+        // Streams: each chunk goes out once the one before it has been written (the caller's pace).
+        streaming = response.body
+        context.writeAndFlush(NIOAny(HTTPResponsePart.head(head)), promise: nil)
+        let loop = context.eventLoop
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        let answer = response.body
+        Task {
+            var failed = false
+            do {
+                for try await chunk in answer {
+                    let written = loop.makePromise(of: Void.self)
+                    loop.execute { bound.value.context.writeAndFlush(NIOAny(HTTPResponsePart.body(chunk)), promise: written) }
+                    try await written.futureResult.get()
+                }
+            } catch {
+                answer.abandon()
+                failed = true
+            }
+            loop.execute {
+                let exchange = bound.value
+                if failed || exchange.gone {
+                    // Cut short (the function failed after its answer started, or the caller left): the connection ends.
+                    exchange.context.close(promise: nil)
+                } else {
+                    exchange.context.writeAndFlush(NIOAny(HTTPResponsePart.end(nil)), promise: nil)
+                }
+                exchange.finish()
+            }
+        }
+    }
+
+    private func finish() {
+        guard !finished else { return }
+        finished = true
+        calls.inflight.leave()
+        onFinish()
+    }
+}
+
+/// One direct call to an http-mode function, from its request's head to its answer's end; lives on the connection's loop.
+final class DirectExchange: DirectCallExchange {
     let call: DirectCall
     let head: HTTPRequest
     let request: InvocationRequest
@@ -328,10 +447,7 @@ final class DirectExchange {
     }
 
     private func addCallFields(_ fields: inout HTTPFields) {
-        fields[.callID] = request.callID
-        fields[.init("X-Start-Time")!] = String(Int64(startDate.timeIntervalSince1970 * 1e9))
-        fields[.init("X-Duration-Seconds")!] = HTTPField.seconds(start.duration(to: .now).seconds)
-        fields[.server] = "stratus"
+        StratusGateway.addCallFields(&fields, callID: request.callID, startDate: startDate, start: start)
     }
 
     private func finish(error: String?) {
@@ -363,7 +479,7 @@ final class DirectCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Requests handed to the router whose answers have not ended yet.
     private var routerPending = 0
     /// The direct call under way, and whether its body is still arriving.
-    private var exchange: DirectExchange?
+    private var exchange: (any DirectCallExchange)?
     private var collecting = false
     /// Parts that arrived while a direct call ran (a pipelining client), in order, and their body bytes.
     private var held = CircularBuffer<HTTPRequestPart>()
@@ -439,13 +555,20 @@ final class DirectCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !held.isEmpty { heldBytes = held.reduce(0) { if case .body(let chunk) = $1 { $0 + chunk.readableBytes } else { $0 } } }
     }
 
-    private func start(_ head: HTTPRequest, context: ChannelHandlerContext) -> DirectExchange? {
+    private func start(_ head: HTTPRequest, context: ChannelHandlerContext) -> (any DirectCallExchange)? {
         guard let (name, path, query) = calls.target(of: head), calls.inflight.enter() else { return nil }
+        let callID = head.headerFields[.callID] ?? CallIDMiddleware.freshID()
         guard let call = calls.invoker.startDirect(name) else {
+            if let call = calls.invoker.startImmediate(name) {
+                let request = InvocationRequest(method: head.method.rawValue, path: path, query: query,
+                                                headers: head.headerFields.map { ($0.name.canonicalName, $0.value) }, body: [], callID: callID)
+                let exchange = ClassicExchange(call: call, request: request, context: context, calls: calls)
+                exchange.onFinish = { [weak self] in self?.finished() }
+                return exchange
+            }
             calls.inflight.leave()
             return nil
         }
-        let callID = head.headerFields[.callID] ?? CallIDMiddleware.freshID()
         let request = InvocationRequest(method: head.method.rawValue, path: path, query: query, headers: [], body: [], callID: callID)
         let exchange = DirectExchange(call: call, head: head, request: request, context: context, calls: calls,
                                       pool: pool ?? UpstreamPool.on(context.eventLoop))

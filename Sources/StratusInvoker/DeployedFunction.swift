@@ -28,11 +28,31 @@ public protocol DeployedFunction: AnyObject, Sendable {
     /// Set when a call can be proxied to a replica leased without waiting (http mode): the
     /// gateway then carries it on its event loop (`Invoker.startDirect`).
     var leasing: HTTPFunction? { get }
+    /// Set when a call can start at once, without a task, on a replica ready now (classic
+    /// functions that take the raw body): the gateway then starts it from its event loop
+    /// (`Invoker.startImmediate`).
+    var immediate: (any ImmediateFunction)? { get }
 }
 
 extension DeployedFunction {
     /// Only http mode leases replicas.
     public var leasing: HTTPFunction? { nil }
+    /// Only classic functions start calls without a task.
+    public var immediate: (any ImmediateFunction)? { nil }
+}
+
+/// A function whose calls can start at once from any thread: `ticket` picks a replica that is
+/// ready now (`nil`: none is, and the call takes the ordinary path).
+public protocol ImmediateFunction: Sendable {
+    func ticket() -> (any ImmediateTicket)?
+}
+
+/// A replica picked for one call. `start` runs the call (its body whole in `body`) off the caller's
+/// thread; `onResponse` hears, from the call's thread, the answer's start (a whole answer, or one
+/// that streams through its body); `onEnd` is told once when the call is over.
+public protocol ImmediateTicket: Sendable {
+    func start(_ request: InvocationRequest, body: ChunkPipe, onResponse: @escaping @Sendable (ProxyResponse) -> Void,
+               onEnd: @escaping @Sendable (ProxyCallEnd) -> Void)
 }
 
 /// A function whose calls stream: the body goes in as it arrives (`request.body` is ignored) and

@@ -165,6 +165,16 @@ public final class Invoker: Sendable {
         return DirectCall(lease: lease, entry: entry, observer: observer)
     }
 
+    /// Starts a call of `name` that can begin now without a task: a classic function taking the raw
+    /// body, with a free call slot and a ready launcher (the gateway starts it from its event loop
+    /// and writes the answer there). `nil` otherwise: the call takes the ordinary path.
+    public func startImmediate(_ name: FunctionName) -> ImmediateCall? {
+        guard let entry = table[name], let ticket = entry.function.immediate?.ticket() else { return nil }
+        guard entry.admission.tryEnter(limit: entry.callLimit) else { return nil }
+        observer?.invocationStarted(name)
+        return ImmediateCall(ticket: ticket, entry: entry, observer: observer)
+    }
+
     /// Takes a call slot (429 past the limit) and makes sure a replica is on its way.
     private func admit(_ entry: FunctionEntry) async throws(InvokerError) {
         let limit = entry.callLimit
@@ -182,6 +192,24 @@ public protocol InvocationObserver: Sendable {
     func invocationStarted(_ name: FunctionName)
     /// `status` is what the caller got (429 when turned away); `coldStart` when a new instance or process served it.
     func invocationFinished(_ name: FunctionName, status: Int, seconds: Double, coldStart: Bool)
+}
+
+/// A call started by `Invoker.startImmediate`: its replica picked, its slot taken.
+public struct ImmediateCall: Sendable {
+    let ticket: any ImmediateTicket
+    let entry: FunctionEntry
+    let observer: (any InvocationObserver)?
+
+    /// Runs the call (see `ImmediateTicket.start`); when it is over, the slot is free and the metrics
+    /// and the function's log have it.
+    public func start(_ request: InvocationRequest, body: ChunkPipe, onResponse: @escaping @Sendable (ProxyResponse) -> Void) {
+        let entry = entry, observer = observer
+        ticket.start(request, body: body, onResponse: onResponse) { end in
+            entry.admission.leave()
+            observer?.invocationFinished(entry.spec.name, status: end.status, seconds: end.duration, coldStart: false)
+            entry.log.record(end, request: request)
+        }
+    }
 }
 
 /// A call started by `Invoker.startDirect`: its replica, and the bookkeeping when it ends.

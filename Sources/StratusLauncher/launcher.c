@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -67,6 +68,48 @@ static void clean_tmp(void) {
     nftw("/tmp", remove_file, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
+/// What a call's child needs between clone and exec.
+struct child_setup {
+    const int *fds;
+    char **argv;
+    char **envp;
+    rlim_t cpu_seconds;
+};
+
+/// The child's stack: it runs in the launcher's memory until it execs (CLONE_VM | CLONE_VFORK, the
+/// launcher waits meanwhile), so one stack serves every call.
+static char child_stack[64 * 1024] __attribute__((aligned(16)));
+
+static void say(const char *text) {
+    ssize_t ignored = write(2, text, strlen(text));
+    (void)ignored;
+}
+
+/// From clone to exec, in the launcher's memory: only system calls, nothing that allocates or locks.
+static int child_main(void *raw) {
+    const struct child_setup *setup = raw;
+    setpgid(0, 0);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    signal(SIGPIPE, SIG_DFL);  // its own signal table (no CLONE_SIGHAND)
+    dup2(setup->fds[0], 0);
+    dup2(setup->fds[1], 1);
+    dup2(setup->fds[2], 2);
+    syscall(SYS_close_range, 3, ~0U, 0);
+    if (setup->cpu_seconds > 0) {
+        struct rlimit limit = {setup->cpu_seconds, setup->cpu_seconds};
+        setrlimit(RLIMIT_CPU, &limit);
+    }
+    execve(setup->argv[0], setup->argv, setup->envp);
+    say("cannot start ");
+    say(setup->argv[0]);
+    say(": ");
+    say(strerror(errno));
+    say("\n");
+    _exit(127);
+}
+
 static void spawn(uint64_t id, char *environment, size_t length, int fds[4], char **argv, rlim_t cpu_seconds, int clean) {
     // The environment block is NUL-separated KEY=VALUE strings.
     size_t count = 0;
@@ -78,30 +121,22 @@ static void spawn(uint64_t id, char *environment, size_t length, int fds[4], cha
         if (environment[i] == '\0') { envp[n++] = environment + start; start = i + 1; }
     }
     (void)clean;  // /tmp was emptied when the last call ended
-    pid_t pid = fork();
-    if (pid == 0) {
-        setpgid(0, 0);
-        sigset_t none;
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
-        signal(SIGPIPE, SIG_DFL);
-        dup2(fds[0], 0);
-        dup2(fds[1], 1);
-        dup2(fds[2], 2);
-        syscall(SYS_close_range, 3, ~0U, 0);
-        if (cpu_seconds > 0) {
-            struct rlimit limit = {cpu_seconds, cpu_seconds};
-            setrlimit(RLIMIT_CPU, &limit);
-        }
-        execve(argv[0], argv, envp);
-        dprintf(2, "cannot start %s: %s\n", argv[0], strerror(errno));
-        _exit(127);
+    // With no other call running, the child borrows the launcher's memory until it execs (as
+    // posix_spawn does): no copy of it, the lowest latency, and the launcher has nothing else to do
+    // meanwhile. With calls running, a plain fork: the launcher goes on at once (reaping, the next
+    // spawn) while the child execs on another core; measured, the better throughput. Either way the
+    // child sets its own limits before the command runs.
+    struct child_setup setup = {fds, argv, envp, cpu_seconds};
+    pid_t pid;
+    if (call_count == 0) {
+        pid = clone(child_main, child_stack + sizeof child_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &setup);
+    } else {
+        pid = fork();
+        if (pid == 0) child_main(&setup);
     }
-    int saved = errno;
     free(envp);
     for (int i = 0; i < 3; i++) close(fds[i]);
     if (pid < 0) {
-        (void)saved;
         report(fds[3], 127 << 8);  // as a shell's "cannot run"
         return;
     }

@@ -160,16 +160,23 @@ struct ClassicCall: Sendable {
     /// start is known: the whole result, or that it streams (its end then goes to `onEnd`).
     func onThread(onEnd: ClassicEnd?, _ work: @escaping @Sendable (ClassicCall) -> (GuestResult, Int)) async -> ClassicAnswer {
         await withCheckedContinuation { continuation in
-            CallThreads.shared.run {
-                var call = self
-                let streaming = Flag()
-                call.onStream = {
-                    streaming.value.store(true, ordering: .relaxed)
-                    continuation.resume(returning: .streaming)
-                }
-                let (result, written) = work(call)
-                if streaming.value.load(ordering: .relaxed) { onEnd?(result, written) } else { continuation.resume(returning: .finished(result)) }
+            onThread(onStart: { continuation.resume(returning: $0) }, onEnd: onEnd, work)
+        }
+    }
+
+    /// Runs `work` on a call thread of its own and tells `onStart`, from that thread, how the answer
+    /// starts: the whole result, or that it streams (its end then goes to `onEnd`).
+    func onThread(onStart: @escaping @Sendable (ClassicAnswer) -> Void, onEnd: ClassicEnd?,
+                  _ work: @escaping @Sendable (ClassicCall) -> (GuestResult, Int)) {
+        CallThreads.shared.run {
+            var call = self
+            let streaming = Flag()
+            call.onStream = {
+                streaming.value.store(true, ordering: .relaxed)
+                onStart(.streaming)
             }
+            let (result, written) = work(call)
+            if streaming.value.load(ordering: .relaxed) { onEnd?(result, written) } else { onStart(.finished(result)) }
         }
     }
 

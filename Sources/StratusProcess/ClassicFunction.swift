@@ -80,6 +80,32 @@ public final class ClassicFunction: Sendable {
     }
 }
 
+/// A ready launcher picked for a call that starts at once (`ClassicFunction.ticket()`).
+public struct ClassicTicket: Sendable {
+    let replica: LauncherReplica
+    let function: ClassicFunction
+
+    /// Runs the call on its launcher, on a thread of its own; `onStart` hears, from that thread, how
+    /// the answer starts (the whole result, or that it streams through `streams.output`, its end then
+    /// going to `onEnd`).
+    public func start(_ request: GuestRequest, streams: ClassicStreams, onStart: @escaping @Sendable (ClassicAnswer) -> Void, onEnd: ClassicEnd?) {
+        replica.start(request, environment: function.runtime.environment(request.environment), timeout: function.function.settings.timeout,
+                      streams: streams, onStart: onStart, onEnd: onEnd)
+    }
+}
+
+extension ClassicFunction {
+    /// The least busy ready launcher, for a call that must start now without waiting; `nil` when
+    /// none is ready (or the server has no launchers): the call takes the ordinary path.
+    public func ticket() -> ClassicTicket? {
+        guard let replicas else { return nil }
+        let (running, _, _) = replicas.rotated()
+        guard let picked = running.filter(\.isReady).min(by: { $0.inflight.load(ordering: .relaxed) < $1.inflight.load(ordering: .relaxed) })
+        else { return nil }
+        return ClassicTicket(replica: picked, function: self)
+    }
+}
+
 /// How a classic replica starts (`stratus-launcher`, in the sandbox, with a socket
 /// to this server on fd 3) and when it is ready (it says so on the socket).
 struct LauncherDriver: ReplicaDriver {

@@ -69,6 +69,15 @@ final class LauncherReplica: SupervisedReplica {
     /// Returns once the answer's start is known; a streamed answer's end goes to `onEnd`.
     func run(_ request: GuestRequest, environment: [(String, String)], timeout: Double, streams: ClassicStreams,
              onEnd: ClassicEnd?) async -> ClassicAnswer {
+        await withCheckedContinuation { continuation in
+            start(request, environment: environment, timeout: timeout, streams: streams, onStart: { continuation.resume(returning: $0) },
+                  onEnd: onEnd)
+        }
+    }
+
+    /// `run` without a task: `onStart` hears, from the call's thread, how the answer starts.
+    func start(_ request: GuestRequest, environment: [(String, String)], timeout: Double, streams: ClassicStreams,
+               onStart: @escaping @Sendable (ClassicAnswer) -> Void, onEnd: ClassicEnd?) {
         inflight.add(1, ordering: .relaxed)
         var block: [UInt8] = []
         for (key, value) in environment {
@@ -76,7 +85,7 @@ final class LauncherReplica: SupervisedReplica {
         }
         let variables = block
         let call = ClassicCall(request: request, timeout: timeout, streams: streams)
-        return await call.onThread(onEnd: onEnd) { [self] call in
+        call.onThread(onStart: onStart, onEnd: onEnd) { [self] call in
             defer { inflight.subtract(1, ordering: .relaxed) }
             var status: [Int32] = [-1, -1]
             guard stratus_pipe_cloexec(&status) == 0 else {

@@ -115,6 +115,11 @@ public struct ProxyBody: AsyncSequence, Sendable {
     /// A body read from `pipe` as its writer fills it.
     public init(_ pipe: ChunkPipe) { self.init(source: .pipe(pipe), tracker: nil) }
 
+    /// No one will read the rest (the caller went away): a pipe's writer stops.
+    public func abandon() {
+        if case .pipe(let pipe) = source { pipe.readerDone() }
+    }
+
     public func makeAsyncIterator() -> Iterator {
         switch source {
         case .upstream(let body): Iterator(upstream: body.makeAsyncIterator(), fixed: nil, piped: nil, tracker: tracker)

@@ -44,8 +44,10 @@ import Testing
         return [UInt8](try Data(contentsOf: archive))
     }
 
-    @Test func deploysAHostCommandLikeFaasCliFprocess() async throws {
-        let harness = GatewayHarness()
+    /// Through the router, and live (where calls with a small body go the direct way).
+    @Test(arguments: [false, true])
+    func deploysAHostCommandLikeFaasCliFprocess(live: Bool) async throws {
+        let harness = GatewayHarness(live: live)
         defer { harness.cleanUp() }
         try await harness.run { client in
             let response = try await deploy(client, harness, #"{"service": "cat", "image": "ghcr.io/openfaas/alpine:latest", "envProcess": "cat"}"#)
@@ -54,6 +56,48 @@ import Testing
             #expect(String(buffer: answer.body) == "meow")
             let status = try await client.execute(uri: "/system/function/cat", method: .get, headers: harness.auth)
             #expect(String(buffer: status.body).contains(#""runtime":"process""#))
+        }
+    }
+
+    /// A classic call that goes the direct way (live: a small body, a ready launcher) is the call the
+    /// router makes: the same watchdog variables, status, headers and log; an answer past the first
+    /// MiB streams; a failure after it started cuts it off.
+    @Test(arguments: [false, true])
+    func classicCallsAnswerTheSameEitherWay(live: Bool) async throws {
+        let harness = GatewayHarness(live: live)
+        defer { harness.cleanUp() }
+        try await harness.run { client in
+            let show = #"sh -c 'echo \"$Http_Method $Http_Path $Http_Query $Http_X_Test\"; cat'"#
+            #expect(try await deploy(client, harness, #"{"service": "show", "image": "i", "envProcess": "\#(show)"}"#).status == .accepted)
+            let answer = try await client.execute(uri: "/function/show/a/b?x=1", method: .post,
+                                                  headers: [.init("X-Test")!: "yes", .init("X-Call-Id")!: "call-77"], body: ByteBuffer(string: "body"))
+            #expect(answer.status == .ok)
+            #expect(String(buffer: answer.body) == "POST /a/b x=1 yes\nbody")
+            #expect(answer.headers[.init("X-Call-Id")!] == "call-77")
+            #expect(answer.headers[.init("X-Duration-Seconds")!] != nil)
+
+            let big = #"sh -c 'head -c 3145728 /dev/zero'"#
+            #expect(try await deploy(client, harness, #"{"service": "big", "image": "i", "envProcess": "\#(big)"}"#).status == .accepted)
+            let large = try await client.call("big")
+            #expect(large.status == .ok)
+            #expect(large.body.readableBytes == 3 << 20)
+
+            // Ordinary failures keep their status and reason.
+            let fail = #"sh -c 'echo broken >&2; exit 4'"#
+            #expect(try await deploy(client, harness, #"{"service": "fail", "image": "i", "envProcess": "\#(fail)"}"#).status == .accepted)
+            let failed = try await client.call("fail")
+            #expect(failed.status == .internalServerError)
+            #expect(String(buffer: failed.body).contains("exited with code 4"))
+            let logs = try await client.execute(uri: "/system/logs?name=fail&tail=-1", method: .get, headers: harness.auth)
+            #expect(String(buffer: logs.body).contains("broken"))
+            let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
+            #expect(metrics.contains(#"gateway_function_invocation_total{function_name="fail",code="500"} 1"#))
+            // Last: a cut answer ends the (live) connection.
+            let late = #"sh -c 'head -c 2097152 /dev/zero; exit 3'"#
+            #expect(try await deploy(client, harness, #"{"service": "late", "image": "i", "envProcess": "\#(late)"}"#).status == .accepted)
+            let cut = try? await client.call("late")
+            #expect(cut == nil, "a failure after the answer started cuts it off: the caller sees no complete answer")
+
         }
     }
 
@@ -70,8 +114,10 @@ import Testing
         }
     }
 
-    @Test func failuresOfProcessesAnswer500Or504() async throws {
-        let harness = GatewayHarness()
+    /// Through the router, and live (where calls with a small body go the direct way).
+    @Test(arguments: [false, true])
+    func failuresOfProcessesAnswer500Or504(live: Bool) async throws {
+        let harness = GatewayHarness(live: live)
         defer { harness.cleanUp() }
         try await harness.run { client in
             _ = try await deploy(client, harness, #"{"service": "fail", "image": "i", "envProcess": "sh -c 'echo oops >&2; exit 2'"}"#)
@@ -85,6 +131,8 @@ import Testing
         }
     }
 
+    /// (Through the router: the live test client has one connection, so its calls never overlap.
+    /// A call over the limit never goes the direct way; the router turns it away.)
     @Test func maxInflightAnswers429() async throws {
         let harness = GatewayHarness()
         defer { harness.cleanUp() }

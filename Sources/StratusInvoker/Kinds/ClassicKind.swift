@@ -32,15 +32,29 @@ final class ClassicKind: ReplicatedKind, StreamingFunction {
         return outcome(result, written: result.stdout.count, request: request)
     }
 
+    /// Raw calls can start at once on a ready launcher (see `ImmediateFunction`).
+    var immediate: (any ImmediateFunction)? { guest.settings.eventFormat == .raw ? self : nil }
+
     func forward(_ request: InvocationRequest, body: ChunkPipe, contentLength: Int?, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) async
         -> ProxyResponse {
         let output = ChunkPipe()
         let streams = ClassicStreams(input: body, output: output, streamAfter: Self.streamAfter)
-        let started = await function.start(guest.request(for: request), streams: streams) { [self] result, written in
+        let started = await function.start(guest.request(for: request), streams: streams, onEnd: streamedEnd(request, onEnd: onEnd))
+        return response(started, request: request, output: output, onEnd: onEnd)
+    }
+
+    /// How a call that streamed ends: its log lines and summary.
+    fileprivate func streamedEnd(_ request: InvocationRequest, onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) -> ClassicEnd {
+        { [self] result, written in
             let outcome = outcome(result, written: written, request: request)
             onEnd(ProxyCallEnd(instance: outcome.instance, status: 200, bytes: written, duration: result.duration, error: outcome.failure,
                                lines: outcome.lines))
         }
+    }
+
+    /// The answer as the caller gets it: whole (its status from the exit code), or streaming.
+    fileprivate func response(_ started: ClassicAnswer, request: InvocationRequest, output: ChunkPipe,
+                          onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) -> ProxyResponse {
         switch started {
         case .finished(let result):
             let outcome = outcome(result, written: result.stdout.count, request: request)
@@ -62,5 +76,25 @@ final class ClassicKind: ReplicatedKind, StreamingFunction {
         GuestAnswer.outcome(result, settings: guest.settings, request: request, instance: "process",
                             before: ["Forking fprocess: \(command)"],
                             after: ["Wrote \(written) Bytes - Duration: \(String(format: "%.6f", result.duration)) seconds"])
+    }
+}
+
+extension ClassicKind: ImmediateFunction {
+    func ticket() -> (any ImmediateTicket)? {
+        function.ticket().map { Ticket(kind: self, ticket: $0) }
+    }
+
+    struct Ticket: ImmediateTicket {
+        let kind: ClassicKind
+        let ticket: ClassicTicket
+
+        func start(_ request: InvocationRequest, body: ChunkPipe, onResponse: @escaping @Sendable (ProxyResponse) -> Void,
+                   onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) {
+            let output = ChunkPipe()
+            let streams = ClassicStreams(input: body, output: output, streamAfter: ClassicKind.streamAfter)
+            ticket.start(kind.guest.request(for: request), streams: streams, onStart: { [kind] started in
+                onResponse(kind.response(started, request: request, output: output, onEnd: onEnd))
+            }, onEnd: kind.streamedEnd(request, onEnd: onEnd))
+        }
     }
 }
