@@ -35,9 +35,14 @@ enum ListenerOwnership {
     static func owner(port: Int, processGroup: pid_t) -> Bool? {
         guard processGroup > 0 else { return nil }
         let inodes = listeningInodes(port: port)
-        guard !inodes.isEmpty, let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
+        guard !inodes.isEmpty else { return nil }
+        // The common case first, and cheaply: the replica's own processes (its group leader and what
+        // it started) hold the socket. Only otherwise is every process looked at.
+        for pid in [processGroup] + ConnectionOwnership.descendants(of: processGroup) where group(of: pid) == processGroup {
+            if holds(pid, any: inodes) { return true }
+        }
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
         var foreign = false
-        // The replica's own group first: the common case ends at once.
         let groups = entries.compactMap(Int32.init).map { ($0, group(of: $0)) }
         let ordered = groups.filter { $0.1 == processGroup } + groups.filter { $0.1 != processGroup }
         for (pid, pidGroup) in ordered {
@@ -52,6 +57,17 @@ enum ListenerOwnership {
         return foreign ? false : nil
     }
 
+    /// Whether `pid` holds one of the sockets `inodes`.
+    static func holds(_ pid: pid_t, any inodes: Set<UInt64>) -> Bool {
+        guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return false }
+        for fd in fds {
+            guard let target = ConnectionOwnership.link("/proc/\(pid)/fd/\(fd)"), target.hasPrefix("socket:["),
+                  let inode = UInt64(target.dropFirst(8).dropLast()), inodes.contains(inode) else { continue }
+            return true
+        }
+        return false
+    }
+
     /// The process group of `pid` (field 5 of /proc/PID/stat), or nil.
     static func group(of pid: pid_t) -> pid_t? {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return nil }
@@ -59,17 +75,20 @@ enum ListenerOwnership {
         return fields.count > 2 ? pid_t(fields[2]) : nil
     }
 
-    /// Inodes of the sockets listening on `port` (IPv4 and IPv6).
+    /// Inodes of the sockets listening on `port` (IPv4 and IPv6). The kernel lists listening sockets
+    /// before all others, so reading stops at the first line that is not one: a machine with tens
+    /// of thousands of connections (TIME_WAIT after a benchmark) costs no more than an idle one.
     static func listeningInodes(port: Int) -> Set<UInt64> {
         var inodes: Set<UInt64> = []
         let wanted = String(format: "%04X", port)
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = ConnectionOwnership.procText(table) else { continue }
-            for line in text.split(separator: "\n").dropFirst() {
+            ConnectionOwnership.procLines(table) { line in
                 let fields = line.split(separator: " ")
                 // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
-                guard fields.count > 9, fields[3] == "0A", fields[1].hasSuffix(":" + wanted), let inode = UInt64(fields[9]) else { continue }
-                inodes.insert(inode)
+                guard fields.count > 9, fields[0] != "sl" else { return true }
+                guard fields[3] == "0A" else { return false }
+                if fields[1].hasSuffix(":" + wanted), let inode = UInt64(fields[9]) { inodes.insert(inode) }
+                return true
             }
         }
         return inodes
@@ -105,6 +124,27 @@ enum ConnectionOwnership {
             bytes += chunk[0..<count]
         }
         return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A /proc file's lines, read in pieces, until `line` returns `false` or the file ends.
+    static func procLines(_ path: String, _ line: (Substring) -> Bool) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var pending: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { break }
+            pending += chunk[0..<count]
+            while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let text = String(decoding: pending[..<end], as: UTF8.self)
+                pending.removeSubrange(...end)
+                if !line(Substring(text)) { return }
+            }
+        }
+        if !pending.isEmpty { _ = line(Substring(String(decoding: pending, as: UTF8.self))) }
     }
 
     /// What a symbolic link holds, as written (a socket's is `socket:[INODE]`).

@@ -188,4 +188,36 @@ struct DescriptorInheritanceTests {
         #expect(ListenerOwnership.owner(port: port, processGroup: 999_999) == false)
         #expect(ListenerOwnership.owner(port: try HTTPFunction.freePort(), processGroup: getpgrp()) == nil, "nobody listens there")
     }
+
+    /// A listener opened after many connections exist is still found (the kernel lists listening
+    /// sockets first, and the reader stops after them).
+    @Test func listenersAreFoundAmongManyConnections() throws {
+        func listener() -> (Int32, Int) {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            listen(fd, 128)
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+            return (fd, Int(UInt16(bigEndian: address.sin_port)))
+        }
+        let (first, firstPort) = listener()
+        var open = [first]
+        defer { for fd in open { close(fd) } }
+        for _ in 0..<100 {
+            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = UInt16(firstPort).bigEndian
+            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            open.append(client)
+        }
+        let (late, latePort) = listener()
+        open.append(late)
+        #expect(ListenerOwnership.owner(port: latePort, processGroup: getpgrp()) == true)
+        #expect(ListenerOwnership.owner(port: firstPort, processGroup: getpgrp()) == true)
+    }
 }
