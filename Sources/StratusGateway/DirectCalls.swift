@@ -68,10 +68,13 @@ final class DirectCalls: Sendable {
 /// Kept-alive connections to http-mode replicas, per event loop and port; used only on its loop
 /// (hence unchecked: the table of pools is locked, each pool is touched by one thread).
 final class UpstreamPool: @unchecked Sendable {
-    private var idle: [Int: [any Channel]] = [:]
+    private var idle: [Int: [(channel: any Channel, since: NIODeadline)]] = [:]
     private static let pools = Mutex<[ObjectIdentifier: UpstreamPool]>([:])
     /// Idle connections kept per replica.
     static let keep = 32
+    /// A connection idle longer than this is closed instead of reused: servers close idle
+    /// connections on their own (Node after 5 s), and a request sent as one closes is lost.
+    static let maxIdle = TimeAmount.seconds(2)
 
     static func on(_ loop: any EventLoop) -> UpstreamPool {
         pools.withLock { pools in
@@ -83,8 +86,10 @@ final class UpstreamPool: @unchecked Sendable {
     }
 
     func take(port: Int) -> (any Channel)? {
-        while let channel = idle[port]?.popLast() {
-            if channel.isActive { return channel }
+        let fresh = NIODeadline.now() - Self.maxIdle
+        while let (channel, since) = idle[port]?.popLast() {
+            if channel.isActive, since > fresh { return channel }
+            channel.close(promise: nil)
         }
         return nil
     }
@@ -94,7 +99,7 @@ final class UpstreamPool: @unchecked Sendable {
             channel.close(promise: nil)
             return
         }
-        idle[port, default: []].append(channel)
+        idle[port, default: []].append((channel, .now()))
     }
 }
 
@@ -275,6 +280,10 @@ final class DirectExchange: DirectCallExchange {
     let start = ContinuousClock.now
     let startDate = Date()
     private var upstream: (any Channel)?
+    /// Whether the request went on a kept-alive connection (which the replica may have been closing),
+    /// and whether it was sent again on a new one after that failed.
+    private var reused = false
+    private var retried = false
     private var timeout: Scheduled<Void>?
     private var answered = false
     private var finished = false
@@ -302,9 +311,16 @@ final class DirectExchange: DirectCallExchange {
             fail(.gatewayTimeout, "function timed out after \(seconds)s")
         }
         if let channel = pool.take(port: port) {
+            reused = true
             write(on: channel)
             return
         }
+        connect()
+    }
+
+    /// Sends the request on a new connection to the replica.
+    private func connect() {
+        let port = call.lease.port
         let bootstrap = ClientBootstrap(group: context.eventLoop)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -404,6 +420,14 @@ final class DirectExchange: DirectCallExchange {
     func upstreamFailed(_ why: String, looks: Int = 0) {
         guard !finished else { return }
         dropUpstream()
+        // A kept-alive connection the replica closed as the request went out: an idempotent request
+        // is sent once more on a new connection, as HTTP clients do (the rest rely on the idle limit).
+        if reused, !retried, !answered, looks == 0, Self.idempotent.contains(head.method) {
+            retried = true
+            reused = false
+            connect()
+            return
+        }
         if looks < 10, !call.lease.hasExited, !answered {
             context.eventLoop.scheduleTask(in: .milliseconds(10)) { [self] in upstreamFailed(why, looks: looks + 1) }
             return
@@ -459,6 +483,8 @@ final class DirectExchange: DirectCallExchange {
                                  error: error), request: request)
         onFinish()
     }
+
+    static let idempotent: Set<HTTPRequest.Method> = [.get, .head, .put, .delete, .options]
 
     static let hopByHop: Set<String> = [
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "proxy-connection", "te", "trailer",

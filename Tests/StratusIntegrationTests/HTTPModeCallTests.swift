@@ -11,7 +11,9 @@ import Glibc
 /// the call limit on separate connections, and pipelined requests answered in order.
 @Suite(.serialized) struct HTTPModeCallTests {
     /// The function's server: HTTP/1.0 (it closes after each answer) unless `KEEP_ALIVE` is set;
-    /// `hold` waits 3 s, `big` answers 8 MiB, anything else is echoed.
+    /// `hold` waits 3 s, `big` answers 8 MiB, anything else is echoed. `GET /stale` is answered on
+    /// a connection's first request only: later ones find the connection closed, as if the server
+    /// had timed it out just as the request came.
     static let server = """
         import http.server, os, time
 
@@ -27,6 +29,16 @@ import Glibc
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
+
+            def do_GET(self):
+                self.served = getattr(self, "served", 0) + 1
+                if self.path == "/stale" and self.served > 1:
+                    self.close_connection = True
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", "5")
+                self.end_headers()
+                self.wfile.write(b"fresh")
 
             def log_message(self, *args):
                 pass
@@ -54,6 +66,19 @@ import Glibc
         for index in 0..<20 {
             let answer = try Curl.request("\(server.url)/function/old", body: "n\(index)")
             #expect(answer.status == 200 && answer.body == "echo:n\(index)", "call \(index): \(answer)")
+        }
+    }
+
+    /// A kept-alive connection the replica closes as a request goes out on it: an idempotent request
+    /// is sent again on a new connection instead of failing with 502.
+    @Test func aGETOnAConnectionTheReplicaJustClosedIsSentAgain() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        try deploy(server, "stale", ["--env", "KEEP_ALIVE=1"])
+        // Calls land on either event loop; by the third on one, it has a kept-alive connection to reuse.
+        for index in 0..<8 {
+            let answer = try Curl.request("\(server.url)/function/stale/stale", method: "GET", body: "")
+            #expect(answer.status == 200 && answer.body == "fresh", "call \(index): \(answer)")
         }
     }
 
