@@ -5,6 +5,12 @@
 #include <sys/socket.h>
 #include <spawn.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <sys/uio.h>
 #include "stratus_sys.h"
 
 int stratus_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
@@ -47,4 +53,45 @@ int stratus_launcher_receive(int socket, struct stratus_launcher_reply *reply) {
     ssize_t got;
     do { got = recv(socket, reply, sizeof *reply, 0); } while (got < 0 && errno == EINTR);
     return got == (ssize_t)sizeof *reply ? 0 : -1;
+}
+
+long long stratus_tcp_socket_inode(int local_port, int remote_port) {
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return -1;
+    struct {
+        struct nlmsghdr header;
+        struct inet_diag_req_v2 request;
+    } message;
+    memset(&message, 0, sizeof message);
+    message.header.nlmsg_len = sizeof message;
+    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    message.header.nlmsg_flags = NLM_F_REQUEST;  // one socket by its address, not a dump
+    message.request.sdiag_family = AF_INET;
+    message.request.sdiag_protocol = IPPROTO_TCP;
+    message.request.idiag_states = ~0U;
+    message.request.id.idiag_sport = htons((uint16_t)local_port);
+    message.request.id.idiag_dport = htons((uint16_t)remote_port);
+    message.request.id.idiag_src[0] = htonl(INADDR_LOOPBACK);
+    message.request.id.idiag_dst[0] = htonl(INADDR_LOOPBACK);
+    message.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+    message.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+    long long result = -1;
+    if (sendto(fd, &message, sizeof message, 0, (struct sockaddr *)&kernel, sizeof kernel) == (ssize_t)sizeof message) {
+        long buffer[2048];  // aligned for nlmsghdr
+        ssize_t got;
+        do { got = recv(fd, buffer, sizeof buffer, 0); } while (got < 0 && errno == EINTR);
+        struct nlmsghdr *reply = (struct nlmsghdr *)buffer;
+        if (got > 0 && NLMSG_OK(reply, (unsigned)got)) {
+            if (reply->nlmsg_type == NLMSG_ERROR) {
+                struct nlmsgerr *error = NLMSG_DATA(reply);
+                result = error->error == -ENOENT ? 0 : -1;
+            } else if (reply->nlmsg_type == SOCK_DIAG_BY_FAMILY) {
+                struct inet_diag_msg *socket_info = NLMSG_DATA(reply);
+                result = (long long)socket_info->idiag_inode;
+            }
+        }
+    }
+    close(fd);
+    return result;
 }

@@ -1,3 +1,4 @@
+import CStratusSys
 import Foundation
 import Synchronization
 
@@ -155,8 +156,17 @@ enum ConnectionOwnership {
         return String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The inode of the socket bound to `port` and connected to `serverPort` (IPv4 or IPv6).
+    /// The inode of the socket bound to `port` and connected to `serverPort`: asked of the kernel
+    /// (sock_diag), else found in /proc/net/tcp and tcp6, whose size grows with every connection
+    /// on the machine.
     static func clientInode(port: Int, serverPort: Int) -> UInt64? {
+        let asked = stratus_tcp_socket_inode(Int32(port), Int32(serverPort))
+        if asked > 0 { return UInt64(asked) }
+        return procClientInode(port: port, serverPort: serverPort)
+    }
+
+    /// `clientInode` from /proc/net/tcp and tcp6.
+    static func procClientInode(port: Int, serverPort: Int) -> UInt64? {
         let local = ":" + String(format: "%04X", port), remote = ":" + String(format: "%04X", serverPort)
         for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
             guard let text = procText(table) else { continue }

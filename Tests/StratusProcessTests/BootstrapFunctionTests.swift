@@ -1,5 +1,6 @@
 import Foundation
 import StratusModel
+import Synchronization
 import Testing
 
 @testable import StratusProcess
@@ -99,4 +100,17 @@ final class LineCollector: @unchecked Sendable {
     private var lines: [String] = []
     func add(_ more: [String]) { lock.withLock { lines += more } }
     var all: [String] { lock.withLock { lines } }
+}
+
+/// The free signal is called on every call a bootstrap replica finishes: its cost must not grow with
+/// the calls before it (a closure kept as a `Mutex`'s value came back wrapped in two more thunks
+/// each time; 100,000 calls then nest 200,000 thunks deep and overflow the stack).
+@Suite struct FreeSignalTests {
+    @Test func aHundredThousandSignalsCostTheSameAsOne() {
+        let signal = FreeSignal()
+        let count = Mutex(0)
+        signal.set { count.withLock { $0 += 1 } }
+        for _ in 0..<100_000 { signal() }
+        #expect(count.withLock { $0 } == 100_000)
+    }
 }

@@ -220,4 +220,32 @@ struct DescriptorInheritanceTests {
         #expect(ListenerOwnership.owner(port: latePort, processGroup: getpgrp()) == true)
         #expect(ListenerOwnership.owner(port: firstPort, processGroup: getpgrp()) == true)
     }
+
+    /// The kernel's answer (sock_diag) and /proc's agree on which socket holds a connection, and it
+    /// is the client's own descriptor.
+    @Test func aConnectionsClientSocketIsFoundByItsPorts() throws {
+        let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(server) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(server, 4)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(server, $0, &length) } }
+        let serverPort = Int(UInt16(bigEndian: address.sin_port))
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(client) }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        var mine = sockaddr_in()
+        length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &mine) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(client, $0, &length) } }
+        let clientPort = Int(UInt16(bigEndian: mine.sin_port))
+
+        let inode = try #require(ConnectionOwnership.clientInode(port: clientPort, serverPort: serverPort))
+        #expect(ConnectionOwnership.procClientInode(port: clientPort, serverPort: serverPort) == inode)
+        #expect(ConnectionOwnership.link("/proc/self/fd/\(client)") == "socket:[\(inode)]")
+        #expect(ConnectionOwnership.clientInode(port: clientPort, serverPort: serverPort + 1 == 65536 ? 1 : serverPort + 1) == nil)
+        #expect(ConnectionOwnership.heldByTree(peerPort: clientPort, localPort: serverPort, root: getpid()))
+    }
 }

@@ -54,4 +54,9 @@ int stratus_launcher_send_kill(int socket, uint64_t id);
 /// Receives one reply (blocking); 0 on success, -1 at end of file or on error.
 int stratus_launcher_receive(int socket, struct stratus_launcher_reply *reply);
 
+/// The inode of the IPv4 loopback TCP socket bound to 127.0.0.1:`local_port` and connected to
+/// 127.0.0.1:`remote_port`, looked up by the kernel through sock_diag (one exact query, however
+/// many sockets the machine has): 0 when there is none, -1 when sock_diag cannot answer.
+long long stratus_tcp_socket_inode(int local_port, int remote_port);
+
 #endif
