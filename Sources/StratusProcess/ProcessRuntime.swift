@@ -46,12 +46,24 @@ public final class ProcessRuntime: Sendable {
         guard let first = arguments.first else { throw .emptyCommand }
         let path = baseEnvironment.first { $0.0 == "PATH" }?.1 ?? ""
         guard let executable = CommandSplitter.resolve(first, in: bundle, path: path) else { throw .commandNotFound(first) }
-        let launcher = (user?.switchCommand ?? []) + Self.limits(for: settings, dedicatedUser: user != nil)
+        let start = startCommand
+        let launcher = start + Self.limits(for: settings, dedicatedUser: user != nil)
         var function = ProcessFunction(executable: executable, launcher: launcher, arguments: arguments, directory: bundle,
                                        settings: settings, secretsDirectory: secrets)
         function.layerDirectory = layers
-        function.replicaLauncher = (user?.switchCommand ?? []) + Self.limits(for: settings, dedicatedUser: user != nil, perCallCPU: false)
+        function.replicaLauncher = start + Self.limits(for: settings, dedicatedUser: user != nil, perCallCPU: false)
         return function
+    }
+
+    /// What a function's processes start through before their limits: the user switch, and without
+    /// the sandbox (whose `--die-with-parent` does it there) a parent-death signal, so that replicas
+    /// go when the server is killed outright instead of living on. Each process is started from a
+    /// thread that lives until the process ends (the signal follows the thread that started it).
+    var startCommand: [String] {
+        let setpriv = "/usr/bin/setpriv"
+        guard sandbox == nil, FileManager.default.isExecutableFile(atPath: setpriv) else { return user?.switchCommand ?? [] }
+        guard let switchCommand = user?.switchCommand else { return [setpriv, "--pdeathsig", "KILL", "--"] }
+        return [switchCommand[0], "--pdeathsig", "KILL"] + switchCommand.dropFirst()
     }
 
     /// rlimits through util-linux's `prlimit`: open files, the address space when the function sets

@@ -42,6 +42,55 @@ struct NoSandboxTests {
         #expect(try cli(server, ["logs", "pycon"]).stdout.contains("exit status") == false)
     }
 
+    /// Without the sandbox's `--die-with-parent`, replicas get a parent-death signal: a server killed
+    /// outright (a crash, the OOM killer) leaves no replica running.
+    @Test func replicasDoNotOutliveAServerKilledOutright() throws {
+        let server = try ServerProcess(withoutBubblewrap: true)
+        defer { server.destroy() }
+        #expect(try cli(server, ["deploy", "--name", "cat", "--fprocess", "cat"]).status == 0)
+        let http = try cli(server, ["deploy", "--name", "web", "--fprocess", "sh -c 'exec python3 -m http.server $PORT --bind 127.0.0.1'",
+                                    "--env", "mode=http"])
+        #expect(http.status == 0, "\(http.stdout)\(http.stderr)")
+        #expect(try Curl.request("\(server.url)/function/cat", body: "Hi").body == "Hi")
+        #expect(try Curl.request("\(server.url)/function/web", method: "GET", body: "").status == 200)
+        let replicas = Self.descendants(of: server.processIdentifier)
+        #expect(replicas.count >= 2, "a launcher and an http-mode replica: \(replicas)")
+        server.killHard()
+        var alive = replicas
+        for _ in 0..<100 where !alive.isEmpty {
+            alive = alive.filter(Self.isRunning)
+            if !alive.isEmpty { usleep(50_000) }
+        }
+        #expect(alive.isEmpty, "replicas still running after the server was killed: \(alive)")
+        for pid in alive { kill(pid, SIGKILL) }
+    }
+
+    /// Every process below `pid` (from /proc's parent ids).
+    static func descendants(of pid: pid_t) -> [pid_t] {
+        var parents: [pid_t: pid_t] = [:]
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let child = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = pid_t(fields[1]) { parents[child] = parent }
+        }
+        var found: [pid_t] = []
+        var queue = [pid]
+        while let next = queue.popLast() {
+            for (child, parent) in parents where parent == next {
+                found.append(child)
+                queue.append(child)
+            }
+        }
+        return found
+    }
+
+    /// Whether `pid` is a process that has not exited (a zombie waiting to be reaped has).
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8) else { return false }
+        return !status.contains("State:\tZ")
+    }
+
     @Test func processFunctionsWithSecretsAreRefusedAtDeploy() throws {
         let server = try ServerProcess(withoutBubblewrap: true)
         defer { server.destroy() }
