@@ -283,7 +283,7 @@ final class DirectExchange: DirectCallExchange {
     /// Whether the request went on a kept-alive connection (which the replica may have been closing),
     /// and whether it was sent again on a new one after that failed.
     private var reused = false
-    private var retried = false
+    private(set) var retried = false
     private var timeout: Scheduled<Void>?
     private var answered = false
     private var finished = false
@@ -336,7 +336,9 @@ final class DirectExchange: DirectCallExchange {
             let exchange = bound.value
             switch result {
             case .success(let channel): exchange.write(on: channel)
-            case .failure(let error): exchange.fail(.badGateway, exchange.call.lease.failure("\(error)"))
+            case .failure(let error):
+                // A second try that cannot connect: the replica may have just died; say so once its watcher knows.
+                if exchange.retried { exchange.upstreamFailed("\(error)", looks: 1) } else { exchange.fail(.badGateway, exchange.call.lease.failure("\(error)")) }
             }
         }
     }
@@ -422,6 +424,7 @@ final class DirectExchange: DirectCallExchange {
         dropUpstream()
         // A kept-alive connection the replica closed as the request went out: an idempotent request
         // is sent once more on a new connection, as HTTP clients do (the rest rely on the idle limit).
+        // When the replica died instead, that try fails too, and the answer says it died.
         if reused, !retried, !answered, looks == 0, Self.idempotent.contains(head.method) {
             retried = true
             reused = false

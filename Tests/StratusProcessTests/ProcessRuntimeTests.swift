@@ -174,16 +174,8 @@ struct DescriptorInheritanceTests {
         for port in ports { ledger.release(port) }
 
         // A socket listening in this process belongs to this process group, and to no other.
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (fd, port) = LoopbackSockets.listener()
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        #expect(listen(fd, 4) == 0)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-        let port = Int(UInt16(bigEndian: address.sin_port))
         #expect(ListenerOwnership.owner(port: port, processGroup: getpgrp()) == true)
         #expect(ListenerOwnership.owner(port: port, processGroup: 999_999) == false)
         #expect(ListenerOwnership.owner(port: try HTTPFunction.freePort(), processGroup: getpgrp()) == nil, "nobody listens there")
@@ -192,30 +184,11 @@ struct DescriptorInheritanceTests {
     /// A listener opened after many connections exist is still found (the kernel lists listening
     /// sockets first, and the reader stops after them).
     @Test func listenersAreFoundAmongManyConnections() throws {
-        func listener() -> (Int32, Int) {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            listen(fd, 128)
-            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
-            return (fd, Int(UInt16(bigEndian: address.sin_port)))
-        }
-        let (first, firstPort) = listener()
+        let (first, firstPort) = LoopbackSockets.listener()
         var open = [first]
         defer { for fd in open { close(fd) } }
-        for _ in 0..<100 {
-            let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = UInt16(firstPort).bigEndian
-            address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-            open.append(client)
-        }
-        let (late, latePort) = listener()
+        for _ in 0..<100 { open.append(LoopbackSockets.connect(to: firstPort).fd) }
+        let (late, latePort) = LoopbackSockets.listener()
         open.append(late)
         #expect(ListenerOwnership.owner(port: latePort, processGroup: getpgrp()) == true)
         #expect(ListenerOwnership.owner(port: firstPort, processGroup: getpgrp()) == true)
@@ -224,28 +197,51 @@ struct DescriptorInheritanceTests {
     /// The kernel's answer (sock_diag) and /proc's agree on which socket holds a connection, and it
     /// is the client's own descriptor.
     @Test func aConnectionsClientSocketIsFoundByItsPorts() throws {
-        let server = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (server, serverPort) = LoopbackSockets.listener()
         defer { close(server) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(server, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        listen(server, 4)
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(server, $0, &length) } }
-        let serverPort = Int(UInt16(bigEndian: address.sin_port))
-        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        let (client, clientPort) = LoopbackSockets.connect(to: serverPort)
         defer { close(client) }
-        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
-        var mine = sockaddr_in()
-        length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &mine) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(client, $0, &length) } }
-        let clientPort = Int(UInt16(bigEndian: mine.sin_port))
 
         let inode = try #require(ConnectionOwnership.clientInode(port: clientPort, serverPort: serverPort))
         #expect(ConnectionOwnership.procClientInode(port: clientPort, serverPort: serverPort) == inode)
         #expect(ConnectionOwnership.link("/proc/self/fd/\(client)") == "socket:[\(inode)]")
         #expect(ConnectionOwnership.clientInode(port: clientPort, serverPort: serverPort + 1 == 65536 ? 1 : serverPort + 1) == nil)
         #expect(ConnectionOwnership.heldByTree(peerPort: clientPort, localPort: serverPort, root: getpid()))
+    }
+}
+
+/// Loopback TCP sockets for the /proc and sock_diag look-ups.
+enum LoopbackSockets {
+    static func address(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = UInt32(0x7F00_0001).bigEndian
+        return address
+    }
+
+    /// The port a socket is bound to.
+    static func port(of fd: Int32) -> Int {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) } }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// A socket listening on a free loopback port, and the port.
+    static func listener() -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = address(port: 0)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        listen(fd, 128)
+        return (fd, port(of: fd))
+    }
+
+    /// A socket connected to `port` on loopback, and its own port.
+    static func connect(to port: Int) -> (fd: Int32, port: Int) {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = address(port: port)
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        return (fd, Self.port(of: fd))
     }
 }
