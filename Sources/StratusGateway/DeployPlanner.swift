@@ -28,9 +28,7 @@ struct DeployPlanner: Sendable {
         } catch {
             throw GatewayError.from(error)
         }
-        let known: Bool
-        do { known = try await store.namespace(named: name.namespace) != nil } catch { throw GatewayError.from(error) }
-        guard known else { throw GatewayError.from(ModelError.unknownNamespace(name.namespace)) }
+        try await NamespaceHandlers.mustExist(name.namespace, in: store, status: .badRequest)
         let artifact: ArtifactRecord?
         do { artifact = try await store.resolveArtifact(deployment.image) } catch { throw GatewayError.from(error) }
         var bytes: [UInt8]?

@@ -163,7 +163,7 @@ protocol DirectCallExchange: AnyObject {
 private func addCallFields(_ fields: inout HTTPFields, callID: String, startDate: Date, start: ContinuousClock.Instant) {
     fields[.callID] = callID
     fields[.init("X-Start-Time")!] = String(Int64(startDate.timeIntervalSince1970 * 1e9))
-    fields[.init("X-Duration-Seconds")!] = HTTPField.seconds(start.duration(to: .now).seconds)
+    fields[.init("X-Duration-Seconds")!] = sixDecimalSeconds(start.duration(to: .now).seconds)
     fields[.server] = "stratus"
 }
 
@@ -218,9 +218,8 @@ final class ClassicExchange: DirectCallExchange {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
         addCallFields(&fields, callID: request.callID, startDate: startDate, start: start)
-        let head = HTTPResponse(status: .init(code: response.status), headerFields: fields)
+        var head = HTTPResponse(status: .init(code: response.status), headerFields: fields)
         if let whole = response.body.whole {
-            var head = head
             head.headerFields[.contentLength] = String(whole.readableBytes)
             context.write(NIOAny(HTTPResponsePart.head(head)), promise: nil)
             if whole.readableBytes > 0 { context.write(NIOAny(HTTPResponsePart.body(whole)), promise: nil) }

@@ -56,7 +56,7 @@ struct InvokeHandler {
         var headers: HTTPFields = [:]
         headers[.callID] = callID
         headers[.init("X-Start-Time")!] = String(Int64(start.timeIntervalSince1970 * 1e9))
-        headers[.init("X-Duration-Seconds")!] = HTTPField.seconds(Date().timeIntervalSince(start))
+        headers[.init("X-Duration-Seconds")!] = sixDecimalSeconds(Date().timeIntervalSince(start))
         if let type = result.contentType { headers[.contentType] = type }
         for (name, value) in result.headers {
             // An integration response may set headers, but not the framing ones.
@@ -128,7 +128,7 @@ struct InvokeHandler {
         }
         headers[.callID] = callID
         headers[.init("X-Start-Time")!] = String(Int64(start.timeIntervalSince1970 * 1e9))
-        headers[.init("X-Duration-Seconds")!] = HTTPField.seconds(Date().timeIntervalSince(start))
+        headers[.init("X-Duration-Seconds")!] = sixDecimalSeconds(Date().timeIntervalSince(start))
         let answer = response.body
         let body = ResponseBody(contentLength: answer.whole?.readableBytes) { writer in
             do {

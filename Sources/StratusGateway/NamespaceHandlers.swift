@@ -33,9 +33,9 @@ struct NamespaceHandlers {
     }
 
     func list() async throws -> Response {
-        do { return try JSON.response(try await dependencies.namespaces.namespaces().map(\.name)) } catch let error as StoreError {
-            throw GatewayError.from(error)
-        }
+        let namespaces: [FunctionNamespace]
+        do { namespaces = try await dependencies.namespaces.namespaces() } catch { throw GatewayError.from(error) }
+        return try JSON.response(namespaces.map(\.name))
     }
 
     func describe(_ name: String) async throws -> Response {

@@ -42,12 +42,3 @@ extension HTTPField.Name {
     /// `X-Call-Id`: a call's id, sent by the caller or given by the gateway.
     static let callID = HTTPField.Name("X-Call-Id")!
 }
-
-extension HTTPField {
-    /// Seconds with six decimals (`X-Duration-Seconds`), as `%.6f` writes them, without a format string per call.
-    static func seconds(_ value: Double) -> String {
-        let micros = Int64((max(0, value) * 1e6).rounded())
-        let fraction = String(micros % 1_000_000)
-        return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
-    }
-}

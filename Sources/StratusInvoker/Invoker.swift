@@ -146,9 +146,7 @@ public final class Invoker: Sendable {
         let observer = observer
         // The call holds its slot until the answer has been sent.
         return await streaming.forward(request, body: body, contentLength: contentLength) { end in
-            entry.admission.leave()
-            observer?.invocationFinished(name, status: end.status, seconds: end.duration, coldStart: false)
-            entry.log.record(end, request: request)
+            entry.ended(end, request: request, observer: observer)
         }
     }
 
@@ -204,11 +202,7 @@ public struct ImmediateCall: Sendable {
     /// and the function's log have it.
     public func start(_ request: InvocationRequest, body: ChunkPipe, onResponse: @escaping @Sendable (ProxyResponse) -> Void) {
         let entry = entry, observer = observer
-        ticket.start(request, body: body, onResponse: onResponse) { end in
-            entry.admission.leave()
-            observer?.invocationFinished(entry.spec.name, status: end.status, seconds: end.duration, coldStart: false)
-            entry.log.record(end, request: request)
-        }
+        ticket.start(request, body: body, onResponse: onResponse) { end in entry.ended(end, request: request, observer: observer) }
     }
 }
 
@@ -222,8 +216,15 @@ public struct DirectCall: Sendable {
     /// function's log have it.
     public func finish(_ end: ProxyCallEnd, request: InvocationRequest) {
         lease.release()
-        entry.admission.leave()
-        observer?.invocationFinished(entry.spec.name, status: end.status, seconds: end.duration, coldStart: false)
-        entry.log.record(end, request: request)
+        entry.ended(end, request: request, observer: observer)
+    }
+}
+
+extension FunctionEntry {
+    /// A proxied or streamed call is over: its slot is free, and the metrics and the log have it.
+    func ended(_ end: ProxyCallEnd, request: InvocationRequest, observer: (any InvocationObserver)?) {
+        admission.leave()
+        observer?.invocationFinished(spec.name, status: end.status, seconds: end.duration, coldStart: false)
+        log.record(end, request: request)
     }
 }

@@ -110,7 +110,7 @@ static int child_main(void *raw) {
     _exit(127);
 }
 
-static void spawn(uint64_t id, char *environment, size_t length, int fds[4], char **argv, rlim_t cpu_seconds, int clean) {
+static void spawn(uint64_t id, char *environment, size_t length, int fds[4], char **argv, rlim_t cpu_seconds) {
     // The environment block is NUL-separated KEY=VALUE strings.
     size_t count = 0;
     for (size_t i = 0; i < length; i++) if (environment[i] == '\0') count++;
@@ -120,7 +120,6 @@ static void spawn(uint64_t id, char *environment, size_t length, int fds[4], cha
     for (size_t start = 0, i = 0; i < length; i++) {
         if (environment[i] == '\0') { envp[n++] = environment + start; start = i + 1; }
     }
-    (void)clean;  // /tmp was emptied when the last call ended
     // With no other call running, the child borrows the launcher's memory until it execs (as
     // posix_spawn does): no copy of it, the lowest latency, and the launcher has nothing else to do
     // meanwhile. With calls running, a plain fork: the launcher goes on at once (reaping, the next
@@ -210,7 +209,7 @@ static int stratus_launcher_main(int argc, char **argv) {
             memcpy(fds, CMSG_DATA(header), sizeof fds);
         }
         if (request.type == STRATUS_LAUNCHER_SPAWN && fds[0] >= 0) {
-            spawn(request.id, buffer + sizeof request, (size_t)got - sizeof request, fds, command, cpu_seconds, clean);
+            spawn(request.id, buffer + sizeof request, (size_t)got - sizeof request, fds, command, cpu_seconds);
         } else {
             for (int i = 0; i < 4; i++) if (fds[i] >= 0) close(fds[i]);
             if (request.type == STRATUS_LAUNCHER_KILL) kill_call(request.id);

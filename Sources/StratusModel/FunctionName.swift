@@ -20,6 +20,7 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
         }
         rawValue = name
         self.namespace = namespace
+        qualified = namespace == FunctionName.defaultNamespace ? name : "\(name).\(namespace)"
     }
 
     /// Parses an address as callers write it: `name` or `name.namespace`.
@@ -58,10 +59,16 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
     public var isInDefaultNamespace: Bool { namespace == FunctionName.defaultNamespace }
 
     /// The function's address and key: `name` in the default namespace, `name.namespace` elsewhere
-    /// (what `/function/…` takes, and what the store, logs, metrics and queue key it by).
-    public var qualified: String { isInDefaultNamespace ? rawValue : "\(rawValue).\(namespace)" }
+    /// (what `/function/…` takes, and what the store, logs, metrics and queue key it by). Kept, not
+    /// built: metrics read it on every call.
+    public let qualified: String
 
     public var description: String { qualified }
+
+    // The address alone identifies a function (names and namespaces hold no '.').
+    public static func == (lhs: FunctionName, rhs: FunctionName) -> Bool { lhs.qualified == rhs.qualified }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(qualified) }
 
     public static func < (lhs: FunctionName, rhs: FunctionName) -> Bool {
         (lhs.namespace, lhs.rawValue) < (rhs.namespace, rhs.rawValue)

@@ -50,3 +50,11 @@ public struct InvocationResult: Sendable {
         self.headers = headers
     }
 }
+
+/// Seconds with six decimals, as `%.6f` writes them (`X-Duration-Seconds`, the watchdog's
+/// "Duration" log line), without a format string on every call.
+public func sixDecimalSeconds(_ value: Double) -> String {
+    let micros = Int64((max(0, value) * 1e6).rounded())
+    let fraction = String(micros % 1_000_000)
+    return "\(micros / 1_000_000)." + String(repeating: "0", count: 6 - fraction.count) + fraction
+}

@@ -64,9 +64,10 @@ public final class ClassicFunction: Sendable {
         var wait = 1
         while true {
             let (running, stopped, _) = replicas.rotated()
-            if let picked = running.filter(\.isReady).min(by: { $0.inflight.load(ordering: .relaxed) < $1.inflight.load(ordering: .relaxed) }) {
-                return await picked.run(request, environment: runtime.environment(request.environment), timeout: function.settings.timeout,
-                                        streams: streams, onEnd: onEnd)
+            if let ticket = ticket(among: running) {
+                return await withCheckedContinuation { started in
+                    ticket.start(request, streams: streams, onStart: { started.resume(returning: $0) }, onEnd: onEnd)
+                }
             }
             let why: String? = stopped ? "function '\(name)' was removed or replaced" : ContinuousClock.now > deadline
                 ? "no replica of '\(name)' is ready after \(function.settings.readyTimeout)s: \(replicas.lastFailure ?? "no launcher became ready")" : nil
@@ -99,10 +100,13 @@ extension ClassicFunction {
     /// none is ready (or the server has no launchers): the call takes the ordinary path.
     public func ticket() -> ClassicTicket? {
         guard let replicas else { return nil }
-        let (running, _, _) = replicas.rotated()
-        guard let picked = running.filter(\.isReady).min(by: { $0.inflight.load(ordering: .relaxed) < $1.inflight.load(ordering: .relaxed) })
-        else { return nil }
-        return ClassicTicket(replica: picked, function: self)
+        return ticket(among: replicas.rotated().replicas)
+    }
+
+    /// The least busy ready launcher of `running`.
+    private func ticket(among running: [LauncherReplica]) -> ClassicTicket? {
+        running.filter(\.isReady).min { $0.inflight.load(ordering: .relaxed) < $1.inflight.load(ordering: .relaxed) }
+            .map { ClassicTicket(replica: $0, function: self) }
     }
 }
 

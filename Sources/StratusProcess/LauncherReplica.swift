@@ -66,16 +66,7 @@ final class LauncherReplica: SupervisedReplica {
     }
 
     /// Runs one call on a thread of its own: its process forked by the launcher with these pipes.
-    /// Returns once the answer's start is known; a streamed answer's end goes to `onEnd`.
-    func run(_ request: GuestRequest, environment: [(String, String)], timeout: Double, streams: ClassicStreams,
-             onEnd: ClassicEnd?) async -> ClassicAnswer {
-        await withCheckedContinuation { continuation in
-            start(request, environment: environment, timeout: timeout, streams: streams, onStart: { continuation.resume(returning: $0) },
-                  onEnd: onEnd)
-        }
-    }
-
-    /// `run` without a task: `onStart` hears, from the call's thread, how the answer starts.
+    /// `onStart` hears, from that thread, how the answer starts; a streamed answer's end goes to `onEnd`.
     func start(_ request: GuestRequest, environment: [(String, String)], timeout: Double, streams: ClassicStreams,
                onStart: @escaping @Sendable (ClassicAnswer) -> Void, onEnd: ClassicEnd?) {
         inflight.add(1, ordering: .relaxed)

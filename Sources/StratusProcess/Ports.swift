@@ -39,34 +39,16 @@ enum ListenerOwnership {
         guard !inodes.isEmpty else { return nil }
         // The common case first, and cheaply: the replica's own processes (its group leader and what
         // it started) hold the socket. Only otherwise is every process looked at.
-        for pid in [processGroup] + ConnectionOwnership.descendants(of: processGroup) where group(of: pid) == processGroup {
-            if holds(pid, any: inodes) { return true }
-        }
+        let own = [processGroup] + ConnectionOwnership.descendants(of: processGroup)
+        if own.contains(where: { group(of: $0) == processGroup && ConnectionOwnership.holds($0, any: inodes) }) { return true }
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
         var foreign = false
-        let groups = entries.compactMap(Int32.init).map { ($0, group(of: $0)) }
-        let ordered = groups.filter { $0.1 == processGroup } + groups.filter { $0.1 != processGroup }
-        for (pid, pidGroup) in ordered {
-            guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { continue }
-            for fd in fds {
-                guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/\(fd)"),
-                      target.hasPrefix("socket:["), let inode = UInt64(target.dropFirst(8).dropLast()), inodes.contains(inode) else { continue }
-                if pidGroup == processGroup { return true }
-                foreign = true
-            }
+        for pid in entries.compactMap(Int32.init) where ConnectionOwnership.holds(pid, any: inodes) {
+            // A process of the group that is not below its leader (it was passed on, or double-forked).
+            if group(of: pid) == processGroup { return true }
+            foreign = true
         }
         return foreign ? false : nil
-    }
-
-    /// Whether `pid` holds one of the sockets `inodes`.
-    static func holds(_ pid: pid_t, any inodes: Set<UInt64>) -> Bool {
-        guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return false }
-        for fd in fds {
-            guard let target = ConnectionOwnership.link("/proc/\(pid)/fd/\(fd)"), target.hasPrefix("socket:["),
-                  let inode = UInt64(target.dropFirst(8).dropLast()), inodes.contains(inode) else { continue }
-            return true
-        }
-        return false
     }
 
     /// The process group of `pid` (field 5 of /proc/PID/stat), or nil.
@@ -103,49 +85,54 @@ enum ConnectionOwnership {
     /// of its descendants; `false` when another process holds it or it cannot be found.
     static func heldByTree(peerPort: Int, localPort: Int, root: pid_t) -> Bool {
         guard root > 0, let inode = clientInode(port: peerPort, serverPort: localPort) else { return false }
-        let target = "socket:[\(inode)]"
-        for pid in [root] + descendants(of: root) {
-            guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { continue }
-            for fd in fds where link("/proc/\(pid)/fd/\(fd)") == target { return true }
-        }
-        return false
+        return ([root] + descendants(of: root)).contains { holds($0, any: [inode]) }
     }
 
-    /// A /proc file read to its end (its size shows as 0, and it comes in pieces: read until EOF).
-    static func procText(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            bytes += chunk[0..<count]
+    /// Whether `pid` holds one of the sockets `inodes` (its descriptors link to `socket:[INODE]`).
+    static func holds(_ pid: pid_t, any inodes: Set<UInt64>) -> Bool {
+        guard let fds = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd") else { return false }
+        return fds.contains { fd in
+            guard let target = link("/proc/\(pid)/fd/\(fd)"), target.hasPrefix("socket:["), let inode = UInt64(target.dropFirst(8).dropLast())
+            else { return false }
+            return inodes.contains(inode)
         }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// A /proc file's lines, read in pieces, until `line` returns `false` or the file ends.
-    static func procLines(_ path: String, _ line: (Substring) -> Bool) {
+    /// Reads a /proc file in pieces (its size shows as 0, and it comes in pieces: read until EOF)
+    /// until `piece` returns `false`; `false` when it cannot be opened.
+    @discardableResult
+    static func procRead(_ path: String, _ piece: (ArraySlice<UInt8>) -> Bool) -> Bool {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return }
+        guard fd >= 0 else { return false }
         defer { close(fd) }
-        var pending: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
             let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
-            guard count > 0 else { break }
-            pending += chunk[0..<count]
-            while let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let text = String(decoding: pending[..<end], as: UTF8.self)
-                pending.removeSubrange(...end)
-                if !line(Substring(text)) { return }
-            }
+            guard count > 0, piece(chunk[0..<count]) else { return true }
         }
-        if !pending.isEmpty { _ = line(Substring(String(decoding: pending, as: UTF8.self))) }
+    }
+
+    /// A /proc file read to its end.
+    static func procText(_ path: String) -> String? {
+        var bytes: [UInt8] = []
+        guard procRead(path, { bytes += $0; return true }) else { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A /proc file's lines until `line` returns `false` or the file ends.
+    static func procLines(_ path: String, _ line: (Substring) -> Bool) {
+        var pending: [UInt8] = []
+        var going = true
+        procRead(path) { piece in
+            pending += piece
+            while going, let end = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                going = line(Substring(String(decoding: pending[..<end], as: UTF8.self)))
+                pending.removeSubrange(...end)
+            }
+            return going
+        }
+        if going, !pending.isEmpty { _ = line(Substring(String(decoding: pending, as: UTF8.self))) }
     }
 
     /// What a symbolic link holds, as written (a socket's is `socket:[INODE]`).
@@ -168,17 +155,18 @@ enum ConnectionOwnership {
     /// `clientInode` from /proc/net/tcp and tcp6.
     static func procClientInode(port: Int, serverPort: Int) -> UInt64? {
         let local = ":" + String(format: "%04X", port), remote = ":" + String(format: "%04X", serverPort)
-        for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
-            guard let text = procText(table) else { continue }
-            for line in text.split(separator: "\n").dropFirst() {
+        var found: UInt64?
+        for table in ["/proc/net/tcp", "/proc/net/tcp6"] where found == nil {
+            procLines(table) { line in
                 let fields = line.split(separator: " ")
                 // sl local_address rem_address st ... inode (field 9)
                 guard fields.count > 9, fields[1].hasSuffix(local), fields[2].hasSuffix(remote), let inode = UInt64(fields[9]), inode != 0
-                else { continue }
-                return inode
+                else { return true }
+                found = inode
+                return false
             }
         }
-        return nil
+        return found
     }
 
     /// Every process below `pid`, through /proc/PID/task/TID/children.

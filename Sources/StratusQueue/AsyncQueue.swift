@@ -277,7 +277,7 @@ public final class AsyncQueue: Service, Sendable {
         request.headers.add(name: "X-Call-Id", value: call.id)
         request.headers.add(name: "X-Function-Name", value: call.function.qualified)
         request.headers.add(name: "X-Function-Status", value: String(result.status))
-        request.headers.add(name: "X-Duration-Seconds", value: String(format: "%.6f", result.duration))
+        request.headers.add(name: "X-Duration-Seconds", value: sixDecimalSeconds(result.duration))
         request.headers.add(name: "X-Retry-Count", value: String(max(0, call.attempts - 1)))
         request.headers.add(name: "X-Function-Attempts", value: String(call.attempts))
         if let type = result.contentType { request.headers.add(name: "Content-Type", value: type) }

@@ -68,6 +68,18 @@ struct ImageHost {
         var mean, std: SIMD3<Float>
     }
 
+    /// The spec's resize word: the mode in the low 16 bits, and with centre crop the fraction kept in
+    /// the upper 16 (1/10000, 0 meaning all); `nil` when it asks for something else.
+    static func resizing(_ word: UInt32) -> (DecodedImage.Resize, crop: Double)? {
+        let mode = word & 0xffff, units = word >> 16
+        switch (mode, units) {
+        case (0, 0): return (.stretch, 1)
+        case (1, 0): return (.shorterSideCenterCrop, 1)
+        case (1, 1...10_000): return (.shorterSideCenterCrop, Double(units) / 10_000)
+        default: return nil
+        }
+    }
+
     func toTensor(_ a: [UInt32]) -> NNErrno {
         guard let memory = memoryBox.memory else { return .missingMemory }
         let spec: TensorSpec? = memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { memory in
@@ -85,14 +97,12 @@ struct ImageHost {
     /// (its size at `written`, when given).
     func convert(image: UInt32, length: UInt32, spec: TensorSpec, out: UInt32, capacity: UInt32, written: UInt32?) -> NNErrno {
         guard let memory = memoryBox.memory else { return .missingMemory }
-        let mode = spec.resize & 0xffff, cropUnits = spec.resize >> 16
         guard (1...Self.maxSide).contains(spec.width), (1...Self.maxSide).contains(spec.height),
-            mode <= 1, cropUnits <= 10_000, cropUnits == 0 || mode == 1, spec.layout <= 1, spec.order <= 1
+            let (resize, crop) = Self.resizing(spec.resize), spec.layout <= 1, spec.order <= 1
         else {
             complain("invalid spec: size \(spec.width)x\(spec.height) (1...\(Self.maxSide)), resize 0/1 (crop fraction 1...10000 in the upper 16 bits, centre crop only), layout 0/1, order 0/1")
             return .invalidArgument
         }
-        let crop = cropUnits == 0 ? 1 : Double(cropUnits) / 10_000
         let type: DecodedImage.ElementType
         switch spec.type {
         case 1: type = .float32
@@ -118,7 +128,7 @@ struct ImageHost {
             do throws(ImageError) {
                 let decoded = try DecodedImage.decode(Array(UnsafeRawBufferPointer(rebasing: memory[imageRange])), maxPixels: Self.maxPixels)
                 try decoded.writeTensor(into: UnsafeMutableRawBufferPointer(rebasing: memory[target]), width: Int(spec.width), height: Int(spec.height),
-                                        resize: mode == 0 ? .stretch : .shorterSideCenterCrop, crop: crop, layout: spec.layout == 0 ? .nhwc : .nchw,
+                                        resize: resize, crop: crop, layout: spec.layout == 0 ? .nhwc : .nchw,
                                         order: spec.order == 0 ? .rgb : .bgr, type: type, mean: spec.mean, std: spec.std)
             } catch {
                 complain(error.description)

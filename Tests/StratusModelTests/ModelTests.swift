@@ -41,6 +41,17 @@ struct FunctionNameTests {
     }
 }
 
+struct SixDecimalSecondsTests {
+    /// As `%.6f` writes them (`X-Duration-Seconds`, the watchdog's Duration line).
+    @Test func writesSecondsWithSixDecimals() {
+        #expect(sixDecimalSeconds(0) == "0.000000")
+        #expect(sixDecimalSeconds(0.0012345) == "0.001235")
+        #expect(sixDecimalSeconds(2.5) == "2.500000")
+        #expect(sixDecimalSeconds(61.000001) == "61.000001")
+        #expect(sixDecimalSeconds(-1) == "0.000000")
+    }
+}
+
 struct DigestAndArtifactNameTests {
     @Test func parsesDigests() throws {
         let hex = String(repeating: "ab", count: 32)

@@ -356,6 +356,17 @@ struct ImageDecodingTests {
         #expect(stride(from: 0, to: 12, by: 3).map { t[$0] } == [0, 64, 191, 255])
     }
 
+    /// The guest's spec word: mode low, crop fraction high; anything else is refused.
+    @Test func theResizeWordCarriesTheCropFraction() {
+        #expect(ImageHost.resizing(0)?.crop == 1 && ImageHost.resizing(0)?.0 == .stretch)
+        #expect(ImageHost.resizing(1)?.crop == 1 && ImageHost.resizing(1)?.0 == .shorterSideCenterCrop)
+        #expect(ImageHost.resizing(1 | 8750 << 16)?.crop == 0.875)
+        #expect(ImageHost.resizing(1 | 10_000 << 16)?.crop == 1)
+        #expect(ImageHost.resizing(2) == nil, "unknown mode")
+        #expect(ImageHost.resizing(1 | 10_001 << 16) == nil, "more than all of it")
+        #expect(ImageHost.resizing(0 | 8750 << 16) == nil, "a crop with stretch")
+    }
+
     @Test func aCropFractionKeepsTheCentreInWholePixels() throws {
         // 320x256: a 16-pixel red frame around a green 288x224 middle... of which the centred
         // square's central 87.5 % (trunc(0.875 * 256) = 224 pixels, from (48, 16)) is all green.

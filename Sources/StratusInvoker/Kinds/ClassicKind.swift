@@ -54,7 +54,7 @@ final class ClassicKind: ReplicatedKind, StreamingFunction {
 
     /// The answer as the caller gets it: whole (its status from the exit code), or streaming.
     fileprivate func response(_ started: ClassicAnswer, request: InvocationRequest, output: ChunkPipe,
-                          onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) -> ProxyResponse {
+                              onEnd: @escaping @Sendable (ProxyCallEnd) -> Void) -> ProxyResponse {
         switch started {
         case .finished(let result):
             let outcome = outcome(result, written: result.stdout.count, request: request)
@@ -75,7 +75,7 @@ final class ClassicKind: ReplicatedKind, StreamingFunction {
     private func outcome(_ result: GuestResult, written: Int, request: InvocationRequest) -> CallOutcome {
         GuestAnswer.outcome(result, settings: guest.settings, request: request, instance: "process",
                             before: ["Forking fprocess: \(command)"],
-                            after: ["Wrote \(written) Bytes - Duration: \(String(format: "%.6f", result.duration)) seconds"])
+                            after: ["Wrote \(written) Bytes - Duration: \(sixDecimalSeconds(result.duration)) seconds"])
     }
 }
 
