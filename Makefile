@@ -7,11 +7,13 @@ BIN := .build/$(CONFIG)/stratus
 # Debian packages: the WASI C library and compiler builtins (to build Wasm functions), wabt (wasm-strip),
 # bubblewrap (the sandbox process functions run in), python3/nodejs/curl (templates and their tests),
 # libjpeg/libpng headers (image decoding for inference functions), chromium (the browser tests of web pages),
-# sqlite3 (the tests check the store's integrity after a full disk), openssl (a test certificate for HTTPS).
-APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev chromium sqlite3 openssl
+# sqlite3 (the tests check the store's integrity after a full disk), openssl (a test certificate for HTTPS),
+# postgresql-15 (the cluster store: tests start private servers; psql checks what they hold), iproute2 (ip),
+# kubectl (renders the Kubernetes manifests; on Debian-based CI images it comes from the Kubernetes apt repository).
+APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev chromium sqlite3 openssl postgresql-15 postgresql-client-15 kubectl
 BENCH_PACKAGES := wrk
 
-.PHONY: run build test check-assets setup setup-models setup-test-deps demo bench install clean
+.PHONY: run build test check-assets check-kubernetes cluster setup setup-models setup-test-deps demo bench install clean
 
 setup:
 	@missing=""; for p in $(APT_PACKAGES) $(EXTRA_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -46,7 +48,7 @@ run: build
 ## Everything CI runs: unit tests and integration tests against the real binary. Two test processes, one
 ## after the other: the integration tests block on child processes (`stratus serve`, the CLI), and in one
 ## process with the in-process tests they would hold the few threads those tests' servers run on.
-test: setup setup-models setup-test-deps check-assets
+test: setup setup-models setup-test-deps check-assets check-kubernetes
 	swift build --build-tests
 	@status=0; \
 	swift test --skip-build --skip StratusIntegrationTests || status=1; \
@@ -62,6 +64,16 @@ check-assets: setup
 	PYTHONPYCACHEPREFIX="$$pycache" python3 -m py_compile $$(grep '\.py$$' <<< "$$assets"); \
 	for f in $$(grep '\.sh$$\|\.bootstrap$$' <<< "$$assets"); do bash -n "$$f"; done; \
 	echo "check-assets: $$(wc -l <<< "$$assets") embedded files, the JavaScript, Python and shell ones parse"
+
+## Render every kustomize overlay in deploy/kubernetes and validate each object against a named
+## Kubernetes version's schemas (kubectl kustomize + kubernetes-validate from PyPI, offline).
+check-kubernetes:
+	bash scripts/check-kubernetes.sh
+
+## A local cluster: a private PostgreSQL 15 and $(NODES) nodes on free ports; prints their URLs; Ctrl-C stops it.
+NODES ?= 3
+cluster: build
+	NODES=$(NODES) BIN=$(BIN) bash scripts/cluster.sh
 
 ## Deploy the demo functions (hello, pycon, classify and its page) again to the server `make run` started.
 demo: build

@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras", from: "1.35.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .plugin(name: "CommitPlugin", capability: .buildTool()),
@@ -40,6 +41,19 @@ let package = Package(
                 "StratusModel",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict
+        ),
+        // The cluster store: the same store protocols on PostgreSQL (PostgresNIO), with a disk cache of artifacts per node.
+        .target(
+            name: "StratusPostgres",
+            dependencies: [
+                "StratusModel",
+                "StratusStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -114,6 +128,7 @@ let package = Package(
                 "StratusInvoker",
                 "StratusQueue",
                 "StratusStore",
+                "StratusPostgres",
                 "StratusInference",
                 "StratusProcess",
                 "StratusWasm",
@@ -183,7 +198,8 @@ let package = Package(
             swiftSettings: strict),
 
         .testTarget(name: "StratusModelTests", dependencies: ["StratusModel"]),
-        .testTarget(name: "StratusStoreTests", dependencies: ["StratusStore"]),
+        .testTarget(name: "StratusStoreTests", dependencies: ["StratusStore", "StratusPostgres", "StratusTestSupport",
+                                                             .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "StratusInferenceTests", dependencies: ["StratusInference", "StratusModel"], swiftSettings: strict),
         // Test support only: compiles guest fixtures, starts servers. Never linked into the binary.
         .target(name: "StratusTestSupport", path: "Sources/StratusTestSupport"),

@@ -79,6 +79,8 @@ run_wrk() { # label url [script]
   STRATUS_BIN=$BIN DURATION=$DURATION bash bench/classic.sh | tail -n +2
   echo "## http mode vs. the same server direct, cold start vs. by hand, 200 MB bodies (bench/http.sh: its own server)"
   STRATUS_BIN=$BIN DURATION=$DURATION bash bench/http.sh
+  echo "## Cluster: PostgreSQL store vs SQLite store, deploy to first 200 across nodes, async with 1 and 3 nodes (bench/cluster.sh)"
+  STRATUS_BIN=$BIN DURATION=$DURATION bash bench/cluster.sh
   echo
   echo "## Cold start: deploy completes -> first answer (ms), new function each time"
   python3 bench/coldstart.py "$BIN" "$URL" "$WORK/hello.wasm" "$WORK/echo.wasm"

@@ -70,6 +70,28 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("callback-timeout"), help: "A callback that has not answered in this time has failed (default 10s).")
     var callbackTimeout: String?
 
+    @Option(name: .customLong("store"),
+            help: "Where shared state lives: 'sqlite' (the embedded database in --data-dir, the default) or postgres://USER:PASSWORD@HOST:PORT/DB for a cluster, every node naming the same database (env STRATUS_STORE, or DATABASE_URL).")
+    var store: String?
+
+    @Option(name: .customLong("secret-key-file"),
+            help: "The 32-byte key secrets are encrypted with; every node of a cluster needs the same file (env STRATUS_SECRET_KEY_FILE; default <data-dir>/secret.key, generated, embedded store only).")
+    var secretKeyFile: String?
+
+    @Option(name: .customLong("credentials-file"),
+            help: "The admin credentials for /system/*, JSON {\"user\": …, \"password\": …}; every node of a cluster reads the same file (env STRATUS_CREDENTIALS_FILE; default <data-dir>/credentials, generated on first start).")
+    var credentialsFile: String?
+
+    @Option(name: .customLong("node-name"), help: "This node's name in `stratus nodes`, logs and metrics (env STRATUS_NODE_NAME; default HOSTNAME-PORT).")
+    var nodeName: String?
+
+    @Option(name: .customLong("node-address"), help: "Where this node is reached, as `stratus nodes` lists it (env STRATUS_NODE_ADDRESS; default http://BIND:PORT).")
+    var nodeAddress: String?
+
+    @Option(name: .customLong("queue-lease"),
+            help: "How long an async call's claim holds without being renewed; a dead node's calls run elsewhere after it (env STRATUS_QUEUE_LEASE; default 30s).")
+    var queueLease: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
@@ -93,6 +115,13 @@ struct Serve: AsyncParsableCommand {
         var credentials: Credentials?
         if noAuth {
             logger.warning("authentication is off (--no-auth): anyone who can reach this port can deploy code")
+        } else if let file = credentialsFile ?? env["STRATUS_CREDENTIALS_FILE"].nonEmpty {
+            // A cluster's nodes share one admin credential (a Kubernetes Secret): read it, never generate it.
+            guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("--credentials-file \(file): cannot read the file") }
+            guard let loaded = try? JSONDecoder().decode(Credentials.self, from: data), !loaded.user.isEmpty, !loaded.password.isEmpty else {
+                throw ValidationError("--credentials-file \(file): expected JSON {\"user\": \"…\", \"password\": \"…\"}")
+            }
+            credentials = loaded
         } else {
             let loaded: Credentials, created: Bool
             do { (loaded, created) = try Credentials.loadOrCreate(in: data) } catch {
@@ -147,8 +176,16 @@ struct Serve: AsyncParsableCommand {
             }
         }
         configuration.inferenceSpinning = inferenceSpinning || env["STRATUS_INFERENCE_SPINNING"] == "1"
+        configuration.storeURL = store ?? env["STRATUS_STORE"].nonEmpty ?? env["DATABASE_URL"].nonEmpty
+        configuration.secretKeyFile = secretKeyFile ?? env["STRATUS_SECRET_KEY_FILE"].nonEmpty
+        configuration.nodeName = nodeName ?? env["STRATUS_NODE_NAME"].nonEmpty
+        configuration.nodeAddress = nodeAddress ?? env["STRATUS_NODE_ADDRESS"].nonEmpty
+        if let text = queueLease ?? env["STRATUS_QUEUE_LEASE"].nonEmpty {
+            do { configuration.queue.lease = try Quantities.duration(text) } catch { throw ValidationError("--queue-lease: \(error)") }
+            guard configuration.queue.lease >= 1 else { throw ValidationError("--queue-lease must be 1s or more") }
+        }
         let gateway: Gateway
-        do { gateway = try Gateway(configuration: configuration, credentials: credentials, logger: logger) } catch let error as GatewayStartError {
+        do { gateway = try await Gateway(configuration: configuration, credentials: credentials, logger: logger) } catch let error as GatewayStartError {
             throw ValidationError(error.message)
         }
         try await gateway.restoreFunctions()

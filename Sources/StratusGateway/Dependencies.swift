@@ -14,6 +14,8 @@ struct Dependencies: Sendable {
     let logStore: any LogStore
     let secrets: any SecretStore
     let namespaces: any NamespaceStore
+    /// The cluster's nodes (one, for the embedded store).
+    let nodes: any NodeStore
     let invoker: Invoker
     let configuration: GatewayConfiguration
     let logger: Logger
@@ -30,8 +32,10 @@ struct Dependencies: Sendable {
     let metrics: GatewayMetrics
     /// Calls running now, all functions together, against `--max-inflight`.
     let inflight: InflightLimiter
-    /// Serializes deploys and removals.
-    let managementGate = SerialGate()
+    /// Serializes deploys, removals and cluster reconciles.
+    let managementGate: SerialGate
+    /// This node.
+    let node: NodeRecord
 }
 
 /// Counts calls in progress against a server-wide limit.
@@ -49,6 +53,9 @@ final class InflightLimiter: Sendable {
     }
 
     func leave() { count.subtract(1, ordering: .relaxed) }
+
+    /// Calls running now.
+    var current: Int { max(0, count.load(ordering: .relaxed)) }
 }
 
 /// JSON in and out the way OpenFaaS clients expect (RFC 3339 dates).

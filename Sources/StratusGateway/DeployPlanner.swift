@@ -9,7 +9,7 @@ import StratusWasm
 /// namespace, runtime and command decided, settings parsed, secrets checked and read once,
 /// layers pinned and unpacked, models resolved. No HTTP here: the cluster reconciler uses it too.
 struct DeployPlanner: Sendable {
-    let store: SQLiteStore
+    let store: any StratusStorage
     let layers: LayerDirectory
     let secretFiles: SecretFiles
     /// Whether process functions get their secrets as files (only inside the sandbox).

@@ -7,6 +7,7 @@ import StratusModel
 import StratusProcess
 public import StratusQueue
 public import StratusStore
+import StratusPostgres
 import StratusWasm
 import HummingbirdCore
 import HummingbirdTLS
@@ -15,7 +16,12 @@ import NIOSSL
 /// The composition root: opens the store, restores deployed functions, wires the routes.
 public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
-    public let store: SQLiteStore
+    /// SQLite in the data directory, or a cluster's PostgreSQL.
+    public let store: any StratusStorage
+    /// This node as `/system/nodes` lists it.
+    let node: NodeRecord
+    /// Keeps this node in step with the others and its heartbeat going.
+    let sync: ClusterSync
     let invoker: Invoker
     let logs: LogService
     let processes: ProcessRuntime
@@ -34,15 +40,25 @@ public struct Gateway: Sendable {
     let server: HTTPServerBuilder
     /// Function calls running now, server-wide (`--max-inflight`).
     let inflight: InflightLimiter
+    /// Deploys, removals and cluster reconciles, one at a time.
+    let managementGate = SerialGate()
     /// Whether the gateway serves HTTPS.
     public var usesTLS: Bool { configuration.tlsCertificateChain != nil }
 
-    public init(configuration: GatewayConfiguration, credentials: Credentials?, logger: Logger) throws {
-        self.configuration = configuration
+    public init(configuration: GatewayConfiguration, credentials: Credentials?, logger: Logger) async throws {
+        var configuration = configuration
+        let nodeName = configuration.nodeName ?? Self.defaultNodeName(port: configuration.port)
+        configuration.nodeName = nodeName
+        configuration.queue.node = nodeName
         self.credentials = configuration.authEnabled ? credentials : nil
         self.logger = logger
         let tls = try Self.tlsConfiguration(configuration)
-        store = try SQLiteStore(directory: configuration.dataDirectory)
+        store = try await Self.openStore(configuration, logger: logger)
+        if store.isShared {
+            // Another node's notification wakes the dispatcher; the timer only heals a missed one.
+            configuration.queue.idleRecheck = max(configuration.queue.idleRecheck, 5)
+        }
+        self.configuration = configuration
         let sandbox = Sandbox.detect(hiding: [configuration.dataDirectory])
         var bundles = configuration.dataDirectory.appendingPathComponent("bundles")
         if sandbox == nil, getuid() == 0, !Self.othersCanReach(configuration.dataDirectory) {
@@ -73,7 +89,7 @@ public struct Gateway: Sendable {
         sites = try SiteDirectory(root: configuration.dataDirectory.appendingPathComponent("sites"), store: store)
         layers = try LayerDirectory(root: configuration.dataDirectory.appendingPathComponent("layers"), store: store)
         secretFiles = SecretFiles(root: configuration.dataDirectory.appendingPathComponent("run"))
-        logs = LogService(store: store, logger: logger)
+        logs = LogService(store: store, logger: logger, node: nodeName)
         var inference: (any InferenceBackend)?
         if let library = ONNXRuntimeBackend.findLibrary() {
             do {
@@ -97,6 +113,45 @@ public struct Gateway: Sendable {
         server = try Self.serverBuilder(tls: tls, direct: DirectCalls(invoker: invoker, inflight: inflight, maxRequestBytes: configuration.maxRequestBytes))
         planner = DeployPlanner(store: store, layers: layers, secretFiles: secretFiles, processSecrets: sandbox?.providesSecrets == true)
         queue = AsyncQueue(store: store, invoker: invoker, configuration: configuration.queue, logger: logger)
+        let scheme = tls == nil ? "http" : "https"
+        node = NodeRecord(id: nodeName, address: configuration.nodeAddress ?? "\(scheme)://\(configuration.host):\(configuration.port)",
+                          version: configuration.version, startedAt: Date(), heartbeatAt: Date(), functions: 0, inflight: 0)
+        let secretFolders = secretFiles, followers = logs
+        sync = ClusterSync(store: store, invoker: invoker, planner: planner, gate: managementGate, sites: sites, queue: queue, logger: logger,
+                           node: node, interval: configuration.reconcileInterval, inflight: inflight,
+                           onRemoved: { name in
+                               secretFolders.remove(name)
+                               followers.endFollowers(of: name)
+                           })
+    }
+
+    /// The embedded SQLite store in the data directory, or PostgreSQL when `--store` names it.
+    static func openStore(_ configuration: GatewayConfiguration, logger: Logger) async throws -> any StratusStorage {
+        guard let url = configuration.storeURL, !url.isEmpty, url != "sqlite" else {
+            do { return try SQLiteStore(directory: configuration.dataDirectory, keyFile: configuration.secretKeyFile) } catch {
+                throw GatewayStartError(message: "cannot open the store: \(error)")
+            }
+        }
+        guard let keyFile = configuration.secretKeyFile else {
+            throw GatewayStartError(message: """
+                --store \(PostgresURL.redacted(url)) needs --secret-key-file: every node of a cluster seals secrets with the same 32-byte key \
+                (make one with: head -c 32 /dev/urandom > stratus.key; chmod 600 stratus.key)
+                """)
+        }
+        do {
+            let store = try await PostgresStore.open(url: url, cacheDirectory: configuration.dataDirectory.appendingPathComponent("artifact-cache"),
+                                                     keyFile: keyFile, logger: logger)
+            logger.info("cluster store ready", metadata: ["store": "\(PostgresURL.redacted(url))"])
+            return store
+        } catch {
+            throw GatewayStartError(message: "cannot open the store \(PostgresURL.redacted(url)): \(error)")
+        }
+    }
+
+    /// The host name, and the port when one was asked for.
+    static func defaultNodeName(port: Int) -> String {
+        let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "stratus"
+        return port == 0 ? "\(host)-\(getpid())" : "\(host)-\(port)"
     }
 
     /// Deploys every stored function into the runtime and unpacks every stored site; one that
@@ -111,10 +166,12 @@ public struct Gateway: Sendable {
                 logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])
             }
         }
+        await sync.markRestored()
     }
 
     /// Stops function replicas and writes buffered logs: call once the server has stopped serving.
     public func shutdown() async {
+        if let store = store as? PostgresStore { defer { store.close() } }
         await invoker.stopAll()
         await logs.flush()
     }
@@ -122,10 +179,11 @@ public struct Gateway: Sendable {
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.
     public func buildRouter() -> Router<StratusRequestContext> {
         let secretFiles = secretFiles
-        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, namespaces: store, invoker: invoker, configuration: configuration, logger: logger,
+        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, namespaces: store, nodes: store,
+                                        invoker: invoker, configuration: configuration, logger: logger,
                                         planner: planner, removeSecretsFolder: { name in secretFiles.remove(name) },
                                         endLogFollowers: { [logs] name in logs.endFollowers(of: name) }, sites: sites, layers: layers,
-                                        metrics: metrics, inflight: inflight)
+                                        metrics: metrics, inflight: inflight, managementGate: managementGate, node: node)
         let router = Router(context: StratusRequestContext.self)
         router.add(middleware: CallIDMiddleware())
         let system = SystemHandlers(dependencies: dependencies)
@@ -133,10 +191,12 @@ public struct Gateway: Sendable {
         let ui = UIHandlers(dependencies: dependencies, store: store)
         ui.registerPublic(on: router)
         let metrics = metrics, invoker = invoker, queue = queue, store = store
+        // In a cluster every sample says which node it is from (each pod is scraped on its own).
+        let metricsNode = store.isShared ? node.id : nil
         router.get("metrics") { _, _ in
             let functions = (try? await store.functions()) ?? []
             let counts = (try? await store.queueCounts()) ?? [:]
-            let text = metrics.render(functions: functions, invoker: invoker, queue: queue, counts: counts)
+            let text = metrics.render(functions: functions, invoker: invoker, queue: queue, counts: counts, node: metricsNode)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(bytes: text)))
         }
@@ -184,7 +244,7 @@ public struct Gateway: Sendable {
             router: buildRouter(),
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratus"),
-            services: [logs, queue, Autoscaler(invoker: invoker)],
+            services: [logs, queue, Autoscaler(invoker: invoker), sync],
             onServerRunning: { channel in
                 let address = channel.localAddress
                 onListening(address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)

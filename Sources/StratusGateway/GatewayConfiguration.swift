@@ -38,6 +38,19 @@ public struct GatewayConfiguration: Sendable {
     public var tlsPrivateKey: String?
     /// Async workers, callback retries.
     public var queue = AsyncQueue.Configuration()
+    /// Where shared state lives: `nil` for the embedded SQLite in the data directory, or a
+    /// `postgres://` URL for a cluster (every node names the same database).
+    public var storeURL: String?
+    /// The 32-byte key secrets are sealed with; every node of a cluster needs the same one. `nil`:
+    /// `<data>/secret.key`, generated on first use (the embedded store only).
+    public var secretKeyFile: String?
+    /// This node's name in `/system/nodes`, log lines, claims and metrics (default: host name and port).
+    public var nodeName: String?
+    /// Where this node is reached, as listed by `/system/nodes` (default: http://HOST:PORT as bound).
+    public var nodeAddress: String?
+    /// Seconds between a node's heartbeats and between its checks of the change counter (a missed
+    /// notification heals within this).
+    public var reconcileInterval: Double = 2
 
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.2.0", functionUser: String? = nil) {
         self.functionUser = functionUser

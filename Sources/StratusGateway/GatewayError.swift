@@ -33,7 +33,11 @@ struct GatewayError: HTTPResponseError {
     }
 
     static func from(_ error: StoreError) -> GatewayError {
-        GatewayError(.internalServerError, error.description)
+        switch error {
+        // The cluster's database is down: the write was not made; calls to deployed functions still answer.
+        case .unavailable: GatewayError(.serviceUnavailable, error.description + " (calls to deployed functions still answer; try again when the database is back)")
+        default: GatewayError(.internalServerError, error.description)
+        }
     }
 
     static func from(_ error: ModelError) -> GatewayError {

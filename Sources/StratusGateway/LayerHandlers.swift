@@ -9,9 +9,9 @@ import StratusStore
 /// at `/opt`, one per distinct list of layers, unpacked once under the data directory.
 struct LayerDirectory: Sendable {
     let root: URL
-    let store: SQLiteStore
+    let store: any StratusStorage
 
-    init(root: URL, store: SQLiteStore) throws {
+    init(root: URL, store: any StratusStorage) throws {
         self.root = root
         self.store = store
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)

@@ -17,12 +17,18 @@ final class LogService: FunctionLogSink, Service {
     private let writing = Atomic<Int>(0)
     private let subscribers = Mutex<[UUID: (function: FunctionName, continuation: AsyncStream<LogLine>.Continuation)]>([:])
 
-    init(store: any LogStore, logger: Logger) {
+    /// This node's name, written on every line (the logs of all nodes meet in a cluster's store).
+    private let node: String?
+
+    init(store: any LogStore, logger: Logger, node: String? = nil) {
         self.store = store
         self.logger = logger
+        self.node = node
     }
 
     func record(_ lines: [LogLine]) {
+        var lines = lines
+        if let node { for index in lines.indices where lines[index].node == nil { lines[index].node = node } }
         pending.withLock { $0.append(contentsOf: lines) }
         subscribers.withLock { table in
             for (_, subscriber) in table {

@@ -94,7 +94,8 @@ final class GatewayMetrics: InvocationObserver, Sendable {
     }
 
     /// The exposition text, with the gauges read now.
-    func render(functions: [FunctionSpec], invoker: Invoker, queue: AsyncQueue, counts: [AsyncCallState: Int]) -> [UInt8] {
+    /// The Prometheus text; with `node`, every sample carries `node="…"` (each node of a cluster is scraped on its own).
+    func render(functions: [FunctionSpec], invoker: Invoker, queue: AsyncQueue, counts: [AsyncCallState: Int], node: String? = nil) -> [UInt8] {
         for spec in functions {
             let name = spec.name.qualified
             registry.makeGauge(name: "gateway_service_count", labels: [("function_name", name)], help: "Replicas per function")
@@ -117,9 +118,32 @@ final class GatewayMetrics: InvocationObserver, Sendable {
         add("stratus_async_dead_letters_total", "Async calls that failed for good", now.deadLettered, before.deadLettered)
         add("stratus_async_callbacks_total", "Callback deliveries", now.callbacksDelivered, before.callbacksDelivered, labels: [("result", "delivered")])
         add("stratus_async_callbacks_total", "Callback deliveries", now.callbackFailures, before.callbackFailures, labels: [("result", "failed")])
+        add("stratus_async_fenced_total", "Async outcomes not recorded because another node had claimed the call since", now.fenced, before.fenced)
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
-        return bytes
+        guard let node else { return bytes }
+        return Self.labelled(bytes, node: node)
+    }
+
+    /// Adds `node="NODE"` to every sample line of a Prometheus text exposition.
+    static func labelled(_ text: [UInt8], node: String) -> [UInt8] {
+        let value = node.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+        var out = ""
+        for line in String(decoding: text, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
+            if line.isEmpty || line.hasPrefix("#") {
+                out += line
+            } else if let brace = line.firstIndex(of: "{") {
+                let rest = line[line.index(after: brace)...]
+                out += line[...brace] + "node=\"\(value)\"" + (rest.hasPrefix("}") ? "" : ",") + rest
+            } else if let space = line.firstIndex(of: " ") {
+                out += line[..<space] + "{node=\"\(value)\"}" + line[space...]
+            } else {
+                out += line
+            }
+            out += "\n"
+        }
+        if out.hasSuffix("\n\n") { out.removeLast() }
+        return Array(out.utf8)
     }
 }
 

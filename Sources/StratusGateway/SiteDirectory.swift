@@ -37,6 +37,28 @@ final class SiteDirectory: Sendable {
         }
     }
 
+    /// Serves what the store says now (a cluster: another node deployed or removed a site): sites
+    /// whose archive changed are unpacked, sites the store no longer has stop being served.
+    func sync(logger: Logger) async throws {
+        let records = try await store.sites()
+        for record in records where table.get(record.name.rawValue)?.digest != record.digest {
+            do {
+                let bytes = try await store.artifactBytes(record.digest)
+                if let previous = table.set(record.name.rawValue, try unpack(bytes, digest: record.digest, deployedAt: record.deployedAt)) {
+                    removeFolderIfUnused(previous)
+                }
+                logger.info("site updated from the cluster", metadata: ["site": "\(record.name)"])
+            } catch {
+                logger.error("cannot unpack site", metadata: ["site": "\(record.name)", "error": "\(error)"])
+            }
+        }
+        let names = Set(records.map(\.name.rawValue))
+        for name in table.all().keys where !names.contains(name) {
+            if let entry = table.remove(name) { removeFolderIfUnused(entry) }
+            logger.info("site removed through another node", metadata: ["site": "\(name)"])
+        }
+    }
+
     /// Stores the tar.gz `bytes` and serves them as site `name` (replacing what it served before).
     func deploy(_ name: FunctionName, archive bytes: [UInt8]) async throws -> (status: SiteStatus, created: Bool) {
         guard Archive.isGzip(bytes) else {

@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import StratusModel
+import StratusStore
 
-/// `GET /system/info`, `GET /system/openapi.yaml`, `GET /healthz`.
+/// `GET /system/info`, `GET /system/openapi.yaml`, `GET /system/nodes`, `GET /healthz`.
 struct SystemHandlers {
     let dependencies: Dependencies
 
@@ -23,6 +24,13 @@ struct SystemHandlers {
             let arch = "unknown"
             #endif
             return try JSON.response(GatewayInfo(release: version, sha: commit, arch: arch))
+        }
+        // The live nodes of the cluster (this one alone on the embedded store), by name.
+        let nodes = dependencies.nodes
+        group.get("nodes") { _, _ in
+            let live: [NodeRecord]
+            do throws(StoreError) { live = try await nodes.nodes(since: Date().addingTimeInterval(-ClusterSync.liveWithin)) } catch { throw GatewayError.from(error) }
+            return try JSON.response(live)
         }
         // The API's description (docs/openapi.yaml, compiled in).
         group.get("openapi.yaml") { _, _ in

@@ -57,6 +57,12 @@ public final class Invoker: Sendable {
         activate(try await prepare(plan, waitUntilReady: waitUntilReady))
     }
 
+    /// The spec each deployed function was deployed from, by name (what a cluster node compares
+    /// with the shared store).
+    public func deployedSpecs() -> [FunctionName: FunctionSpec] {
+        Dictionary(table.all.map { ($0.spec.name, $0.spec) }, uniquingKeysWith: { _, last in last })
+    }
+
     /// Stops routing calls to `name`; calls in flight finish, then its replicas stop.
     public func undeploy(_ name: FunctionName) {
         let (removed, inUse) = table.remove(name)

@@ -28,6 +28,11 @@ public struct AsyncCall: Sendable, Equatable {
     public var lastError: String?
     /// The answer being delivered to the callback (state `delivering`).
     public var result: AsyncResult?
+    /// The fence of the claim this copy was taken under: it grows by one each time a worker claims the
+    /// call (to run it or to deliver its result). Outcomes are recorded only under the claim that
+    /// holds it now, so a worker whose lease was taken over (a node cut off, then back) cannot record
+    /// a second outcome.
+    public var claim: Int = 0
 
     public init(id: String, function: FunctionName, method: String, path: String, query: String, headers: [[String]], body: [UInt8],
                 callbackURL: String?, createdAt: Date = Date()) {

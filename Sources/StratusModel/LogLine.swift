@@ -8,13 +8,17 @@ public struct LogLine: Codable, Sendable, Equatable {
     public var instance: String
     public var timestamp: Date
     public var text: String
+    /// The cluster node that wrote it (the server's node name; set by the log service).
+    public var node: String?
 
-    public init(name: String, namespace: String = FunctionName.defaultNamespace, instance: String, timestamp: Date = Date(), text: String) {
+    public init(name: String, namespace: String = FunctionName.defaultNamespace, instance: String, timestamp: Date = Date(), text: String,
+                node: String? = nil) {
         self.name = name
         self.namespace = namespace
         self.instance = instance
         self.timestamp = timestamp
         self.text = text
+        self.node = node
     }
 }
 

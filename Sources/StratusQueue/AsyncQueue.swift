@@ -26,6 +26,14 @@ public final class AsyncQueue: Service, Sendable {
         public var callbackTimeout: Double = 10
         /// Seconds a shutdown waits for running calls (the rest run again after the restart).
         public var shutdownGrace: Double = 10
+        /// This node's name: claims are made in it, and after a restart its own leftover calls run again.
+        public var node = "local"
+        /// How long a claim holds a call without being extended; a worker extends it every third of
+        /// that while the call runs. When a node dies, its calls run elsewhere after at most this long.
+        public var lease: Double = 30
+        /// The longest an idle dispatcher sleeps before it looks at the queue again; wake-ups (a
+        /// local enqueue, a notification from another node) come sooner.
+        public var idleRecheck: Double = 1
 
         public init() {}
     }
@@ -38,6 +46,8 @@ public final class AsyncQueue: Service, Sendable {
         public var deadLettered = 0
         public var callbacksDelivered = 0
         public var callbackFailures = 0
+        /// Outcomes not recorded because the call's lease had been taken over by another claim.
+        public var fenced = 0
 
         public init() {}
     }
@@ -76,7 +86,7 @@ public final class AsyncQueue: Service, Sendable {
 
     /// The dispatcher: claims due calls while workers are free, sleeps until the next is due.
     public func run() async throws {
-        let recovered = try await store.recoverRunning()
+        let recovered = try await store.recoverRunning(node: configuration.node)
         if recovered > 0 { logger.notice("async calls interrupted by the last stop run again", metadata: ["calls": "\(recovered)"]) }
         var iterator = wakeupStream.makeAsyncIterator()
         await withGracefulShutdownHandler {
@@ -115,7 +125,7 @@ public final class AsyncQueue: Service, Sendable {
     private func sleepDuration() async -> Double {
         guard let next = try? await store.nextDue() else { return 1 }
         let delay = next.timeIntervalSinceNow
-        return delay <= 0 ? 1 : min(1, max(0.001, delay))
+        return delay <= 0 ? configuration.idleRecheck : min(configuration.idleRecheck, max(0.001, delay))
     }
 
     /// Waits up to the shutdown grace for running calls; those still running are recovered at restart.
@@ -136,17 +146,16 @@ public final class AsyncQueue: Service, Sendable {
             (try? FunctionName(parsing: function)).flatMap { invoker.settings($0) }?.asyncConcurrency ?? 1
         }
         let full = Set(running.filter { $0.value >= limit($0.key) }.keys)
-        let calls = try await store.claimDue(now: Date(), limit: free, skipping: full) { function in
-            limit(function) - (running[function] ?? 0)
-        }
+        let now = Date()
+        let leaseUntil = now.addingTimeInterval(configuration.lease)
+        let calls = try await store.claimDue(now: now, limit: free, node: configuration.node, leaseUntil: leaseUntil, skipping: full, limits: limit)
         for call in calls {
             begin(call)
             group.addTask { await self.execute(call) }
         }
         let stillFree = configuration.workers - active.withLock { $0.total }
         guard stillFree > 0 else { return calls.count }
-        let busy = active.withLock { $0.ids }
-        let deliveries = try await store.dueDeliveries(now: Date(), limit: stillFree, excluding: busy)
+        let deliveries = try await store.claimDeliveries(now: Date(), limit: stillFree, node: configuration.node, leaseUntil: leaseUntil)
         for call in deliveries {
             begin(call)
             group.addTask { await self.deliver(call) }
@@ -172,9 +181,40 @@ public final class AsyncQueue: Service, Sendable {
         wakeups.yield()
     }
 
+    /// Extends the call's lease every third of its length until the returned task is cancelled; a
+    /// lease taken over by another claim is logged once (the outcome will not be recorded here).
+    private func keepLease(_ call: AsyncCall) -> Task<Void, Never> {
+        let store = store, lease = configuration.lease, logger = logger
+        return Task {
+            while (try? await Task.sleep(for: .milliseconds(Int64(lease * 1000 / 3)))) != nil {
+                do {
+                    if try await store.extendLease(call.id, claim: call.claim, until: Date().addingTimeInterval(lease)) { continue }
+                    logger.warning("async call: lease lost to another claim; this run's outcome will not be recorded", metadata: ["call_id": "\(call.id)"])
+                    return
+                } catch {
+                    // The database may be back before the lease runs out; keep trying.
+                    logger.notice("async call: cannot extend the lease yet", metadata: ["call_id": "\(call.id)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Counts and logs an outcome the store refused because another claim holds the call now.
+    private func fenced(_ call: AsyncCall, _ recorded: Bool, what: String) {
+        guard !recorded else { return }
+        counters.withLock { $0.fenced += 1 }
+        logger.warning("async call: outcome not recorded, the call was claimed again elsewhere after this lease ran out", metadata: [
+            "call_id": "\(call.id)", "claim": "\(call.claim)", "outcome": "\(what)",
+        ])
+    }
+
     /// Runs one attempt and decides: done, retry later, deliver, or dead-letter.
     private func execute(_ call: AsyncCall) async {
-        defer { end(call) }
+        let keeper = keepLease(call)
+        defer {
+            keeper.cancel()
+            end(call)
+        }
         let policy = invoker.settings(call.function)?.retry ?? RetryPolicy()
         let result: AsyncResult
         var retryable = true
@@ -197,7 +237,9 @@ public final class AsyncQueue: Service, Sendable {
         do {
             if !succeeded && retryable && policy.codes.contains(result.status) && call.attempts < policy.attempts {
                 let delay = policy.delay(afterAttempt: call.attempts)
-                try await store.reschedule(call.id, at: Date().addingTimeInterval(delay), status: result.status, error: reason)
+                let recorded = try await store.reschedule(call.id, claim: call.claim, at: Date().addingTimeInterval(delay), status: result.status, error: reason)
+                fenced(call, recorded, what: "retry")
+                guard recorded else { return }
                 counters.withLock { $0.retries += 1 }
                 logger.info("async call failed, will retry", metadata: [
                     "call_id": "\(call.id)", "function": "\(call.function)", "status": "\(result.status)",
@@ -206,7 +248,9 @@ public final class AsyncQueue: Service, Sendable {
                 return
             }
             if call.callbackURL != nil {
-                try await store.storeResult(call.id, result, nextAttemptAt: Date())
+                let recorded = try await store.storeResult(call.id, claim: call.claim, result, nextAttemptAt: Date())
+                fenced(call, recorded, what: "result")
+                guard recorded else { return }
                 var delivering = call
                 delivering.result = result
                 delivering.state = .delivering
@@ -221,7 +265,11 @@ public final class AsyncQueue: Service, Sendable {
 
     /// A delivery claimed from the store (after a restart or a failed try).
     private func deliver(_ call: AsyncCall) async {
-        defer { end(call) }
+        let keeper = keepLease(call)
+        defer {
+            keeper.cancel()
+            end(call)
+        }
         await deliverNow(call)
     }
 
@@ -237,12 +285,16 @@ public final class AsyncQueue: Service, Sendable {
                 counters.withLock { $0.callbackFailures += 1 }
                 let tries = call.callbackAttempts + 1
                 if tries >= configuration.callbackAttempts {
-                    try await store.deadLetter(call.id, status: result.status, reason: "the callback to \(url) failed \(tries) times: \(why)")
+                    let recorded = try await store.deadLetter(call.id, claim: call.claim, status: result.status,
+                                                              reason: "the callback to \(url) failed \(tries) times: \(why)")
+                    fenced(call, recorded, what: "dead letter")
+                    guard recorded else { return }
                     counters.withLock { $0.deadLettered += 1 }
                     logger.warning("async call dead-lettered: callback failed", metadata: ["call_id": "\(call.id)", "url": "\(url)", "error": "\(why)"])
                 } else {
                     let delay = min(configuration.callbackMaxWait, configuration.callbackMinWait * pow(2, Double(min(tries - 1, 30))))
-                    try await store.rescheduleDelivery(call.id, at: Date().addingTimeInterval(delay), error: "callback: \(why)")
+                    fenced(call, try await store.rescheduleDelivery(call.id, claim: call.claim, at: Date().addingTimeInterval(delay), error: "callback: \(why)"),
+                           what: "callback retry")
                 }
             }
         } catch {
@@ -253,10 +305,13 @@ public final class AsyncQueue: Service, Sendable {
     /// The last step: a success is done and forgotten; a failure stays in the dead-letter list.
     private func settle(_ call: AsyncCall, _ result: AsyncResult) async throws(StoreError) {
         if (200..<400).contains(result.status) {
-            try await store.finish(call.id)
-            counters.withLock { $0.completed += 1 }
+            let recorded = try await store.finish(call.id, claim: call.claim)
+            fenced(call, recorded, what: "done")
+            if recorded { counters.withLock { $0.completed += 1 } }
         } else {
-            try await store.deadLetter(call.id, status: result.status, reason: Self.reason(result))
+            let recorded = try await store.deadLetter(call.id, claim: call.claim, status: result.status, reason: Self.reason(result))
+            fenced(call, recorded, what: "dead letter")
+            guard recorded else { return }
             counters.withLock { $0.deadLettered += 1 }
             logger.warning("async call failed for good", metadata: [
                 "call_id": "\(call.id)", "function": "\(call.function)", "status": "\(result.status)", "attempts": "\(call.attempts)",

@@ -1,16 +1,17 @@
 import Crypto
-import Foundation
+public import Foundation
 public import StratusModel
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Content-addressed files under `<root>/sha256/<hex>`, written atomically (temp file, fsync, rename).
-struct BlobDirectory: Sendable {
-    let root: URL
+/// Content-addressed files under `<root>/sha256/<hex>`, written atomically (temp file, fsync, rename):
+/// the embedded store's artifacts, and a cluster node's disk cache of the shared store's.
+public struct BlobDirectory: Sendable {
+    public let root: URL
 
-    init(root: URL) throws(StoreError) {
+    public init(root: URL) throws(StoreError) {
         self.root = root
         do {
             try FileManager.default.createDirectory(at: root.appendingPathComponent("sha256"), withIntermediateDirectories: true)
@@ -24,12 +25,12 @@ struct BlobDirectory: Sendable {
         StratusModel.Digest(hashBytes: SHA256.hash(data: bytes))
     }
 
-    func path(for digest: StratusModel.Digest) -> String {
+    public func path(for digest: StratusModel.Digest) -> String {
         root.appendingPathComponent("sha256").appendingPathComponent(digest.hex).path
     }
 
     /// Writes `bytes` unless a blob with the same digest exists; returns the digest.
-    func write(_ bytes: [UInt8]) throws(StoreError) -> StratusModel.Digest {
+    public func write(_ bytes: [UInt8]) throws(StoreError) -> StratusModel.Digest {
         let digest = Self.digest(of: bytes)
         let final = path(for: digest)
         if FileManager.default.fileExists(atPath: final) { return digest }
@@ -55,7 +56,7 @@ struct BlobDirectory: Sendable {
         return digest
     }
 
-    func read(_ digest: StratusModel.Digest) throws(StoreError) -> [UInt8] {
+    public func read(_ digest: StratusModel.Digest) throws(StoreError) -> [UInt8] {
         guard let data = FileManager.default.contents(atPath: path(for: digest)) else { throw .missingArtifact(digest) }
         let bytes = [UInt8](data)
         guard Self.digest(of: bytes) == digest else { throw .corruptArtifact(digest) }
@@ -63,7 +64,7 @@ struct BlobDirectory: Sendable {
     }
 
     /// Removes temp files left by a crash mid-write.
-    func sweepTemporaries() {
+    public func sweepTemporaries() {
         let tmp = root.appendingPathComponent("tmp")
         for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] {
             try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))

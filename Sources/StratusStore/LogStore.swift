@@ -32,8 +32,8 @@ extension SQLiteStore: LogStore {
         try await writeDatabase { db in
             for line in lines {
                 try db.execute(
-                    sql: "INSERT INTO logLine (function, namespace, instance, timestamp, text) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [line.name, line.namespace, line.instance, line.timestamp.timeIntervalSince1970, line.text])
+                    sql: "INSERT INTO logLine (function, namespace, instance, timestamp, text, node) VALUES (?, ?, ?, ?, ?, ?)",
+                    arguments: [line.name, line.namespace, line.instance, line.timestamp.timeIntervalSince1970, line.text, line.node])
             }
             for function in Set(lines.map { [$0.name, $0.namespace] }) {
                 try db.execute(sql: """
@@ -48,13 +48,13 @@ extension SQLiteStore: LogStore {
         try await readDatabase { db in
             let rows = try Row.fetchAll(db, sql: """
                 SELECT * FROM (
-                  SELECT id, function, namespace, instance, timestamp, text FROM logLine
+                  SELECT id, function, namespace, instance, timestamp, text, node FROM logLine
                   WHERE function = ? AND namespace = ? AND timestamp >= ? ORDER BY id DESC LIMIT ?)
                 ORDER BY id
                 """, arguments: [function.rawValue, function.namespace, since?.timeIntervalSince1970 ?? 0, tail ?? -1])
             return rows.map { row in
                 LogLine(name: row["function"], namespace: row["namespace"], instance: row["instance"],
-                        timestamp: Date(timeIntervalSince1970: row["timestamp"]), text: row["text"])
+                        timestamp: Date(timeIntervalSince1970: row["timestamp"]), text: row["text"], node: row["node"])
             }
         }
     }

@@ -55,22 +55,22 @@ extension SQLiteStore: NamespaceStore {
 
     public func namespaces() async throws(StoreError) -> [FunctionNamespace] {
         let rows = try await readDatabase { db in
-            try Row.fetchAll(db, sql: "SELECT name, labels, annotations FROM namespace ORDER BY name").map(Self.columns)
+            try Row.fetchAll(db, sql: "SELECT name, labels, annotations FROM namespace ORDER BY name").map(columns)
         }
         var namespaces: [FunctionNamespace] = []
-        for row in rows { namespaces.append(try Self.namespace(from: row)) }
+        for row in rows { namespaces.append(try NamespaceMarks.decode(name: row[0], labels: row[1], annotations: row[2])) }
         return namespaces
     }
 
     public func namespace(named name: String) async throws(StoreError) -> FunctionNamespace? {
         let row = try await readDatabase { db in
-            try Row.fetchOne(db, sql: "SELECT name, labels, annotations FROM namespace WHERE name = ?", arguments: [name]).map(Self.columns)
+            try Row.fetchOne(db, sql: "SELECT name, labels, annotations FROM namespace WHERE name = ?", arguments: [name]).map(columns)
         }
-        return try row.map { (row: [String]) throws(StoreError) in try Self.namespace(from: row) }
+        return try row.map { (row: [String]) throws(StoreError) in try NamespaceMarks.decode(name: row[0], labels: row[1], annotations: row[2]) }
     }
 
     public func createNamespace(_ namespace: FunctionNamespace) async throws(StoreError) -> Bool {
-        let (labels, annotations) = try Self.marks(of: namespace)
+        let (labels, annotations) = try NamespaceMarks.encode(namespace)
         return try await writeDatabase { db in
             try db.execute(sql: "INSERT OR IGNORE INTO namespace (name, labels, annotations, createdAt) VALUES (?, ?, ?, ?)",
                            arguments: [namespace.name, labels, annotations, Date()])
@@ -79,7 +79,7 @@ extension SQLiteStore: NamespaceStore {
     }
 
     public func updateNamespace(_ namespace: FunctionNamespace) async throws(StoreError) -> Bool {
-        let (labels, annotations) = try Self.marks(of: namespace)
+        let (labels, annotations) = try NamespaceMarks.encode(namespace)
         return try await writeDatabase { db in
             try db.execute(sql: "UPDATE namespace SET labels = ?, annotations = ? WHERE name = ?", arguments: [labels, annotations, namespace.name])
             return db.changesCount > 0
@@ -98,12 +98,15 @@ extension SQLiteStore: NamespaceStore {
             return .removed
         }
     }
+}
 
+/// How both stores keep a namespace's labels and annotations: JSON text, with OpenFaaS's marks added.
+public enum NamespaceMarks {
     /// The labels and annotations to store: the caller's, with OpenFaaS's marks.
-    private static func marks(of namespace: FunctionNamespace) throws(StoreError) -> (String, String) {
+    public static func encode(_ namespace: FunctionNamespace) throws(StoreError) -> (labels: String, annotations: String) {
         do {
-            let labels = (namespace.labels ?? [:]).merging(openFaaSMarks) { _, mark in mark }
-            let annotations = (namespace.annotations ?? [:]).merging(openFaaSMarks) { _, mark in mark }
+            let labels = (namespace.labels ?? [:]).merging(SQLiteStore.openFaaSMarks) { _, mark in mark }
+            let annotations = (namespace.annotations ?? [:]).merging(SQLiteStore.openFaaSMarks) { _, mark in mark }
             return (String(decoding: try JSONEncoder().encode(labels), as: UTF8.self),
                     String(decoding: try JSONEncoder().encode(annotations), as: UTF8.self))
         } catch {
@@ -111,16 +114,15 @@ extension SQLiteStore: NamespaceStore {
         }
     }
 
-    private static func columns(_ row: Row) -> [String] { [row["name"], row["labels"], row["annotations"]] }
-
-    private static func namespace(from row: [String]) throws(StoreError) -> FunctionNamespace {
-        let name = row[0]
+    public static func decode(name: String, labels: String, annotations: String) throws(StoreError) -> FunctionNamespace {
         do {
-            let labels = try JSONDecoder().decode([String: String].self, from: Data(row[1].utf8))
-            let annotations = try JSONDecoder().decode([String: String].self, from: Data(row[2].utf8))
+            let labels = try JSONDecoder().decode([String: String].self, from: Data(labels.utf8))
+            let annotations = try JSONDecoder().decode([String: String].self, from: Data(annotations.utf8))
             return FunctionNamespace(name: name, labels: labels, annotations: annotations)
         } catch {
             throw .corruptRecord("namespace '\(name)': \(error)")
         }
     }
 }
+
+private func columns(_ row: Row) -> [String] { [row["name"], row["labels"], row["annotations"]] }

@@ -3,20 +3,24 @@ import GRDB
 public import StratusModel
 
 /// The embedded store: a SQLite database (`stratus.db`, WAL) plus artifact blobs, under one data directory.
-public final class SQLiteStore: FunctionRegistry, ArtifactStore {
+public final class SQLiteStore: FunctionRegistry, ArtifactStore, ChangeFeed {
     private let database: DatabasePool
     private let blobs: BlobDirectory
     /// The file holding the key secrets are encrypted with.
     let keyPath: String
+    /// Whether the key file was named by the operator (it must exist then; never generated).
+    let keyGiven: Bool
 
-    /// Opens (creating and migrating when needed) the store in `directory`.
-    public init(directory: URL) throws(StoreError) {
+    /// Opens (creating and migrating when needed) the store in `directory`; secrets are sealed with
+    /// the key in `keyFile`, else in `<directory>/secret.key` (generated on first use).
+    public init(directory: URL, keyFile: String? = nil) throws(StoreError) {
         do {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         } catch {
             throw .io("cannot create data directory \(directory.path): \(error.localizedDescription)")
         }
-        keyPath = directory.appendingPathComponent("secret.key").path
+        keyPath = keyFile ?? directory.appendingPathComponent("secret.key").path
+        keyGiven = keyFile != nil
         blobs = try BlobDirectory(root: directory.appendingPathComponent("artifacts"))
         blobs.sweepTemporaries()
         do {
@@ -28,6 +32,23 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
             try Self.migrator.migrate(database)
         } catch {
             throw .database("cannot open \(directory.path)/stratus.db: \(error)")
+        }
+        try checkKey()
+    }
+
+    /// A key that does not open the stored key check stops the server before it writes anything;
+    /// the first key seen (given, or generated here) is recorded.
+    private func checkKey() throws(StoreError) {
+        // The default key is made now (not with the first secret), so the check always records the first key.
+        let key = try SecretKey.load(from: keyPath, create: !keyGiven)
+        let stored: Data?
+        do { stored = try database.read { db in try Data.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'keyCheck'") } } catch {
+            throw .database("\(error)")
+        }
+        if let stored { return try key.verify(stored) }
+        let check = try key.makeCheck()
+        do { try database.write { db in try db.execute(sql: "INSERT OR IGNORE INTO meta (key, value) VALUES ('keyCheck', ?)", arguments: [check]) } } catch {
+            throw .database("\(error)")
         }
     }
 
@@ -69,6 +90,27 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
         registerQueueMigration(&migrator)
         registerLayerMigration(&migrator)
         registerNamespaceMigration(&migrator)
+        migrator.registerMigration("v9: nodes, leases on async calls, key check") { db in
+            try db.create(table: "node") { t in
+                t.primaryKey("id", .text)
+                t.column("address", .text).notNull()
+                t.column("version", .text).notNull()
+                t.column("startedAt", .double).notNull()
+                t.column("heartbeatAt", .double).notNull()
+                t.column("functions", .integer).notNull()
+                t.column("inflight", .integer).notNull()
+            }
+            try db.create(table: "meta") { t in
+                t.primaryKey("key", .text)
+                t.column("value", .blob).notNull()
+            }
+            try db.alter(table: "logLine") { t in t.add(column: "node", .text) }
+            try db.alter(table: "asyncCall") { t in
+                t.add(column: "claimedBy", .text)
+                t.add(column: "leaseUntil", .double)
+                t.add(column: "claim", .integer).notNull().defaults(to: 0)
+            }
+        }
         return migrator
     }
 
@@ -148,6 +190,12 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore {
     public func artifactBytes(_ digest: Digest) async throws(StoreError) -> [UInt8] {
         try blobs.read(digest)
     }
+
+    // MARK: ChangeFeed (one process writes: nothing to hear)
+
+    public var isShared: Bool { false }
+    public func changeCounter() async throws(StoreError) -> Int64 { 0 }
+    public func notifications() -> AsyncStream<StoreNotification> { AsyncStream { _ in } }
 
     // MARK: Helpers
 

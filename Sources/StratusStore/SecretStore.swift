@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import GRDB
 public import StratusModel
@@ -63,34 +62,13 @@ extension SQLiteStore: SecretStore {
         let sealed = try await readDatabase { db in try Data.fetchOne(db, sql: "SELECT sealed FROM secret WHERE namespace = ? AND name = ?",
                                                                                 arguments: [name.namespace, name.rawValue]) }
         guard let sealed else { return nil }
-        do {
-            return [UInt8](try ChaChaPoly.open(ChaChaPoly.SealedBox(combined: sealed), using: try secretKey()))
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw .corruptRecord("secret '\(name)' cannot be decrypted with \(keyPath): \(error)")
-        }
+        return try secretKey().open(sealed, what: "secret '\(name)'")
     }
 
-    private func seal(_ value: [UInt8]) throws(StoreError) -> Data {
-        do { return try ChaChaPoly.seal(value, using: try secretKey()).combined } catch let error as StoreError {
-            throw error
-        } catch {
-            throw .io("cannot encrypt the secret: \(error)")
-        }
-    }
+    private func seal(_ value: [UInt8]) throws(StoreError) -> Data { try secretKey().seal(value) }
 
-    /// The key file, created with 32 random bytes on first use.
-    private func secretKey() throws(StoreError) -> SymmetricKey {
-        if let data = FileManager.default.contents(atPath: keyPath) {
-            guard data.count == 32 else { throw .corruptRecord("\(keyPath) does not hold a 32-byte key") }
-            return SymmetricKey(data: data)
-        }
-        let key = SymmetricKey(size: .bits256)
-        let data = key.withUnsafeBytes { Data($0) }
-        guard FileManager.default.createFile(atPath: keyPath, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw .io("cannot create \(keyPath)")
-        }
-        return key
+    /// The key file, created with 32 random bytes on first use unless it was given (`--secret-key-file`).
+    private func secretKey() throws(StoreError) -> SecretKey {
+        try SecretKey.load(from: keyPath, create: !keyGiven)
     }
 }

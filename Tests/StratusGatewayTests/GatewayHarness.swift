@@ -32,7 +32,7 @@ struct GatewayHarness {
         configuration.maxInflight = maxInflight
         // Classic replicas run the built stratus binary as their launcher, as `stratus serve` does.
         configuration.launcherBinary = URL(fileURLWithPath: StratusBinary.path).deletingLastPathComponent().appendingPathComponent("stratus-launcher").path
-        let gateway = try Gateway(configuration: configuration, credentials: credentials, logger: Logger(label: "test"))
+        let gateway = try await Gateway(configuration: configuration, credentials: credentials, logger: Logger(label: "test"))
         try await gateway.restoreFunctions()
         return gateway
     }

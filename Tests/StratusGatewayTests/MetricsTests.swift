@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+@testable import StratusGateway
 import Testing
 
 /// `GET /metrics`: Prometheus text with the OpenFaaS gateway's series; invocation counts are the same counters.
@@ -75,5 +76,26 @@ import Testing
             let metrics = String(buffer: try await client.execute(uri: "/metrics", method: .get).body)
             #expect(Self.sample(metrics, #"gateway_function_invocation_total{function_name="limited",code="429"}"#) == 1, "\(metrics)")
         }
+    }
+
+    /// A cluster node's samples carry its name; comments and the text's shape are left as they were.
+    @Test func aClusterNodesSamplesCarryItsName() {
+        let text = """
+            # HELP calls Calls
+            # TYPE calls counter
+            calls{function_name="echo",code="200"} 3
+            up 1
+            bucket{le="0.5"} 2
+
+            """
+        let labelled = String(decoding: GatewayMetrics.labelled(Array(text.utf8), node: #"node-"a""#), as: UTF8.self)
+        #expect(labelled == """
+            # HELP calls Calls
+            # TYPE calls counter
+            calls{node="node-\\"a\\"",function_name="echo",code="200"} 3
+            up{node="node-\\"a\\""} 1
+            bucket{node="node-\\"a\\"",le="0.5"} 2
+
+            """)
     }
 }

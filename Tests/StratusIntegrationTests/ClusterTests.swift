@@ -1,0 +1,224 @@
+import Foundation
+import StratusTestSupport
+import Testing
+
+/// Several `stratus serve` nodes on one PostgreSQL, as a user runs a cluster: shared key and
+/// credentials files, `--store postgres://…`, each node on its own port and data directory.
+final class Cluster: @unchecked Sendable {
+    let postgres: PostgresServer
+    let store: String
+    let root = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-cluster-\(UUID().uuidString)")
+    var keyFile: URL { root.appendingPathComponent("key") }
+    var credentialsFile: URL { root.appendingPathComponent("credentials") }
+    let password = "cluster-\(UUID().uuidString.prefix(8))"
+    private(set) var nodes: [ServerProcess] = []
+    /// Extra `serve` flags for every node.
+    let flags: [String]
+
+    init(nodes count: Int, postgres: PostgresServer = .shared, flags: [String] = []) throws {
+        self.postgres = postgres
+        self.flags = flags
+        store = try postgres.makeDatabase()
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try Data((0..<32).map { _ in UInt8.random(in: 0...255) }).write(to: keyFile)
+        try Data(#"{"user": "admin", "password": "\#(password)"}"#.utf8).write(to: credentialsFile)
+        for _ in 0..<count { nodes.append(try startNode()) }
+    }
+
+    /// Starts one more node (or one with `key` instead of the cluster's).
+    func startNode(key: URL? = nil, name: String? = nil) throws -> ServerProcess {
+        let data = root.appendingPathComponent("node-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        // The CLI of the tests logs in with the data directory's credentials file: the cluster's.
+        try FileManager.default.copyItem(at: credentialsFile, to: data.appendingPathComponent("credentials"))
+        return try ServerProcess(dataDirectory: data, arguments: [
+            "--store", store, "--secret-key-file", (key ?? keyFile).path, "--credentials-file", credentialsFile.path,
+        ] + (name.map { ["--node-name", $0] } ?? []) + flags)
+    }
+
+    private let lock = NSLock()
+    func add(_ node: ServerProcess) { lock.withLock { nodes.append(node) } }
+
+    func cli(_ node: ServerProcess, _ arguments: [String], stdin: String = "") throws -> StratusBinary.Output {
+        try StratusBinary.run(arguments + ["--gateway", node.url], environment: ["STRATUS_HOME": node.dataDirectory.path], stdin: stdin)
+    }
+
+    /// `curl -u admin:… ARGUMENTS` against a node's /system API: the status code.
+    func system(_ node: ServerProcess, _ method: String, _ path: String, body: String? = nil) throws -> Int {
+        try Curl.status(["-u", "admin:\(password)", "-X", method, "\(node.url)\(path)"] + (body.map { ["--data-binary", $0] } ?? []))
+    }
+
+    /// Calls `/function/NAME` on `node` until it answers `expect`, up to `within` seconds; returns the seconds it took, or nil.
+    func waitForAnswer(_ node: ServerProcess, _ function: String, body: String = "", expect: (Int, String) -> Bool, within: Double = 10) throws -> Double? {
+        let start = Date()
+        while Date().timeIntervalSince(start) < within {
+            let answer = try Curl.request("\(node.url)/function/\(function)", body: body)
+            if expect(answer.status, answer.body) { return Date().timeIntervalSince(start) }
+            usleep(20_000)
+        }
+        return nil
+    }
+
+    func destroy() {
+        for node in nodes { node.destroy() }
+        try? FileManager.default.removeItem(at: root)
+    }
+}
+
+@Suite(.serialized, .enabled(if: PostgresServer.isAvailable, "PostgreSQL 15 is not installed (make test installs postgresql-15)"))
+struct ClusterTests {
+    @Test func aDeployThroughOneNodeAnswersOnEveryNodeAndUpdatesAndRemovalsFollow() throws {
+        let cluster = try Cluster(nodes: 3)
+        defer { cluster.destroy() }
+        let (one, two, three) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
+        let deploy = try cluster.cli(one, ["deploy", "--name", "env", "--wasm", try WasmFixtures.path("env").path, "--env", "MY_VAR=first"])
+        #expect(deploy.status == 0, "\(deploy.stderr)")
+        for node in [two, three] {
+            let took = try cluster.waitForAnswer(node, "env") { status, body in status == 200 && body.contains("MY_VAR=first") }
+            #expect(took != nil, "node \(node.url) never served the deployed function")
+        }
+        // An update through node 2 reaches every node.
+        let update = try cluster.cli(two, ["deploy", "--name", "env", "--image", "env:latest", "--env", "MY_VAR=second"])
+        #expect(update.status == 0, "\(update.stderr)")
+        for node in [one, two, three] {
+            let took = try cluster.waitForAnswer(node, "env") { status, body in status == 200 && body.contains("MY_VAR=second") }
+            #expect(took != nil, "node \(node.url) never served the update")
+        }
+        // Scale through node 1: every node's listing says so (the store holds replicas).
+        #expect(try cluster.system(one, "POST", "/system/scale-function/env", body: #"{"serviceName": "env", "replicas": 3}"#) == 202)
+        // Removal through node 3: 404 everywhere.
+        #expect(try cluster.cli(three, ["remove", "env"]).status == 0)
+        for node in [one, two, three] {
+            let took = try cluster.waitForAnswer(node, "env") { status, _ in status == 404 }
+            #expect(took != nil, "node \(node.url) still serves a removed function")
+        }
+        // Every node is listed, by any node, with its address; logs of all nodes meet in one place.
+        let nodes = try cluster.cli(two, ["nodes", "--json"])
+        let listed = (try JSONSerialization.jsonObject(with: Data(nodes.stdout.utf8)) as? [[String: Any]]) ?? []
+        #expect(Set(listed.compactMap { $0["address"] as? String }).count == 3, "\(nodes.stdout) \(nodes.stderr)")
+        let table = try cluster.cli(one, ["nodes"])
+        #expect(table.stdout.contains("NODE") && table.stdout.contains("HEARTBEAT"), "\(table.stdout)")
+        let metrics = try Curl.run(["\(one.url)/metrics"])
+        #expect(metrics.contains("node=\""), "each node's samples carry its name")
+        for node in [one, two, three] {
+            #expect(node.output.contains("function removed through another node") || node.output.contains("function removed"), "\(node.output)")
+        }
+    }
+
+    @Test func aSecretCreatedThroughOneNodeIsReadByAFunctionCalledThroughAnother() throws {
+        let cluster = try Cluster(nodes: 3)
+        defer { cluster.destroy() }
+        let (one, three) = (cluster.nodes[0], cluster.nodes[2])
+        #expect(try cluster.cli(three, ["secret", "create", "token", "--from-literal", "s3cret-from-node-3"]).status == 0)
+        #expect(try cluster.cli(one, ["deploy", "--name", "reader", "--wasm", try WasmFixtures.path("readfile").path]).status == 0)
+        #expect(try cluster.system(one, "PUT", "/system/functions", body: #"{"service": "reader", "image": "reader:latest", "secrets": ["token"]}"#) == 202)
+        let answer = try Curl.request("\(one.url)/function/reader", body: "/var/openfaas/secrets/token")
+        #expect(answer.body == "s3cret-from-node-3", "\(answer)")
+        // The secret never travels in the clear: the database holds it sealed.
+        let stored = try cluster.postgres.psql(cluster.store, "SELECT encode(sealed, 'escape') FROM secret WHERE name = 'token'")
+        #expect(!stored.contains("s3cret"))
+    }
+
+    @Test func asyncCallsThroughEveryNodeAllCompleteWhenANodeIsKilledHalfWay() throws {
+        let cluster = try Cluster(nodes: 3, flags: ["--queue-lease", "2s"])
+        defer { cluster.destroy() }
+        let receiver = try CallbackReceiver()
+        defer { receiver.stop() }
+        #expect(try cluster.cli(cluster.nodes[0], ["deploy", "--name", "echo", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        for node in cluster.nodes { _ = try cluster.waitForAnswer(node, "echo", body: "x") { status, _ in status == 200 } }
+        let total = 1000
+        var accepted = 0
+        for index in 0..<total {
+            if index == total / 2 { cluster.nodes[1].killHard() }
+            // Round robin over the nodes still alive.
+            let node = index >= total / 2 ? [cluster.nodes[0], cluster.nodes[2]][index % 2] : cluster.nodes[index % 3]
+            let status = try Curl.status(["-X", "POST", "--data-binary", "call-\(index)", "-H", "X-Callback-Url: \(receiver.url)",
+                                          "-H", "X-Call-Id: call-\(index)", "\(node.url)/async-function/echo"])
+            if status == 202 { accepted += 1 }
+        }
+        #expect(accepted == total)
+        let deadline = Date().addingTimeInterval(120)
+        var ids: [String] = []
+        while Date() < deadline {
+            ids = receiver.calls.compactMap { receiver.header($0, "X-Call-Id") }
+            if Set(ids).count >= total { break }
+            usleep(200_000)
+        }
+        let distinct = Set(ids)
+        #expect(distinct.count == total, "callbacks for \(distinct.count) of \(total) calls")
+        print("cluster async: \(total) calls, \(distinct.count) called back, \(ids.count - distinct.count) duplicates (at least once)")
+        #expect(try cluster.postgres.psql(cluster.store, "SELECT count(*) FROM async_call") == "0", "every call finished and left the queue")
+    }
+
+    @Test func callsKeepAnsweringWhilePostgreSQLIsDownAndWritesGet503() throws {
+        // A server of its own: this test stops it.
+        let postgres = try PostgresServer()
+        let cluster = try Cluster(nodes: 2, postgres: postgres)
+        defer { cluster.destroy() }
+        #expect(try cluster.cli(cluster.nodes[0], ["deploy", "--name", "echo", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        for node in cluster.nodes { _ = try cluster.waitForAnswer(node, "echo", body: "x") { status, _ in status == 200 } }
+        try postgres.stop()
+        let outage = Date()
+        var calls = 0, failed = 0
+        var deployStatus = 0
+        while Date().timeIntervalSince(outage) < 5 {
+            for node in cluster.nodes {
+                let answer = try Curl.request("\(node.url)/function/echo", body: "during the outage")
+                calls += 1
+                if answer.status != 200 || answer.body != "during the outage" { failed += 1 }
+            }
+            if deployStatus == 0 {
+                deployStatus = try cluster.system(cluster.nodes[1], "POST", "/system/functions", body: #"{"service": "late", "image": "echo:latest"}"#)
+            }
+        }
+        #expect(calls > 10 && failed == 0, "\(failed) of \(calls) calls failed while PostgreSQL was down")
+        #expect(deployStatus == 503, "a deploy during the outage: \(deployStatus)")
+        try postgres.start()
+        // Both nodes reconnect by themselves: a deploy through either works, and both serve it.
+        var redeployed = 0
+        for _ in 0..<100 {
+            redeployed = try cluster.system(cluster.nodes[1], "POST", "/system/functions", body: #"{"service": "late", "image": "echo:latest"}"#)
+            if redeployed == 202 { break }
+            usleep(200_000)
+        }
+        #expect(redeployed == 202)
+        for node in cluster.nodes {
+            #expect(try cluster.waitForAnswer(node, "late", body: "back") { status, body in status == 200 && body == "back" } != nil)
+        }
+    }
+
+    @Test func twoNodesStartedTogetherOnAnEmptyDatabaseMigrateOnce() throws {
+        let cluster = try Cluster(nodes: 0)
+        defer { cluster.destroy() }
+        let started = LockedText()
+        let group = DispatchGroup()
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: group) {
+                do { cluster.add(try cluster.startNode()) } catch { started.append(Data("\(error)".utf8)) }
+            }
+        }
+        group.wait()
+        #expect(started.text.isEmpty, "\(started.text)")
+        #expect(cluster.nodes.count == 2)
+        for node in cluster.nodes { #expect(try Curl.status(["\(node.url)/healthz"]) == 200) }
+        #expect(try cluster.postgres.psql(cluster.store, "SELECT count(*) FROM stratus_migration") == "1")
+        #expect(cluster.nodes.filter { $0.output.contains("PostgreSQL store migrated") }.count == 1)
+    }
+
+    @Test func aNodeWithTheWrongSecretKeyRefusesToStartAndChangesNothing() throws {
+        let cluster = try Cluster(nodes: 1)
+        defer { cluster.destroy() }
+        #expect(try cluster.cli(cluster.nodes[0], ["secret", "create", "token", "--from-literal", "v"]).status == 0)
+        let before = try cluster.postgres.psql(cluster.store, "SELECT (SELECT count(*) FROM node), (SELECT value FROM change_counter), (SELECT count(*) FROM meta)")
+        let wrong = cluster.root.appendingPathComponent("wrong-key")
+        try Data(repeating: 9, count: 32).write(to: wrong)
+        do {
+            cluster.add(try cluster.startNode(key: wrong, name: "intruder"))
+            Issue.record("a node with the wrong key started")
+        } catch {
+            #expect("\(error)".contains("is not the key this store's secrets were encrypted with"), "\(error)")
+        }
+        #expect(try cluster.postgres.psql(cluster.store, "SELECT (SELECT count(*) FROM node), (SELECT value FROM change_counter), (SELECT count(*) FROM meta)") == before)
+        #expect(try cluster.postgres.psql(cluster.store, "SELECT count(*) FROM node WHERE id = 'intruder'") == "0")
+    }
+}
