@@ -31,6 +31,8 @@ final class ClusterSync: Service, Sendable {
     /// Replicas last applied from the store per function, so a local autoscaler's choice is not undone by every reconcile.
     private let appliedReplicas = LockedBox<[FunctionName: Int?]>([:])
     private let lastCounter = LockedBox<Int64>(-1)
+    /// Where this node is reached; set from the bound port once the server listens (`--port 0`).
+    let address: LockedBox<String>
 
     /// Nodes whose heartbeat is older than this are not listed; after a minute their row goes.
     static let liveWithin: Double = 10
@@ -46,6 +48,7 @@ final class ClusterSync: Service, Sendable {
         self.queue = queue
         self.logger = logger
         self.node = node
+        address = LockedBox(node.address)
         self.interval = interval
         self.inflight = inflight
         self.onRemoved = onRemoved
@@ -86,8 +89,15 @@ final class ClusterSync: Service, Sendable {
         try? await store.removeNode(node.id)
     }
 
+    /// The server listens at `address` (its port known only now, with `--port 0`): listed at once.
+    func listening(at address: String) {
+        self.address.set(address)
+        Task { await heartbeat() }
+    }
+
     private func heartbeat() async {
         var record = node
+        record.address = address.get()
         record.heartbeatAt = Date()
         record.functions = invoker.deployedSpecs().count
         record.inflight = inflight.current

@@ -245,9 +245,11 @@ public struct Gateway: Sendable {
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratus"),
             services: [logs, queue, Autoscaler(invoker: invoker), sync],
-            onServerRunning: { channel in
+            onServerRunning: { [sync, usesTLS] channel in
                 let address = channel.localAddress
-                onListening(address?.ipAddress ?? configuration.host, address?.port ?? configuration.port)
+                let host = address?.ipAddress ?? configuration.host, port = address?.port ?? configuration.port
+                if configuration.nodeAddress == nil { sync.listening(at: "\(usesTLS ? "https" : "http")://\(host):\(port)") }
+                onListening(host, port)
             },
             logger: logger)
     }

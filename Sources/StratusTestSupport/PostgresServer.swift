@@ -6,6 +6,7 @@ public import Foundation
 public final class PostgresServer: @unchecked Sendable {
     public let directory: URL
     public let port: Int
+    private let listen: String
     static let binaries = "/usr/lib/postgresql/15/bin"
 
     /// Whether PostgreSQL 15 is installed (`make test` installs `postgresql-15`).
@@ -16,12 +17,17 @@ public final class PostgresServer: @unchecked Sendable {
         do { return try PostgresServer() } catch { fatalError("cannot start PostgreSQL for the tests: \(error)") }
     }()
 
-    public init() throws {
+    /// `listen`: addresses to listen on besides 127.0.0.1; `trust`: networks (CIDR) allowed in without a password.
+    public init(listen: [String] = [], trust: [String] = []) throws {
+        self.listen = (["127.0.0.1"] + listen).joined(separator: ",")
         directory = URL(fileURLWithPath: "/tmp/stratus-pg-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if getuid() == 0 { _ = try Self.shell("chown postgres: \(directory.path)") }
         port = Self.freePort()
         _ = try run("initdb", ["-D", "\(directory.path)/data", "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+        for network in trust {
+            _ = try run("/bin/sh", ["-c", "echo 'host all all \(network) trust' >> \(directory.path)/data/pg_hba.conf"])
+        }
         try start()
     }
 
@@ -42,7 +48,7 @@ public final class PostgresServer: @unchecked Sendable {
 
     public func start() throws {
         _ = try run("pg_ctl", ["-D", "\(directory.path)/data", "-l", "\(directory.path)/log", "-w", "-t", "30", "start",
-                               "-o", "-c listen_addresses=127.0.0.1 -p \(port) -c unix_socket_directories=\(directory.path) -c fsync=off -c max_connections=200"])
+                               "-o", "-c listen_addresses=\(listen) -p \(port) -c unix_socket_directories=\(directory.path) -c fsync=off -c max_connections=200"])
     }
 
     /// Stops the server at once (`-m immediate`: what a crash or an outage looks like to clients).
@@ -56,7 +62,7 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     private func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let quoted = (["\(Self.binaries)/\(tool)"] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+        let quoted = ([tool.hasPrefix("/") ? tool : "\(Self.binaries)/\(tool)"] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         return try Self.shell(getuid() == 0 ? "runuser -u postgres -- \(quoted)" : quoted)
     }
 

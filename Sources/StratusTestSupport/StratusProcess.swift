@@ -62,13 +62,17 @@ public final class ServerProcess: @unchecked Sendable {
     /// Starts the server and waits until it is listening. `withoutBubblewrap` starts it in a mount
     /// namespace of its own where `/usr/bin/bwrap` is hidden (see `canHideBubblewrap`), as on a
     /// host without bubblewrap.
-    public init(dataDirectory: URL? = nil, arguments: [String] = [], withoutBubblewrap: Bool = false) throws {
+    /// With `networkNamespace`, it runs inside that network namespace (`ip netns exec`).
+    public init(dataDirectory: URL? = nil, arguments: [String] = [], withoutBubblewrap: Bool = false, networkNamespace: String? = nil) throws {
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("stratus-it-\(UUID().uuidString)")
         let serve = ["serve", "--port", "0", "--data-dir", self.dataDirectory.path] + arguments
         if withoutBubblewrap {
             process.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
             process.arguments = ["--mount", "--propagation", "private", "/bin/sh", "-c",
                                  #"mount --bind /dev/null /usr/bin/bwrap && exec "$0" "$@""#, StratusBinary.path] + serve
+        } else if let networkNamespace {
+            process.executableURL = URL(fileURLWithPath: "/usr/sbin/ip")
+            process.arguments = ["netns", "exec", networkNamespace, StratusBinary.path] + serve
         } else {
             process.executableURL = URL(fileURLWithPath: StratusBinary.path)
             process.arguments = serve

@@ -26,14 +26,14 @@ final class Cluster: @unchecked Sendable {
     }
 
     /// Starts one more node (or one with `key` instead of the cluster's).
-    func startNode(key: URL? = nil, name: String? = nil) throws -> ServerProcess {
+    func startNode(key: URL? = nil, name: String? = nil, store: String? = nil, networkNamespace: String? = nil) throws -> ServerProcess {
         let data = root.appendingPathComponent("node-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
         // The CLI of the tests logs in with the data directory's credentials file: the cluster's.
         try FileManager.default.copyItem(at: credentialsFile, to: data.appendingPathComponent("credentials"))
         return try ServerProcess(dataDirectory: data, arguments: [
-            "--store", store, "--secret-key-file", (key ?? keyFile).path, "--credentials-file", credentialsFile.path,
-        ] + (name.map { ["--node-name", $0] } ?? []) + flags)
+            "--store", store ?? self.store, "--secret-key-file", (key ?? keyFile).path, "--credentials-file", credentialsFile.path,
+        ] + (name.map { ["--node-name", $0] } ?? []) + flags, networkNamespace: networkNamespace)
     }
 
     private let lock = NSLock()
@@ -159,20 +159,24 @@ struct ClusterTests {
         for node in cluster.nodes { _ = try cluster.waitForAnswer(node, "echo", body: "x") { status, _ in status == 200 } }
         try postgres.stop()
         let outage = Date()
+        // A deploy during the outage, beside the calls: it waits for the database up to its deadline, then 503.
+        let deployStatus = LockedText()
+        let deploying = DispatchGroup()
+        DispatchQueue.global().async(group: deploying) {
+            let status = (try? cluster.system(cluster.nodes[1], "POST", "/system/functions", body: #"{"service": "late", "image": "echo:latest"}"#)) ?? 0
+            deployStatus.append(Data("\(status)".utf8))
+        }
         var calls = 0, failed = 0
-        var deployStatus = 0
         while Date().timeIntervalSince(outage) < 5 {
             for node in cluster.nodes {
                 let answer = try Curl.request("\(node.url)/function/echo", body: "during the outage")
                 calls += 1
                 if answer.status != 200 || answer.body != "during the outage" { failed += 1 }
             }
-            if deployStatus == 0 {
-                deployStatus = try cluster.system(cluster.nodes[1], "POST", "/system/functions", body: #"{"service": "late", "image": "echo:latest"}"#)
-            }
         }
+        deploying.wait()
         #expect(calls > 10 && failed == 0, "\(failed) of \(calls) calls failed while PostgreSQL was down")
-        #expect(deployStatus == 503, "a deploy during the outage: \(deployStatus)")
+        #expect(deployStatus.text == "503", "a deploy during the outage: \(deployStatus.text)")
         try postgres.start()
         // Both nodes reconnect by themselves: a deploy through either works, and both serve it.
         var redeployed = 0
@@ -220,5 +224,77 @@ struct ClusterTests {
         }
         #expect(try cluster.postgres.psql(cluster.store, "SELECT (SELECT count(*) FROM node), (SELECT value FROM change_counter), (SELECT count(*) FROM meta)") == before)
         #expect(try cluster.postgres.psql(cluster.store, "SELECT count(*) FROM node WHERE id = 'intruder'") == "0")
+    }
+
+    /// A node in a network namespace of its own, reaching PostgreSQL over a veth pair the test makes
+    /// (and removes, also on failure): while its link is down its lease runs out and another node
+    /// runs the call; when the link is back, its own late outcome is refused (fenced by the claim).
+    @Test(.enabled(if: getuid() == 0, "network namespaces need root"))
+    func aNodeCutOffFromPostgreSQLLosesItsLeaseAndCannotRecordASecondOutcome() throws {
+        let tag = String(UUID().uuidString.prefix(6)).lowercased()
+        let namespace = "stratus-cut-\(tag)", outside = "sc\(tag)h", inside = "sc\(tag)n"
+        let octet = Int.random(in: 1...250)
+        let hostAddress = "10.213.\(octet).1", nodeAddress = "10.213.\(octet).2"
+        try Self.shell("ip netns add \(namespace)")
+        defer {
+            _ = try? Self.shell("ip netns del \(namespace)")
+            _ = try? Self.shell("ip link del \(outside) 2>/dev/null || true")
+        }
+        try Self.shell("""
+            ip link add \(outside) type veth peer name \(inside) && ip link set \(inside) netns \(namespace) && \
+            ip addr add \(hostAddress)/30 dev \(outside) && ip link set \(outside) up && \
+            ip netns exec \(namespace) ip addr add \(nodeAddress)/30 dev \(inside) && ip netns exec \(namespace) ip link set \(inside) up && \
+            ip netns exec \(namespace) ip link set lo up
+            """)
+        let postgres = try PostgresServer(listen: [hostAddress], trust: ["\(nodeAddress)/32"])
+        let cluster = try Cluster(nodes: 0, postgres: postgres, flags: ["--queue-lease", "2s"])
+        defer { cluster.destroy() }
+        let cut = try cluster.startNode(name: "cut-node", store: cluster.store.replacingOccurrences(of: "127.0.0.1", with: hostAddress),
+                                        networkNamespace: namespace)
+        cluster.add(cut)
+        func inNamespace(_ arguments: [String]) throws -> String {
+            try Self.shell((["ip", "netns", "exec", namespace, "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "admin:\(cluster.password)"]
+                            + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " "))
+        }
+        let slow = #"{"service": "slow", "image": "slow", "envProcess": "sh -c 'sleep 6; echo done'", "annotations": {"com.stratus.async.concurrency": "1"}}"#
+        #expect(try inNamespace(["-X", "POST", "--data-binary", slow, "\(cut.url)/system/functions"]) == "202")
+        #expect(try inNamespace(["-X", "POST", "--data-binary", "x", "-H", "X-Call-Id: cut-1", "\(cut.url)/async-function/slow"]) == "202")
+        func owner() throws -> String { try postgres.psql(cluster.store, "SELECT claimed_by || ':' || claim FROM async_call WHERE id = 'cut-1'") }
+        #expect(Self.waitFor(10) { (try? owner()) == "cut-node:1" }, "the node in the namespace claimed the call")
+
+        try Self.shell("ip link set \(outside) down")
+        let healthy = try cluster.startNode(name: "healthy-node")
+        cluster.add(healthy)
+        #expect(Self.waitFor(20) { (try? owner()) == "healthy-node:2" }, "another node claimed it once the lease ran out: \((try? owner()) ?? "?")")
+        #expect(try postgres.psql(cluster.store, "SELECT attempts FROM async_call WHERE id = 'cut-1'") == "2")
+        try Self.shell("ip link set \(outside) up")
+
+        #expect(Self.waitFor(30) { cut.output.contains("outcome not recorded") }, "the cut-off node's late outcome is refused:\n\(cut.output)")
+        #expect(Self.waitFor(30) { (try? postgres.psql(cluster.store, "SELECT count(*) FROM async_call")) == "0" }, "the other node's run finished the call")
+        #expect(!healthy.output.contains("outcome not recorded"), "the current claim's outcome was recorded:\n\(healthy.output)")
+    }
+
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(100_000)
+        }
+        return condition()
+    }
+
+    @discardableResult
+    static func shell(_ command: String) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw FixtureError("\(command): \(text)") }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
