@@ -171,9 +171,10 @@ public struct Gateway: Sendable {
 
     /// Stops function replicas and writes buffered logs: call once the server has stopped serving.
     public func shutdown() async {
-        if let store = store as? PostgresStore { defer { store.close() } }
         await invoker.stopAll()
         await logs.flush()
+        // Last: the logs above go to the cluster's database.
+        (store as? PostgresStore)?.close()
     }
 
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.

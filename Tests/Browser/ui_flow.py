@@ -197,7 +197,7 @@ class Flow:
         self.click("#login-submit")
         self.wait_for(self.visible_expr("#main") + " && !" + self.visible_expr("#login-form"),
                       "the app to show after logging in")
-        for link in ("#/functions", "#/store", "#/queue", "#/secrets"):
+        for link in ("#/functions", "#/store", "#/queue", "#/secrets", "#/nodes"):
             if not self.exists('a[href="%s"]' % link):
                 raise StepFailed("%s: no nav link a[href=%r]" % (self.step, link))
         self.functions_loaded()
@@ -346,6 +346,13 @@ class Flow:
         if self.js("document.getElementById('secret-value').type") != "password":
             raise StepFailed("%s: #secret-value is not a password input" % self.step)
         self.shot("ui-secrets.png")
+        # The nodes page lists this server (the embedded store has one node) with its address.
+        self.go("#/nodes")
+        self.wait_for("document.querySelectorAll('#nodes-table tbody tr').length > 0 || (() => {"
+                      " const e = document.getElementById('nodes-error'); return e && !e.hidden; })()", "the nodes table")
+        nodes_text = self.text("#nodes-list")
+        if "127.0.0.1" not in nodes_text:
+            raise StepFailed("%s: the nodes page does not list this server: %s" % (self.step, nodes_text))
         # The list on a 360 px wide window: nothing may stick out sideways.
         self.page.send("Emulation.setDeviceMetricsOverride",
                        {"width": 360, "height": 740, "deviceScaleFactor": 1, "mobile": True})

@@ -215,6 +215,7 @@
     else if (page === 'store') renderStore(main);
     else if (page === 'queue') renderQueue(main);
     else if (page === 'secrets') renderSecrets(main);
+    else if (page === 'nodes') renderNodes(main);
     else renderFunctions(main);
   }
 
@@ -859,6 +860,42 @@
   }
 
   // ---------- secrets ----------
+
+  // The live nodes of the cluster (one on the embedded store), refreshed like the other pages.
+  function renderNodes(main) {
+    var gen = generation;
+    var error = alertBox('nodes-error');
+    var body = h('div', {id: 'nodes-list'}, h('p', {class: 'muted'}, 'Loading…'));
+    append(main, [h('h1', null, 'Nodes'),
+      h('p', {class: 'muted'}, 'Every node serves every function; a node silent for 10 s is not listed.'), error, body]);
+    every(function () {
+      return apiJSON('/system/nodes').then(function (nodes) {
+        if (gen !== generation) return;
+        showError(error, '');
+        clear(body);
+        nodes = nodes || [];
+        if (!nodes.length) { body.appendChild(h('p', {class: 'empty'}, 'No live node has written a heartbeat yet.')); return; }
+        var tbody = h('tbody');
+        nodes.forEach(function (n) {
+          tbody.appendChild(h('tr', {'data-node': n.id},
+            h('td', null, h('code', null, n.id)),
+            h('td', {class: 'wrap'}, n.address),
+            h('td', null, n.version),
+            h('td', {class: 'num'}, fmtNumber(n.functions)),
+            h('td', {class: 'num'}, fmtNumber(n.inflight)),
+            h('td', null, n.heartbeatAt ? ago(n.heartbeatAt) : '—')));
+        });
+        body.appendChild(h('div', {class: 'table-wrap'}, h('table', {class: 'data', id: 'nodes-table'},
+          h('caption', {class: 'visually-hidden'}, 'Live nodes'),
+          h('thead', null, h('tr', null, ['Node', 'Address', 'Version', 'Functions', 'In flight', 'Heartbeat']
+            .map(function (t) { return h('th', {scope: 'col'}, t); }))),
+          tbody)));
+      }).catch(function (err) {
+        if (gen !== generation) return;
+        showError(error, errorText(err) && 'Could not load the nodes: ' + errorText(err));
+      });
+    });
+  }
 
   function renderSecrets(main) {
     var gen = generation;
