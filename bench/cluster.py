@@ -103,13 +103,29 @@ try:
     print(f"deploy through node 1 -> first 200 from node 2: p50 {statistics.median(latencies):.0f} ms, p99 {p99:.0f} ms, "
           f"max {latencies[-1]:.0f} ms over {DEPLOYS} deploys")
 
-    # 3. Async completed calls/s: 1 node, then 3 nodes, on the same database.
+    # 3. Async completed calls/s: 1 node, then 3 nodes, on the same database; and where the CPU went.
+    TICK = os.sysconf("SC_CLK_TCK")
+    def cpu_seconds():
+        """CPU seconds used so far by the Stratus nodes and by PostgreSQL's processes."""
+        used = {"stratus": 0.0, "postgres": 0.0}
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                stat = open(f"/proc/{pid}/stat").read()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            fields = stat[stat.rindex(")") + 2:].split()
+            if comm in used:
+                used[comm] += (int(fields[11]) + int(fields[12])) / TICK
+        return used
+
     def async_rate(urls):
         subprocess.run(PSQL + ["-c", "DELETE FROM async_call"], check=True, capture_output=True)
         def send(index_range):
             for i in index_range:
                 request(urls[i % len(urls)] + "/async-function/echo", "POST", b"call")
         t0 = time.monotonic()
+        before = cpu_seconds()
         threads = [threading.Thread(target=send, args=(range(k, ASYNC_CALLS, 8),)) for k in range(8)]
         for t in threads: t.start()
         for t in threads: t.join()
@@ -117,14 +133,18 @@ try:
             left = int(subprocess.run(PSQL + ["-c", "SELECT count(*) FROM async_call"], capture_output=True, text=True).stdout.strip() or 0)
             if left == 0: break
             time.sleep(0.05)
-        return ASYNC_CALLS / (time.monotonic() - t0)
+        elapsed = time.monotonic() - t0
+        after = cpu_seconds()
+        cpu = {k: after[k] - before[k] for k in after}
+        return ASYNC_CALLS / elapsed, f"{len(urls)} node(s): {elapsed:.1f} s, CPU {cpu['stratus']:.1f} s in the nodes, {cpu['postgres']:.1f} s in PostgreSQL"
     other_proc = nodes[-1]; other_proc.terminate(); other_proc.wait()
-    one = async_rate([pg_url])
+    one, one_cpu = async_rate([pg_url])
     urls = [pg_url] + [start(f"pg-{k}", STORE)[0] for k in (3, 4)]
     time.sleep(1)
-    three = async_rate(urls)
+    three, three_cpu = async_rate(urls)
     print(f"async calls completed/s (enqueue included, {ASYNC_CALLS} calls): 1 node {one:.0f}/s, 3 nodes {three:.0f}/s "
           f"(ratio {three / one:.2f}; 2 cores shared by the nodes, PostgreSQL, the senders)")
+    print(f"  where the time went: {one_cpu}; {three_cpu}")
 finally:
     for proc in nodes:
         if proc.poll() is None: proc.terminate()
