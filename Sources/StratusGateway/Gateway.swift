@@ -89,7 +89,7 @@ public struct Gateway: Sendable {
         sites = try SiteDirectory(root: configuration.dataDirectory.appendingPathComponent("sites"), store: store)
         layers = try LayerDirectory(root: configuration.dataDirectory.appendingPathComponent("layers"), store: store)
         secretFiles = SecretFiles(root: configuration.dataDirectory.appendingPathComponent("run"))
-        logs = LogService(store: store, logger: logger, node: nodeName)
+        logs = LogService(store: store, logger: logger, node: nodeName, shared: store.isShared)
         var inference: (any InferenceBackend)?
         if let library = ONNXRuntimeBackend.findLibrary() {
             do {

@@ -19,11 +19,14 @@ final class LogService: FunctionLogSink, Service {
 
     /// This node's name, written on every line (the logs of all nodes meet in a cluster's store).
     private let node: String?
+    /// Whether other nodes write to the same store: a followed log then also shows their lines.
+    private let shared: Bool
 
-    init(store: any LogStore, logger: Logger, node: String? = nil) {
+    init(store: any LogStore, logger: Logger, node: String? = nil, shared: Bool = false) {
         self.store = store
         self.logger = logger
         self.node = node
+        self.shared = shared
     }
 
     func record(_ lines: [LogLine]) {
@@ -74,11 +77,34 @@ final class LogService: FunctionLogSink, Service {
             try? await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
             continuation.finish()
         }
+        let others = shared ? Task { [store, node] in await Self.followOtherNodes(function, store: store, node: node, into: continuation) } : nil
         continuation.onTermination = { [weak self] _ in
             timer.cancel()
+            others?.cancel()
             self?.subscribers.withLock { $0[id] = nil }
         }
         return stream
+    }
+
+    /// Lines written through other nodes reach a follower through the shared store: read every
+    /// second over the last few seconds (nodes write their lines in batches, in any order), each
+    /// passed on once.
+    static func followOtherNodes(_ function: FunctionName, store: any LogStore, node: String?,
+                                 into continuation: AsyncStream<LogLine>.Continuation) async {
+        let window: Double = 5
+        var seen: [String: Date] = [:]
+        let start = Date()
+        while (try? await Task.sleep(for: .seconds(1))) != nil {
+            let since = max(start, Date().addingTimeInterval(-window))
+            guard let lines = try? await store.logs(function: function, since: since, tail: nil) else { continue }
+            for line in lines where line.node != node {
+                let key = "\(line.timestamp.timeIntervalSince1970) \(line.node ?? "") \(line.instance) \(line.text)"
+                guard seen[key] == nil else { continue }
+                seen[key] = line.timestamp
+                continuation.yield(line)
+            }
+            seen = seen.filter { $0.value >= since }
+        }
     }
 
     /// Ends the `follow` streams of `function` (it was removed).

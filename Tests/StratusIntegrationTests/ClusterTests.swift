@@ -92,6 +92,14 @@ struct ClusterTests {
             let took = try cluster.waitForAnswer(node, "env") { status, _ in status == 404 }
             #expect(took != nil, "node \(node.url) still serves a removed function")
         }
+        // A site deployed through node 1 is served by node 3; removed through node 2, it is gone from node 3.
+        let folder = cluster.root.appendingPathComponent("site")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try Data("<h1>Cluster</h1>".utf8).write(to: folder.appendingPathComponent("index.html"))
+        #expect(try cluster.cli(one, ["site", "deploy", "docs", folder.path]).status == 0)
+        #expect(Self.waitFor(10) { (try? Curl.run(["\(three.url)/sites/docs/"])) == "<h1>Cluster</h1>" }, "node 3 serves the site")
+        #expect(try cluster.cli(two, ["site", "remove", "docs"]).status == 0)
+        #expect(Self.waitFor(10) { (try? Curl.status(["\(three.url)/sites/docs/"])) == 404 }, "node 3 stopped serving the removed site")
         // Every node is listed, by any node, with its address; logs of all nodes meet in one place.
         let nodes = try cluster.cli(two, ["nodes", "--json"])
         let listed = (try JSONSerialization.jsonObject(with: Data(nodes.stdout.utf8)) as? [[String: Any]]) ?? []
@@ -117,6 +125,31 @@ struct ClusterTests {
         // The secret never travels in the clear: the database holds it sealed.
         let stored = try cluster.postgres.psql(cluster.store, "SELECT encode(sealed, 'escape') FROM secret WHERE name = 'token'")
         #expect(!stored.contains("s3cret"))
+    }
+
+    @Test func aFollowedLogShowsLinesWrittenThroughEveryNode() throws {
+        let cluster = try Cluster(nodes: 2)
+        defer { cluster.destroy() }
+        let (one, two) = (cluster.nodes[0], cluster.nodes[1])
+        #expect(try cluster.cli(one, ["deploy", "--name", "talker", "--wasm", try WasmFixtures.path("stderr").path]).status == 0)
+        #expect(try cluster.waitForAnswer(two, "talker") { status, _ in status == 200 } != nil)
+        // Followed through node 2; the function called through node 1 (and node 2).
+        let follow = try Curl.start(["-N", "-u", "admin:\(cluster.password)", "\(two.url)/system/logs?name=talker&follow=true"])
+        usleep(500_000)
+        for _ in 0..<3 { _ = try Curl.request("\(one.url)/function/talker", body: "") }
+        _ = try Curl.request("\(two.url)/function/talker", body: "")
+        usleep(3_000_000)
+        // Without following, the log merges every node's lines too.
+        let stored = try cluster.cli(one, ["logs", "talker"])
+        // Five calls: the one that found the function on node 2, three through node 1, one through node 2.
+        #expect(stored.stdout.components(separatedBy: "log line").count - 1 == 5, "\(stored.stdout) \(stored.stderr)")
+        // Removing the function ends the followed stream on every node.
+        #expect(try cluster.cli(one, ["remove", "talker"]).status == 0)
+        let lines = follow.output().split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        let nodes = lines.filter { ($0["text"] as? String) == "log line" }.compactMap { $0["node"] as? String }
+        #expect(nodes.count == 5, "five calls, five lines (the first stored before the follow began): \(lines)")
+        #expect(nodes.filter { $0 != nodes.first }.count == 3, "the three calls through node 1 reached the follower on node 2: \(nodes)")
+        #expect(Set(nodes).count == 2, "lines from both nodes: \(nodes)")
     }
 
     @Test func asyncCallsThroughEveryNodeAllCompleteWhenANodeIsKilledHalfWay() throws {
