@@ -112,10 +112,16 @@ struct Serve: AsyncParsableCommand {
         }
         let logger = Logger(label: "stratus")
         let data = dataDirectory.map { URL(fileURLWithPath: $0) } ?? Paths.home
+        let storeURL = store ?? env["STRATUS_STORE"].nonEmpty ?? env["DATABASE_URL"].nonEmpty
+        let credentialsPath = credentialsFile ?? env["STRATUS_CREDENTIALS_FILE"].nonEmpty
+        if let storeURL, storeURL != "sqlite", !noAuth, credentialsPath == nil {
+            // Each node would generate credentials of its own: a client would be let in by some nodes only.
+            throw ValidationError("--store \(storeURL.hasPrefix("postgres") ? "postgres://…" : storeURL) needs --credentials-file: every node of a cluster checks the same admin credentials (a JSON file {\"user\": \"admin\", \"password\": \"…\"}, e.g. a Kubernetes Secret)")
+        }
         var credentials: Credentials?
         if noAuth {
             logger.warning("authentication is off (--no-auth): anyone who can reach this port can deploy code")
-        } else if let file = credentialsFile ?? env["STRATUS_CREDENTIALS_FILE"].nonEmpty {
+        } else if let file = credentialsPath {
             // A cluster's nodes share one admin credential (a Kubernetes Secret): read it, never generate it.
             guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("--credentials-file \(file): cannot read the file") }
             guard let loaded = try? JSONDecoder().decode(Credentials.self, from: data), !loaded.user.isEmpty, !loaded.password.isEmpty else {
@@ -176,7 +182,7 @@ struct Serve: AsyncParsableCommand {
             }
         }
         configuration.inferenceSpinning = inferenceSpinning || env["STRATUS_INFERENCE_SPINNING"] == "1"
-        configuration.storeURL = store ?? env["STRATUS_STORE"].nonEmpty ?? env["DATABASE_URL"].nonEmpty
+        configuration.storeURL = storeURL
         configuration.secretKeyFile = secretKeyFile ?? env["STRATUS_SECRET_KEY_FILE"].nonEmpty
         configuration.nodeName = nodeName ?? env["STRATUS_NODE_NAME"].nonEmpty
         configuration.nodeAddress = nodeAddress ?? env["STRATUS_NODE_ADDRESS"].nonEmpty

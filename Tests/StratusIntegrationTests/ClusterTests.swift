@@ -259,6 +259,27 @@ struct ClusterTests {
         #expect(try cluster.postgres.psql(cluster.store, "SELECT count(*) FROM node WHERE id = 'intruder'") == "0")
     }
 
+    @Test func badClusterSettingsStopTheNodeWithAClearMessage() throws {
+        let cluster = try Cluster(nodes: 0)
+        defer { cluster.destroy() }
+        let data = cluster.root.appendingPathComponent("lonely").path
+        func serve(_ arguments: [String]) throws -> StratusBinary.Output {
+            try StratusBinary.run(["serve", "--port", "0", "--data-dir", data] + arguments)
+        }
+        let noCredentials = try serve(["--store", cluster.store, "--secret-key-file", cluster.keyFile.path])
+        #expect(noCredentials.status != 0 && noCredentials.stderr.contains("needs --credentials-file"), "\(noCredentials.stderr)")
+        let noKey = try serve(["--store", cluster.store, "--credentials-file", cluster.credentialsFile.path])
+        #expect(noKey.status != 0 && noKey.stderr.contains("needs --secret-key-file"), "\(noKey.stderr)")
+        let notPostgres = try serve(["--store", "mysql://root@127.0.0.1/x", "--secret-key-file", cluster.keyFile.path,
+                                     "--credentials-file", cluster.credentialsFile.path])
+        #expect(notPostgres.status != 0 && notPostgres.stderr.contains("is not a postgres:// URL"), "\(notPostgres.stderr)")
+        let shortKey = cluster.root.appendingPathComponent("short-key")
+        try Data(repeating: 1, count: 16).write(to: shortKey)
+        let badKey = try serve(["--store", cluster.store, "--secret-key-file", shortKey.path, "--credentials-file", cluster.credentialsFile.path])
+        #expect(badKey.status != 0 && badKey.stderr.contains("does not hold a 32-byte key"), "\(badKey.stderr)")
+        #expect(try cluster.postgres.psql(cluster.store, "SELECT count(*) FROM pg_tables WHERE tablename = 'function'") == "0", "nothing was written")
+    }
+
     /// A node in a network namespace of its own, reaching PostgreSQL over a veth pair the test makes
     /// (and removes, also on failure): while its link is down its lease runs out and another node
     /// runs the call; when the link is back, its own late outcome is refused (fenced by the claim).
