@@ -89,15 +89,19 @@ public final class PostgresStore: Sendable {
                 }
                 if first { continuation.resume(returning: result) }
             }
+            let timer = Mutex<Task<Void, Never>?>(nil)
             let work = Task {
                 do { finish(.success(try await client.withConnection { try await body($0) })) } catch {
                     finish(.failure(Self.storeError(error, what: what)))
                 }
+                timer.withLock { $0?.cancel() }
             }
-            Task {
-                try? await Task.sleep(for: limit)
-                finish(.failure(.unavailable("PostgreSQL did not answer within \(limit.components.seconds) s (\(what))")))
-                work.cancel()
+            timer.withLock { timer in
+                timer = Task {
+                    guard (try? await Task.sleep(for: limit)) != nil else { return }
+                    finish(.failure(.unavailable("PostgreSQL did not answer within \(limit.components.seconds) s (\(what))")))
+                    work.cancel()
+                }
             }
         }
         return try result.get()
