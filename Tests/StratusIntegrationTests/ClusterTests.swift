@@ -113,6 +113,22 @@ struct ClusterTests {
         }
     }
 
+    /// The notifications a node listens for are cut (its LISTEN connection is terminated on the
+    /// server): changes made meanwhile reach it anyway, through the change counter or the catch-up
+    /// after it listens again.
+    @Test func aNodeThatMissesNotificationsCatchesUp() throws {
+        let cluster = try Cluster(nodes: 2)
+        defer { cluster.destroy() }
+        let (one, two) = (cluster.nodes[0], cluster.nodes[1])
+        let terminated = try cluster.postgres.psql(cluster.store, """
+            SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN%'
+            """)
+        #expect(terminated == "2", "both nodes listen: \(terminated)")
+        #expect(try cluster.cli(one, ["deploy", "--name", "late-news", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        #expect(try cluster.waitForAnswer(two, "late-news", body: "x") { status, body in status == 200 && body == "x" } != nil)
+        #expect(Self.waitFor(10) { two.output.contains("PostgreSQL notifications are back") }, "\(two.output)")
+    }
+
     @Test func aSecretCreatedThroughOneNodeIsReadByAFunctionCalledThroughAnother() throws {
         let cluster = try Cluster(nodes: 3)
         defer { cluster.destroy() }
