@@ -129,6 +129,28 @@ struct ClusterTests {
         #expect(Self.waitFor(10) { two.output.contains("PostgreSQL notifications are back") }, "\(two.output)")
     }
 
+    /// Idle dispatchers wait for a notification, not on a busy loop: after async calls through both
+    /// nodes, an idle cluster node uses (almost) no CPU, as a lone server does (HardeningTests).
+    @Test func idleClusterNodesStayIdleAfterAsyncCalls() throws {
+        let cluster = try Cluster(nodes: 2, flags: ["--log-level", "warning"])
+        defer { cluster.destroy() }
+        #expect(try cluster.cli(cluster.nodes[0], ["deploy", "--name", "echo", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        for node in cluster.nodes { _ = try cluster.waitForAnswer(node, "echo", body: "x") { status, _ in status == 200 } }
+        for index in 0..<6 {
+            #expect(try Curl.status(["-X", "POST", "--data-binary", "later", "\(cluster.nodes[index % 2].url)/async-function/echo"]) == 202)
+        }
+        #expect(Self.waitFor(20) { (try? cluster.postgres.psql(cluster.store, "SELECT count(*) FROM async_call")) == "0" })
+        usleep(500_000)
+        for node in cluster.nodes {
+            let before = HardeningTests.cpuTicks(node.processIdentifier)
+            sleep(3)
+            let used = HardeningTests.cpuTicks(node.processIdentifier) - before
+            print("idle cluster node: \(used) CPU ticks in 3 s")
+            // A busy loop burns ~100 ticks a second; an idle node a handful (heartbeats every 2 s).
+            #expect(used < 60, "an idle cluster node used \(used) CPU ticks in 3 s")
+        }
+    }
+
     @Test func aSecretCreatedThroughOneNodeIsReadByAFunctionCalledThroughAnother() throws {
         let cluster = try Cluster(nodes: 3)
         defer { cluster.destroy() }
