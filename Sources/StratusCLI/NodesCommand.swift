@@ -31,11 +31,6 @@ struct Nodes: AsyncParsableCommand {
             let age = parser.date(from: node.heartbeatAt).map { String(format: "%.1fs ago", max(0, Date().timeIntervalSince($0))) } ?? node.heartbeatAt
             return [node.id, node.address, node.version, String(node.functions), String(node.inflight), age]
         }
-        let header = ["NODE", "ADDRESS", "VERSION", "FUNCTIONS", "IN FLIGHT", "HEARTBEAT"]
-        let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-        for row in [header] + rows {
-            print(row.enumerated().map { $0.element.padding(toLength: widths[$0.offset], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-                .trimmingCharacters(in: .whitespaces))
-        }
+        printTable([["NODE", "ADDRESS", "VERSION", "FUNCTIONS", "IN FLIGHT", "HEARTBEAT"]] + rows)
     }
 }

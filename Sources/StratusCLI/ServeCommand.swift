@@ -114,9 +114,9 @@ struct Serve: AsyncParsableCommand {
         let data = dataDirectory.map { URL(fileURLWithPath: $0) } ?? Paths.home
         let storeURL = store ?? env["STRATUS_STORE"].nonEmpty ?? env["DATABASE_URL"].nonEmpty
         let credentialsPath = credentialsFile ?? env["STRATUS_CREDENTIALS_FILE"].nonEmpty
-        if let storeURL, storeURL != "sqlite", !noAuth, credentialsPath == nil {
+        if GatewayConfiguration.clusterStoreURL(storeURL) != nil, !noAuth, credentialsPath == nil {
             // Each node would generate credentials of its own: a client would be let in by some nodes only.
-            throw ValidationError("--store \(storeURL.hasPrefix("postgres") ? "postgres://…" : storeURL) needs --credentials-file: every node of a cluster checks the same admin credentials (a JSON file {\"user\": \"admin\", \"password\": \"…\"}, e.g. a Kubernetes Secret)")
+            throw ValidationError("--store (a cluster's database) needs --credentials-file: every node of a cluster checks the same admin credentials (a JSON file {\"user\": \"admin\", \"password\": \"…\"}, e.g. a Kubernetes Secret)")
         }
         var credentials: Credentials?
         if noAuth {

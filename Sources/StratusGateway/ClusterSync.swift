@@ -5,6 +5,7 @@ import StratusInvoker
 import StratusModel
 import StratusQueue
 import StratusStore
+import Synchronization
 
 /// Keeps this node in step with the others (a cluster on PostgreSQL), and visible:
 ///
@@ -29,10 +30,10 @@ final class ClusterSync: Service, Sendable {
     let inflight: InflightLimiter
     let onRemoved: @Sendable (FunctionName) -> Void
     /// Replicas last applied from the store per function, so a local autoscaler's choice is not undone by every reconcile.
-    private let appliedReplicas = LockedBox<[FunctionName: Int?]>([:])
-    private let lastCounter = LockedBox<Int64>(-1)
+    private let appliedReplicas = Mutex<[FunctionName: Int?]>([:])
+    private let lastCounter = Atomic<Int64>(-1)
     /// Where this node is reached; set from the bound port once the server listens (`--port 0`).
-    let address: LockedBox<String>
+    private let address: Mutex<String>
 
     /// Nodes whose heartbeat is older than this are not listed; after a minute their row goes.
     static let liveWithin: Double = 10
@@ -48,7 +49,7 @@ final class ClusterSync: Service, Sendable {
         self.queue = queue
         self.logger = logger
         self.node = node
-        address = LockedBox(node.address)
+        address = Mutex(node.address)
         self.interval = interval
         self.inflight = inflight
         self.onRemoved = onRemoved
@@ -56,28 +57,35 @@ final class ClusterSync: Service, Sendable {
 
     /// Call after the functions were restored at start-up: the counter they reflect.
     func markRestored() async {
-        if let counter = try? await store.changeCounter() { lastCounter.set(counter) }
-        for (name, spec) in invoker.deployedSpecs() { appliedReplicas.update { $0[name] = spec.replicas } }
+        if let counter = try? await store.changeCounter() { lastCounter.store(counter, ordering: .relaxed) }
+        appliedReplicas.withLock { applied in for (name, spec) in invoker.deployedSpecs() { applied[name] = spec.replicas } }
     }
 
     func run() async throws {
         let (dirty, signal) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         let store = store, queue = queue
+        guard store.isShared else {
+            // The embedded store has no other node to hear from or tell: wait for the stop.
+            await withGracefulShutdownHandler {
+                for await _ in dirty {}
+            } onGracefulShutdown: {
+                signal.finish()
+            }
+            return
+        }
         await withGracefulShutdownHandler {
             await withDiscardingTaskGroup { group in
-                if store.isShared {
-                    group.addTask {
-                        for await notification in store.notifications() {
-                            if notification == .queued { queue.wake() } else { signal.yield() }
-                        }
+                group.addTask {
+                    for await notification in store.notifications() {
+                        if notification == .queued { queue.wake() } else { signal.yield() }
                     }
-                    group.addTask {
-                        for await _ in dirty { await self.reconcile() }
-                    }
+                }
+                group.addTask {
+                    for await _ in dirty { await self.reconcile() }
                 }
                 while !Task.isCancelled && !Task.isShuttingDownGracefully {
                     await self.heartbeat()
-                    if store.isShared, let counter = try? await store.changeCounter(), counter != self.lastCounter.get() { signal.yield() }
+                    if let counter = try? await store.changeCounter(), counter != self.lastCounter.load(ordering: .relaxed) { signal.yield() }
                     try? await Task.sleep(for: .milliseconds(Int64(self.interval * 1000)))
                 }
                 signal.finish()
@@ -89,20 +97,31 @@ final class ClusterSync: Service, Sendable {
         try? await store.removeNode(node.id)
     }
 
-    /// The server listens at `address` (its port known only now, with `--port 0`): listed at once.
-    func listening(at address: String) {
-        self.address.set(address)
-        Task { await heartbeat() }
+    /// The live nodes: from the store in a cluster; this one alone on the embedded store.
+    func liveNodes() async throws(StoreError) -> [NodeRecord] {
+        guard store.isShared else { return [record()] }
+        return try await store.nodes(since: Date().addingTimeInterval(-Self.liveWithin))
     }
 
-    private func heartbeat() async {
+    /// This node as it reports itself now.
+    private func record() -> NodeRecord {
         var record = node
-        record.address = address.get()
+        record.address = address.withLock { $0 }
         record.heartbeatAt = Date()
         record.functions = invoker.deployedSpecs().count
         record.inflight = inflight.current
+        return record
+    }
+
+    /// The server listens at `address` (its port known only now, with `--port 0`): listed at once.
+    func listening(at address: String) {
+        self.address.withLock { $0 = address }
+        if store.isShared { Task { await heartbeat() } }
+    }
+
+    private func heartbeat() async {
         do {
-            try await store.heartbeat(record)
+            try await store.heartbeat(record())
             _ = try await store.removeNodes(silentSince: Date().addingTimeInterval(-Self.forgetAfter))
         } catch {
             logger.debug("heartbeat not stored", metadata: ["error": "\(error)"])
@@ -121,16 +140,16 @@ final class ClusterSync: Service, Sendable {
                 for spec in specs {
                     wanted.insert(spec.name)
                     if let current = deployed[spec.name], Self.sameDeployment(current, spec) {
-                        if let replicas = spec.replicas, self.appliedReplicas.get()[spec.name] != .some(spec.replicas) {
+                        if let replicas = spec.replicas, self.appliedReplicas.withLock({ $0[spec.name] }) != .some(spec.replicas) {
                             _ = try? self.invoker.scale(spec.name, to: replicas)
-                            self.appliedReplicas.update { $0[spec.name] = spec.replicas }
+                            self.appliedReplicas.withLock { $0[spec.name] = spec.replicas }
                             self.logger.info("function scaled through another node", metadata: ["function": "\(spec.name)", "replicas": "\(replicas)"])
                         }
                         continue
                     }
                     do {
                         try await self.invoker.deploy(try await self.planner.plan(spec), waitUntilReady: false)
-                        self.appliedReplicas.update { $0[spec.name] = spec.replicas }
+                        self.appliedReplicas.withLock { $0[spec.name] = spec.replicas }
                         self.logger.info(deployed[spec.name] == nil ? "function deployed through another node" : "function updated through another node",
                                          metadata: ["function": "\(spec.name)"])
                     } catch {
@@ -140,12 +159,12 @@ final class ClusterSync: Service, Sendable {
                 for name in deployed.keys where !wanted.contains(name) {
                     self.invoker.undeploy(name)
                     self.onRemoved(name)
-                    self.appliedReplicas.update { $0[name] = nil }
+                    self.appliedReplicas.withLock { $0[name] = nil }
                     self.logger.info("function removed through another node", metadata: ["function": "\(name)"])
                 }
                 try await self.sites.sync(logger: self.logger)
             }
-            lastCounter.set(counter)
+            lastCounter.store(counter, ordering: .relaxed)
         } catch {
             logger.warning("cannot reconcile with the store yet; this node keeps serving what it has", metadata: ["error": "\(error)"])
         }
@@ -157,19 +176,6 @@ final class ClusterSync: Service, Sendable {
         var a = a, b = b
         a.replicas = nil
         b.replicas = nil
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .sortedKeys
-        return (try? encoder.encode(a)) == (try? encoder.encode(b))
+        return (try? SpecCoding.encode(a)) == (try? SpecCoding.encode(b))
     }
-}
-
-/// A value behind a lock.
-final class LockedBox<Value: Sendable>: @unchecked Sendable {
-    private var value: Value
-    private let lock = NSLock()
-    init(_ value: Value) { self.value = value }
-    func get() -> Value { lock.withLock { value } }
-    func set(_ new: Value) { lock.withLock { value = new } }
-    func update(_ body: (inout Value) -> Void) { lock.withLock { body(&value) } }
 }

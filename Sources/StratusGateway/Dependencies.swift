@@ -14,8 +14,8 @@ struct Dependencies: Sendable {
     let logStore: any LogStore
     let secrets: any SecretStore
     let namespaces: any NamespaceStore
-    /// The cluster's nodes (one, for the embedded store).
-    let nodes: any NodeStore
+    /// This node's view of the cluster: the live nodes, its own heartbeat.
+    let cluster: ClusterSync
     let invoker: Invoker
     let configuration: GatewayConfiguration
     let logger: Logger
@@ -34,8 +34,6 @@ struct Dependencies: Sendable {
     let inflight: InflightLimiter
     /// Serializes deploys, removals and cluster reconciles.
     let managementGate: SerialGate
-    /// This node.
-    let node: NodeRecord
 }
 
 /// Counts calls in progress against a server-wide limit.

@@ -18,8 +18,6 @@ public struct Gateway: Sendable {
     public let configuration: GatewayConfiguration
     /// SQLite in the data directory, or a cluster's PostgreSQL.
     public let store: any StratusStorage
-    /// This node as `/system/nodes` lists it.
-    let node: NodeRecord
     /// Keeps this node in step with the others and its heartbeat going.
     let sync: ClusterSync
     let invoker: Invoker
@@ -114,7 +112,7 @@ public struct Gateway: Sendable {
         planner = DeployPlanner(store: store, layers: layers, secretFiles: secretFiles, processSecrets: sandbox?.providesSecrets == true)
         queue = AsyncQueue(store: store, invoker: invoker, configuration: configuration.queue, logger: logger)
         let scheme = tls == nil ? "http" : "https"
-        node = NodeRecord(id: nodeName, address: configuration.nodeAddress ?? "\(scheme)://\(configuration.host):\(configuration.port)",
+        let node = NodeRecord(id: nodeName, address: configuration.nodeAddress ?? "\(scheme)://\(configuration.host):\(configuration.port)",
                           version: configuration.version, startedAt: Date(), heartbeatAt: Date(), functions: 0, inflight: 0)
         let secretFolders = secretFiles, followers = logs
         sync = ClusterSync(store: store, invoker: invoker, planner: planner, gate: managementGate, sites: sites, queue: queue, logger: logger,
@@ -127,7 +125,7 @@ public struct Gateway: Sendable {
 
     /// The embedded SQLite store in the data directory, or PostgreSQL when `--store` names it.
     static func openStore(_ configuration: GatewayConfiguration, logger: Logger) async throws -> any StratusStorage {
-        guard let url = configuration.storeURL, !url.isEmpty, url != "sqlite" else {
+        guard let url = configuration.clusterStoreURL else {
             do { return try SQLiteStore(directory: configuration.dataDirectory, keyFile: configuration.secretKeyFile) } catch {
                 throw GatewayStartError(message: "cannot open the store: \(error)")
             }
@@ -180,11 +178,11 @@ public struct Gateway: Sendable {
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.
     public func buildRouter() -> Router<StratusRequestContext> {
         let secretFiles = secretFiles
-        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, namespaces: store, nodes: store,
+        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, namespaces: store, cluster: sync,
                                         invoker: invoker, configuration: configuration, logger: logger,
                                         planner: planner, removeSecretsFolder: { name in secretFiles.remove(name) },
                                         endLogFollowers: { [logs] name in logs.endFollowers(of: name) }, sites: sites, layers: layers,
-                                        metrics: metrics, inflight: inflight, managementGate: managementGate, node: node)
+                                        metrics: metrics, inflight: inflight, managementGate: managementGate)
         let router = Router(context: StratusRequestContext.self)
         router.add(middleware: CallIDMiddleware())
         let system = SystemHandlers(dependencies: dependencies)
@@ -193,7 +191,7 @@ public struct Gateway: Sendable {
         ui.registerPublic(on: router)
         let metrics = metrics, invoker = invoker, queue = queue, store = store
         // In a cluster every sample says which node it is from (each pod is scraped on its own).
-        let metricsNode = store.isShared ? node.id : nil
+        let metricsNode = store.isShared ? sync.node.id : nil
         router.get("metrics") { _, _ in
             let functions = (try? await store.functions()) ?? []
             let counts = (try? await store.queueCounts()) ?? [:]

@@ -41,6 +41,11 @@ public struct GatewayConfiguration: Sendable {
     /// Where shared state lives: `nil` for the embedded SQLite in the data directory, or a
     /// `postgres://` URL for a cluster (every node names the same database).
     public var storeURL: String?
+    /// The cluster database's URL: `storeURL` unless it is empty or `sqlite` (the embedded store).
+    public var clusterStoreURL: String? { Self.clusterStoreURL(storeURL) }
+
+    /// `url` when it names a cluster's database; nil for none, empty or `sqlite`.
+    public static func clusterStoreURL(_ url: String?) -> String? { url.flatMap { $0.isEmpty || $0 == "sqlite" ? nil : $0 } }
     /// The 32-byte key secrets are sealed with; every node of a cluster needs the same one. `nil`:
     /// `<data>/secret.key`, generated on first use (the embedded store only).
     public var secretKeyFile: String?

@@ -29,15 +29,25 @@ final class LogService: FunctionLogSink, Service {
         self.shared = shared
     }
 
+    /// On every call's path: the lines are only queued; the node's name goes on them when they are
+    /// written (`flush`) or passed to a follower.
     func record(_ lines: [LogLine]) {
-        var lines = lines
-        if let node { for index in lines.indices where lines[index].node == nil { lines[index].node = node } }
         pending.withLock { $0.append(contentsOf: lines) }
         subscribers.withLock { table in
             for (_, subscriber) in table {
-                for line in lines where line.name == subscriber.function.rawValue && line.namespace == subscriber.function.namespace { subscriber.continuation.yield(line) }
+                for line in lines where line.name == subscriber.function.rawValue && line.namespace == subscriber.function.namespace {
+                    subscriber.continuation.yield(stamped(line))
+                }
             }
         }
+    }
+
+    /// The line with this node's name on it.
+    private func stamped(_ line: LogLine) -> LogLine {
+        guard let node, line.node == nil else { return line }
+        var line = line
+        line.node = node
+        return line
     }
 
     /// Writes buffered lines to the store now, and waits for writes already under way (the periodic
@@ -46,7 +56,7 @@ final class LogService: FunctionLogSink, Service {
         let lines = pending.withLock { buffer -> [LogLine] in
             defer { buffer.removeAll(keepingCapacity: true) }
             return buffer
-        }
+        }.map(stamped)
         if !lines.isEmpty {
             writing.add(1, ordering: .relaxed)
             do { try await store.appendLogs(lines, keep: Self.keep) } catch {

@@ -26,10 +26,10 @@ struct SystemHandlers {
             return try JSON.response(GatewayInfo(release: version, sha: commit, arch: arch))
         }
         // The live nodes of the cluster (this one alone on the embedded store), by name.
-        let nodes = dependencies.nodes
+        let cluster = dependencies.cluster
         group.get("nodes") { _, _ in
             let live: [NodeRecord]
-            do throws(StoreError) { live = try await nodes.nodes(since: Date().addingTimeInterval(-ClusterSync.liveWithin)) } catch { throw GatewayError.from(error) }
+            do throws(StoreError) { live = try await cluster.liveNodes() } catch { throw GatewayError.from(error) }
             return try JSON.response(live)
         }
         // The API's description (docs/openapi.yaml, compiled in).

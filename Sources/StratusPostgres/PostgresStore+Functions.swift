@@ -138,31 +138,11 @@ extension PostgresStore: FunctionRegistry, ArtifactStore {
             for try await chunk in rows.decode(ByteBuffer.self) { bytes.append(contentsOf: chunk.readableBytesView) }
             return bytes
         }
-        guard contentDigest(bytes) == digest else { throw .corruptArtifact(digest) }
-        _ = try cache.write(bytes)
+        // Cached under the digest its bytes have (one hash): a mismatch is filed elsewhere and refused here.
+        guard try cache.write(bytes) == digest else { throw .corruptArtifact(digest) }
         return bytes
     }
 
     /// Time for moving `bytes` to or from the database: the usual deadline, plus a second per 8 MiB.
     static func deadline(forBytes bytes: Int) -> Duration { .seconds(5 + bytes / (8 << 20)) }
-}
-
-/// Specs are stored as JSON, the same way in both stores.
-enum SpecCoding {
-    static func encode(_ spec: FunctionSpec) throws(StoreError) -> String {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = .sortedKeys
-        do { return String(decoding: try encoder.encode(spec), as: UTF8.self) } catch {
-            throw .corruptRecord("cannot encode \(spec.name): \(error)")
-        }
-    }
-
-    static func decode(_ text: String) throws(StoreError) -> FunctionSpec {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .iso8601
-        do { return try decoder.decode(FunctionSpec.self, from: Data(text.utf8)) } catch {
-            throw .corruptRecord("\(error)")
-        }
-    }
 }

@@ -77,7 +77,7 @@ extension PostgresStore {
                 try await connection.query("INSERT INTO stratus_migration (version, name) VALUES (\(index + 1), \(migration.name))", logger: logger)
                 applied.append(migration.name)
             }
-            let marks = String(decoding: try JSONEncoder().encode(SQLiteStore.openFaaSMarks), as: UTF8.self)
+            let marks = String(decoding: try JSONEncoder().encode(NamespaceMarks.openFaaS), as: UTF8.self)
             try await connection.query("""
                 INSERT INTO namespace (name, labels, annotations, created_at) VALUES (\(FunctionName.defaultNamespace), \(marks), \(marks),
                   \(Date().timeIntervalSince1970)) ON CONFLICT DO NOTHING

@@ -118,8 +118,10 @@ public final class PostgresStore: Sendable {
 
     /// Counts a change to shared state and tells every node (delivered when the transaction commits).
     static func changed(_ connection: PostgresConnection, _ logger: Logger) async throws {
-        try await connection.query("UPDATE change_counter SET value = value + 1 WHERE id = 1", logger: logger)
-        try await connection.query("SELECT pg_notify(\(channel), 'changed')", logger: logger)
+        try await connection.query("""
+            WITH bumped AS (UPDATE change_counter SET value = value + 1 WHERE id = 1 RETURNING value)
+            SELECT pg_notify(\(channel), 'changed') FROM bumped
+            """, logger: logger)
     }
 
     /// The store's error for a database failure: a broken or missing connection is `.unavailable`,

@@ -59,8 +59,8 @@ public final class AsyncQueue: Service, Sendable {
     private let client: HTTPClient
     private let wakeups: AsyncStream<Void>.Continuation
     private let wakeupStream: AsyncStream<Void>
-    /// Calls running now, per function, and their ids (deliveries included).
-    private let active = Mutex<(perFunction: [String: Int], ids: Set<String>, total: Int)>(([:], [], 0))
+    /// Calls running now, per function and in all (deliveries included).
+    private let active = Mutex<(perFunction: [String: Int], total: Int)>(([:], 0))
     private let counters = Mutex(Counters())
 
     public init(store: any QueueStore, invoker: Invoker, configuration: Configuration = Configuration(), logger: Logger) {
@@ -166,7 +166,6 @@ public final class AsyncQueue: Service, Sendable {
     private func begin(_ call: AsyncCall) {
         active.withLock { state in
             state.perFunction[call.function.qualified, default: 0] += 1
-            state.ids.insert(call.id)
             state.total += 1
         }
     }
@@ -175,7 +174,6 @@ public final class AsyncQueue: Service, Sendable {
         active.withLock { state in
             state.perFunction[call.function.qualified, default: 1] -= 1
             if state.perFunction[call.function.qualified] == 0 { state.perFunction[call.function.qualified] = nil }
-            state.ids.remove(call.id)
             state.total -= 1
         }
         wakeups.yield()

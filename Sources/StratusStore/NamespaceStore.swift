@@ -25,9 +25,6 @@ public enum NamespaceRemoval: Sendable, Equatable {
 }
 
 extension SQLiteStore: NamespaceStore {
-    /// The labels and annotations OpenFaaS requires on a namespace it manages.
-    public static let openFaaSMarks = ["openfaas": "1"]
-
     static func registerNamespaceMigration(_ migrator: inout DatabaseMigrator) {
         migrator.registerMigration("v8: namespaces, secrets per namespace") { db in
             try db.create(table: "namespace") { t in
@@ -36,7 +33,7 @@ extension SQLiteStore: NamespaceStore {
                 t.column("annotations", .jsonText).notNull()
                 t.column("createdAt", .datetime).notNull()
             }
-            let marks = String(decoding: try JSONEncoder().encode(openFaaSMarks), as: UTF8.self)
+            let marks = String(decoding: try JSONEncoder().encode(NamespaceMarks.openFaaS), as: UTF8.self)
             try db.execute(sql: "INSERT INTO namespace (name, labels, annotations, createdAt) VALUES (?, ?, ?, ?)",
                            arguments: [FunctionName.defaultNamespace, marks, marks, Date()])
             // Secrets were global; they now belong to a namespace, the existing ones to the default.
@@ -102,11 +99,14 @@ extension SQLiteStore: NamespaceStore {
 
 /// How both stores keep a namespace's labels and annotations: JSON text, with OpenFaaS's marks added.
 public enum NamespaceMarks {
+    /// The labels and annotations OpenFaaS requires on a namespace it manages.
+    public static let openFaaS = ["openfaas": "1"]
+
     /// The labels and annotations to store: the caller's, with OpenFaaS's marks.
     public static func encode(_ namespace: FunctionNamespace) throws(StoreError) -> (labels: String, annotations: String) {
         do {
-            let labels = (namespace.labels ?? [:]).merging(SQLiteStore.openFaaSMarks) { _, mark in mark }
-            let annotations = (namespace.annotations ?? [:]).merging(SQLiteStore.openFaaSMarks) { _, mark in mark }
+            let labels = (namespace.labels ?? [:]).merging(openFaaS) { _, mark in mark }
+            let annotations = (namespace.annotations ?? [:]).merging(openFaaS) { _, mark in mark }
             return (String(decoding: try JSONEncoder().encode(labels), as: UTF8.self),
                     String(decoding: try JSONEncoder().encode(annotations), as: UTF8.self))
         } catch {

@@ -117,7 +117,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore, ChangeFeed {
     // MARK: FunctionRegistry
 
     public func saveFunction(_ spec: FunctionSpec) async throws(StoreError) {
-        let json = try Self.encode(spec)
+        let json = try SpecCoding.encode(spec)
         try await write { db in
             try db.execute(
                 sql: "INSERT OR REPLACE INTO function (name, namespace, artifact, spec, updatedAt) VALUES (?, ?, ?, ?, ?)",
@@ -129,13 +129,13 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore, ChangeFeed {
         let json = try await read { db in
             try String.fetchOne(db, sql: "SELECT spec FROM function WHERE name = ?", arguments: [name.qualified])
         }
-        return try json.map { (text: String) throws(StoreError) in try Self.decode(text) }
+        return try json.map { (text: String) throws(StoreError) in try SpecCoding.decode(text) }
     }
 
     public func functions() async throws(StoreError) -> [FunctionSpec] {
         let rows = try await read { db in try String.fetchAll(db, sql: "SELECT spec FROM function ORDER BY name") }
         var specs: [FunctionSpec] = []
-        for row in rows { specs.append(try Self.decode(row)) }
+        for row in rows { specs.append(try SpecCoding.decode(row)) }
         return specs
     }
 
@@ -224,8 +224,11 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore, ChangeFeed {
         }
         return .database("\(error)")
     }
+}
 
-    private static func encode(_ spec: FunctionSpec) throws(StoreError) -> String {
+/// How both stores keep a function's spec: JSON with sorted keys and RFC 3339 dates (to the second).
+public enum SpecCoding {
+    public static func encode(_ spec: FunctionSpec) throws(StoreError) -> String {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         encoder.outputFormatting = .sortedKeys
@@ -234,7 +237,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore, ChangeFeed {
         }
     }
 
-    private static func decode(_ text: String) throws(StoreError) -> FunctionSpec {
+    public static func decode(_ text: String) throws(StoreError) -> FunctionSpec {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do { return try decoder.decode(FunctionSpec.self, from: Data(text.utf8)) } catch {
