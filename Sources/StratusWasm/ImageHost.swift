@@ -11,8 +11,8 @@ import WasmKit
 /// std[3] as f32 (f32 value = (pixel - mean) / std). Errors use WASI-NN's numbers: 1 invalid
 /// argument (pointers, spec), 2 not an image or corrupt, 7 too large (image or output buffer).
 struct ImageHost {
-    let memoryBox: MemoryBox
-    let io: GuestIO
+    let context: HostContext
+    var io: GuestIO { context.io }
 
     static let moduleName = "stratus_image"
     static let signatures: [String: FunctionType] = [
@@ -32,21 +32,21 @@ struct ImageHost {
     /// Largest tensor side a guest may ask for.
     static let maxSide: UInt32 = 4096
 
-    func define(for module: Module, store: Store, into imports: inout Imports) {
-        for entry in module.imports {
-            guard case .function = entry.descriptor else { continue }
-            if entry.module == Self.moduleName, let type = Self.signatures[entry.name] {
-                imports.define(module: entry.module, name: entry.name,
-                               Function(store: store, parameters: type.parameters, results: type.results) { _, a in
-                                   [.i32(toTensor(a.map(\.i32)).rawValue)]
-                               })
-            } else if entry.module == Self.wasmEdgeModuleName, let type = Self.wasmEdgeSignatures[entry.name] {
-                imports.define(module: entry.module, name: entry.name,
-                               Function(store: store, parameters: type.parameters, results: type.results) { _, a in
-                                   [.i32(wasmEdgeLoad(a.map(\.i32)) == .success ? 0 : 1)]
-                               })
+    /// `stratus_image.to_tensor` and WasmEdge's `load_*`.
+    static func functions() -> [HostFunction] {
+        let own = signatures.sorted { $0.key < $1.key }.map { name, type in
+            HostFunction(module: moduleName, name: name, parameters: type.parameters.compactMap(HostFunction.Kind.init),
+                         results: [.i32]) { context, a, out in
+                out.pointee = Int64(ImageHost(context: context).toTensor((0..<6).map { a[$0].i32 }).rawValue)
             }
         }
+        let wasmEdge = wasmEdgeSignatures.sorted { $0.key < $1.key }.map { name, type in
+            HostFunction(module: wasmEdgeModuleName, name: name, parameters: type.parameters.compactMap(HostFunction.Kind.init),
+                         results: [.i32]) { context, a, out in
+                out.pointee = ImageHost(context: context).wasmEdgeLoad((0..<7).map { a[$0].i32 }) == .success ? 0 : 1
+            }
+        }
+        return own + wasmEdge
     }
 
     /// WasmEdge's `load_*`: the same decode and resample, its argument layout and 0/1 result.
@@ -81,14 +81,14 @@ struct ImageHost {
     }
 
     func toTensor(_ a: [UInt32]) -> NNErrno {
-        guard let memory = memoryBox.memory else { return .missingMemory }
-        let spec: TensorSpec? = memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { memory in
+        guard let memory = context.memory else { return .missingMemory }
+        let spec: TensorSpec? = { () -> TensorSpec? in
             guard WASIHost.range(memory, a[2], 48) != nil else { return nil }
             let word = { (index: Int) in WASIHost.load32(memory, a[2] &+ UInt32(index * 4)) ?? 0 }
             let float = { (index: Int) in Float(bitPattern: word(index)) }
             return TensorSpec(width: word(0), height: word(1), resize: word(2), layout: word(3), order: word(4), type: word(5),
                               mean: SIMD3(float(6), float(7), float(8)), std: SIMD3(float(9), float(10), float(11)))
-        }
+        }()
         guard let spec else { return .invalidArgument }
         return convert(image: a[0], length: a[1], spec: spec, out: a[3], capacity: a[4], written: a[5])
     }
@@ -96,7 +96,7 @@ struct ImageHost {
     /// Decodes the image at `image` and writes the tensor straight into guest memory at `out`
     /// (its size at `written`, when given).
     func convert(image: UInt32, length: UInt32, spec: TensorSpec, out: UInt32, capacity: UInt32, written: UInt32?) -> NNErrno {
-        guard let memory = memoryBox.memory else { return .missingMemory }
+        guard let memory = context.memory else { return .missingMemory }
         guard (1...Self.maxSide).contains(spec.width), (1...Self.maxSide).contains(spec.height),
             let (resize, crop) = Self.resizing(spec.resize), spec.layout <= 1, spec.order <= 1
         else {
@@ -117,7 +117,7 @@ struct ImageHost {
             return .invalidArgument
         }
         guard let size = DecodedImage.tensorByteCount(width: Int(spec.width), height: Int(spec.height), type: type) else { return .invalidArgument }
-        return memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount) { memory in
+        do {
             guard let imageRange = WASIHost.range(memory, image, Int(length)) else { return .invalidArgument }
             if let written, WASIHost.range(memory, written, 4) == nil { return .invalidArgument }
             guard size <= Int(capacity) else {

@@ -9,6 +9,8 @@ public final class PreparedModule: Sendable {
     let mutableGlobals: [String]
     /// Size of the uploaded bytes.
     public let size: Int
+    /// The uploaded bytes (Wasmtime compiles them; WasmKit runs the parsed `module`).
+    let bytes: [UInt8]
     /// Whether it imports host modules that do heavy work outside the guest (WASI-NN): such calls
     /// never run inline on the request's thread.
     public let usesHostWork: Bool
@@ -52,5 +54,6 @@ public final class PreparedModule: Sendable {
         self.module = module
         self.mutableGlobals = globals
         self.size = bytes.count
+        self.bytes = bytes
     }
 }

@@ -1,63 +1,51 @@
 import Foundation
 import WasmKit
 
-/// The guest's linear memory, known only after instantiation; host functions read it through this box.
-final class MemoryBox: @unchecked Sendable {
-    var memory: Memory?
-}
-
 /// A WASI preview1 host whose stdio and environment live in memory (`GuestIO`), with no filesystem,
-/// sockets or preopened directories: a function gets nothing it did not declare.
-struct WASIHost {
-    let io: GuestIO
-    let memoryBox: MemoryBox
-
-    /// Defines every `wasi_snapshot_preview1` function that `module` imports.
-    func imports(for module: Module, store: Store) -> Imports {
-        var imports = Imports()
-        for entry in module.imports where entry.module == wasiModuleName {
-            guard case .function = entry.descriptor, let type = preview1Signatures[entry.name] else { continue }
-            let body = implementation(entry.name)
-            imports.define(module: wasiModuleName, name: entry.name,
-                           Function(store: store, parameters: type.parameters, results: type.results, raw: body))
+/// sockets or network: a function gets nothing it did not declare (its secrets and layers are
+/// read-only preopens). Written once against `HostContext`, for both engines.
+enum WASIHost {
+    /// Every `wasi_snapshot_preview1` function.
+    static func functions() -> [HostFunction] {
+        preview1Signatures.keys.sorted().map { name in
+            let type = preview1Signatures[name]!
+            return HostFunction(module: wasiModuleName, name: name, parameters: type.parameters.compactMap(HostFunction.Kind.init),
+                                results: type.results.compactMap(HostFunction.Kind.init), body: implementation(name))
         }
-        return imports
     }
 
-    private func implementation(_ name: String) -> Function.RawImplementation {
-        let io = io
-        let box = memoryBox
-        func errno(_ out: UnsafeMutableBufferPointer<Value>, _ code: WASIErrno) { out[0] = .i32(UInt32(bitPattern: code.rawValue)) }
+    private static func implementation(_ name: String) -> HostFunction.Body {
+        @Sendable func errno(_ out: HostResult, _ code: WASIErrno) { out.pointee = Int64(code.rawValue) }
         switch name {
         case "fd_read":
-            return { _, a, out in errno(out, box.access { Self.fdRead(io, $0, fd: a[0].i32, iovs: a[1].i32, count: a[2].i32, nread: a[3].i32) }) }
+            return { c, a, out in errno(out, c.access { Self.fdRead(c.io, $0, fd: a[0].i32, iovs: a[1].i32, count: a[2].i32, nread: a[3].i32) }) }
         case "fd_write":
-            return { _, a, out in errno(out, box.access { Self.fdWrite(io, $0, fd: a[0].i32, iovs: a[1].i32, count: a[2].i32, nwritten: a[3].i32) }) }
+            return { c, a, out in errno(out, c.access { Self.fdWrite(c.io, $0, fd: a[0].i32, iovs: a[1].i32, count: a[2].i32, nwritten: a[3].i32) }) }
         case "environ_sizes_get":
-            return { _, a, out in errno(out, box.access { Self.sizes($0, io.environOffsets.count, io.environ.count, a[0].i32, a[1].i32) }) }
+            return { c, a, out in errno(out, c.access { Self.sizes($0, c.io.environOffsets.count, c.io.environ.count, a[0].i32, a[1].i32) }) }
         case "environ_get":
-            return { _, a, out in errno(out, box.access { Self.strings($0, io.environ, io.environOffsets, a[0].i32, a[1].i32) }) }
+            return { c, a, out in errno(out, c.access { Self.strings($0, c.io.environ, c.io.environOffsets, a[0].i32, a[1].i32) }) }
         case "args_sizes_get":
-            return { _, a, out in errno(out, box.access { Self.sizes($0, io.argOffsets.count, io.args.count, a[0].i32, a[1].i32) }) }
+            return { c, a, out in errno(out, c.access { Self.sizes($0, c.io.argOffsets.count, c.io.args.count, a[0].i32, a[1].i32) }) }
         case "args_get":
-            return { _, a, out in errno(out, box.access { Self.strings($0, io.args, io.argOffsets, a[0].i32, a[1].i32) }) }
+            return { c, a, out in errno(out, c.access { Self.strings($0, c.io.args, c.io.argOffsets, a[0].i32, a[1].i32) }) }
         case "proc_exit":
-            return { _, a, _ in throw GuestExit(code: Int32(bitPattern: a[0].i32)) }
+            return { c, a, _ in throw GuestExit(code: Int32(bitPattern: a[0].i32)) }
         case "clock_time_get":
-            return { _, a, out in
+            return { c, a, out in
                 let ns: UInt64
                 if a[0].i32 == 0 {
                     ns = UInt64(max(0, Date().timeIntervalSince1970 * 1e9))
                 } else {
                     ns = DispatchTime.now().uptimeNanoseconds
                 }
-                errno(out, box.access { Self.store64($0, a[2].i32, ns) })
+                errno(out, c.access { Self.store64($0, a[2].i32, ns) })
             }
         case "clock_res_get":
-            return { _, a, out in errno(out, box.access { Self.store64($0, a[1].i32, 1000) }) }
+            return { c, a, out in errno(out, c.access { Self.store64($0, a[1].i32, 1000) }) }
         case "random_get":
-            return { _, a, out in
-                errno(out, box.access { memory in
+            return { c, a, out in
+                errno(out, c.access { memory in
                     guard let range = Self.range(memory, a[0].i32, Int(a[1].i32)) else { return .fault }
                     var generator = SystemRandomNumberGenerator()
                     for index in range { memory[index] = UInt8.random(in: 0...255, using: &generator) }
@@ -65,12 +53,12 @@ struct WASIHost {
                 })
             }
         case "fd_fdstat_get":
-            return { _, a, out in
+            return { c, a, out in
                 let fd = a[0].i32
                 if fd > 2 {
-                    let isDirectory = io.files.preopen(fd) != nil
-                    guard isDirectory || io.files.size(fd) != nil else { return errno(out, .badf) }
-                    return errno(out, box.access { memory in
+                    let isDirectory = c.io.files.preopen(fd) != nil
+                    guard isDirectory || c.io.files.size(fd) != nil else { return errno(out, .badf) }
+                    return errno(out, c.access { memory in
                         guard let range = Self.range(memory, a[1].i32, 24) else { return .fault }
                         for index in range { memory[index] = 0 }
                         memory[range.lowerBound] = isDirectory ? 3 : 4
@@ -80,7 +68,7 @@ struct WASIHost {
                         return Self.store64(memory, a[1].i32 + 16, isDirectory ? (1 << 1 | 1 << 2 | 1 << 5 | 1 << 21) : 0)
                     })
                 }
-                errno(out, box.access { memory in
+                errno(out, c.access { memory in
                     guard let range = Self.range(memory, a[1].i32, 24) else { return .fault }
                     for index in range { memory[index] = 0 }
                     // Filetype 0 (unknown, like a pipe): not a tty, so libc buffers stdout fully.
@@ -90,36 +78,36 @@ struct WASIHost {
                 })
             }
         case "fd_close":
-            return { _, a, out in errno(out, a[0].i32 <= 2 ? .success : io.files.close(a[0].i32)) }
+            return { c, a, out in errno(out, a[0].i32 <= 2 ? .success : c.io.files.close(a[0].i32)) }
         case "fd_fdstat_set_flags", "fd_sync", "fd_datasync":
-            return { _, a, out in errno(out, a[0].i32 <= 2 ? .success : .badf) }
+            return { c, a, out in errno(out, a[0].i32 <= 2 ? .success : .badf) }
         case "fd_seek":
-            return { _, a, out in
-                switch io.files.seek(a[0].i32, offset: Int64(bitPattern: a[1].i64), whence: a[2].i32) {
-                case .success(let position): errno(out, box.access { Self.store64($0, a[3].i32, position) })
+            return { c, a, out in
+                switch c.io.files.seek(a[0].i32, offset: Int64(bitPattern: a[1].i64), whence: a[2].i32) {
+                case .success(let position): errno(out, c.access { Self.store64($0, a[3].i32, position) })
                 case .failure(let code): errno(out, code)
                 }
             }
         case "fd_tell":
-            return { _, a, out in
-                switch io.files.seek(a[0].i32, offset: 0, whence: 1) {
-                case .success(let position): errno(out, box.access { Self.store64($0, a[1].i32, position) })
+            return { c, a, out in
+                switch c.io.files.seek(a[0].i32, offset: 0, whence: 1) {
+                case .success(let position): errno(out, c.access { Self.store64($0, a[1].i32, position) })
                 case .failure(let code): errno(out, code)
                 }
             }
         case "fd_prestat_get":
-            return { _, a, out in
-                guard let directory = io.files.preopen(a[0].i32) else { return errno(out, .badf) }
-                errno(out, box.access { memory in
+            return { c, a, out in
+                guard let directory = c.io.files.preopen(a[0].i32) else { return errno(out, .badf) }
+                errno(out, c.access { memory in
                     guard Self.range(memory, a[1].i32, 8) != nil else { return .fault }
                     memory.storeBytes(of: UInt32(0), toByteOffset: Int(a[1].i32), as: UInt32.self)  // tag: directory
                     return Self.store32(memory, a[1].i32 + 4, UInt32(directory.path.utf8.count))
                 })
             }
         case "fd_prestat_dir_name":
-            return { _, a, out in
-                guard let directory = io.files.preopen(a[0].i32) else { return errno(out, .badf) }
-                errno(out, box.access { memory in
+            return { c, a, out in
+                guard let directory = c.io.files.preopen(a[0].i32) else { return errno(out, .badf) }
+                errno(out, c.access { memory in
                     let name = Array(directory.path.utf8)
                     guard Int(a[2].i32) >= name.count, let target = Self.range(memory, a[1].i32, name.count) else { return .fault }
                     for (offset, byte) in name.enumerated() { memory[target.lowerBound + offset] = byte }
@@ -127,30 +115,30 @@ struct WASIHost {
                 })
             }
         case "path_open":
-            return { _, a, out in
-                guard io.files.preopen(a[0].i32) != nil else { return errno(out, .notcapable) }
-                errno(out, box.access { memory in
+            return { c, a, out in
+                guard c.io.files.preopen(a[0].i32) != nil else { return errno(out, .notcapable) }
+                errno(out, c.access { memory in
                     guard let range = Self.range(memory, a[2].i32, Int(a[3].i32)) else { return .fault }
                     let name = String(decoding: UnsafeRawBufferPointer(rebasing: memory[range]), as: UTF8.self)
-                    switch io.files.openFile(directory: a[0].i32, name, oflags: a[4].i32, rights: a[5].i64) {
+                    switch c.io.files.openFile(directory: a[0].i32, name, oflags: a[4].i32, rights: a[5].i64) {
                     case .success(let fd): return Self.store32(memory, a[8].i32, fd)
                     case .failure(let code): return code
                     }
                 })
             }
         case "fd_filestat_get":
-            return { _, a, out in
+            return { c, a, out in
                 let fd = a[0].i32
                 let filetype: UInt8
                 let size: Int
-                if io.files.preopen(fd) != nil {
+                if c.io.files.preopen(fd) != nil {
                     (filetype, size) = (3, 0)
-                } else if let bytes = io.files.size(fd) {
+                } else if let bytes = c.io.files.size(fd) {
                     (filetype, size) = (4, bytes)
                 } else {
                     return errno(out, .badf)
                 }
-                errno(out, box.access { memory in
+                errno(out, c.access { memory in
                     guard let range = Self.range(memory, a[1].i32, 64) else { return .fault }
                     for index in range { memory[index] = 0 }
                     memory[range.lowerBound + 16] = filetype
@@ -263,13 +251,5 @@ struct WASIHost {
             _ = store32(memory, pointers + UInt32(index * 4), buffer + UInt32(offset))
         }
         return .success
-    }
-}
-
-extension MemoryBox {
-    /// Runs `body` over the whole linear memory; EFAULT when the guest exports none.
-    func access(_ body: (UnsafeMutableRawBufferPointer) -> WASIErrno) -> WASIErrno {
-        guard let memory else { return .fault }
-        return memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount, body)
     }
 }

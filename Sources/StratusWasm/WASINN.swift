@@ -72,8 +72,14 @@ final class NNState: @unchecked Sendable {
 struct WASINNHost {
     let models: FunctionModels
     let state: NNState
-    let memoryBox: MemoryBox
-    let io: GuestIO
+    let context: HostContext
+    var io: GuestIO { context.io }
+
+    init(context: HostContext) {
+        self.context = context
+        models = context.models
+        state = context.nn
+    }
 
     static let moduleName = "wasi_ephemeral_nn"
     static let extensionModuleName = "stratus_nn"
@@ -95,22 +101,16 @@ struct WASINNHost {
     static let onnxEncoding: UInt32 = 1
     static let cpuTarget: UInt32 = 0
 
-    /// Defines the WASI-NN functions `module` imports.
-    func define(for module: Module, store: Store, into imports: inout Imports) {
-        for entry in module.imports {
-            guard case .function = entry.descriptor else { continue }
-            let type: FunctionType?
-            switch entry.module {
-            case Self.moduleName: type = Self.signatures[entry.name]
-            case Self.extensionModuleName: type = Self.extensionSignatures[entry.name]
-            default: type = nil
+    /// Every WASI-NN function, and `stratus_nn`'s.
+    static func functions() -> [HostFunction] {
+        let table = signatures.map { ($0.key, moduleName, $0.value) } + extensionSignatures.map { ($0.key, extensionModuleName, $0.value) }
+        return table.sorted { ($0.1, $0.0) < ($1.1, $1.0) }.map { name, module, type in
+            HostFunction(module: module, name: name, parameters: type.parameters.compactMap(HostFunction.Kind.init),
+                         results: type.results.compactMap(HostFunction.Kind.init)) { context, a, out in
+                let host = WASINNHost(context: context)
+                let arguments = (0..<type.parameters.count).map { a[$0].i32 }
+                out.pointee = Int64(host.implementation(name)(arguments).rawValue)
             }
-            guard let type else { continue }
-            let body = implementation(entry.name)
-            imports.define(module: entry.module, name: entry.name,
-                           Function(store: store, parameters: type.parameters, results: type.results) { _, arguments in
-                               [.i32(body(arguments.map(\.i32)).rawValue)]
-                           })
         }
     }
 
@@ -134,8 +134,8 @@ struct WASINNHost {
     }
 
     private func withMemory(_ body: (UnsafeMutableRawBufferPointer) -> NNErrno) -> NNErrno {
-        guard let memory = memoryBox.memory else { return .missingMemory }
-        return memory.withUnsafeMutableBufferPointer(offset: 0, count: memory.byteCount, body)
+        guard let memory = context.memory else { return .missingMemory }
+        return body(memory)
     }
 
     private func bytes(_ memory: UnsafeMutableRawBufferPointer, _ address: UInt32, _ count: UInt32) -> [UInt8]? {

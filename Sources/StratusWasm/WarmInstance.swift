@@ -13,6 +13,8 @@ import StratusModel
 final class WarmInstance: @unchecked Sendable {
     let store: Store
     let io = GuestIO()
+    /// What the host functions see: `io`, the WASI-NN handles, linear memory.
+    private let host: HostContext
     private let memory: Memory
     private let start: Function
     private let globals: [(global: WasmKit.Global, value: Value)]
@@ -23,8 +25,6 @@ final class WarmInstance: @unchecked Sendable {
     private let snapshot: MemorySnapshot
     private let growthAllowance: Int
 
-    /// WASI-NN handles of the running call.
-    private let nn = NNState()
     /// How the host functions reach linear memory. It refers to the store, which holds the host
     /// functions, which hold the box: a cycle that `deinit` breaks, or every instance would stay.
     private let box: MemoryBox
@@ -36,12 +36,9 @@ final class WarmInstance: @unchecked Sendable {
         let store = Store(engine: engine)
         store.resourceLimiter = MemoryLimiter(limit: memoryLimit)
         let box = MemoryBox()
-        let host = WASIHost(io: io, memoryBox: box)
-        var imports = host.imports(for: module.module, store: store)
-        if module.usesHostWork {
-            WASINNHost(models: models, state: nn, memoryBox: box, io: io).define(for: module.module, store: store, into: &imports)
-            ImageHost(memoryBox: box, io: io).define(for: module.module, store: store, into: &imports)
-        }
+        let host = HostContext(io: io, models: models)
+        let imports = HostFunctions.wasmKitImports(for: module.module, store: store, context: host, memory: box)
+        self.host = host
         let instance: Instance
         do {
             instance = try module.module.instantiate(store: store, imports: imports)
@@ -93,8 +90,7 @@ final class WarmInstance: @unchecked Sendable {
         for (global, value) in globals {
             do { try global.assign(value) } catch { return false }
         }
-        io.clear()
-        nn.clear()
+        host.clear()
         return true
     }
 }

@@ -5,6 +5,8 @@ public enum WasmError: Error, Sendable, Equatable, CustomStringConvertible {
     case missingMemory
     case unsupportedImport(module: String, name: String)
     case instantiationFailed(String)
+    /// The engine a function asked for cannot run here (e.g. Wasmtime's library is missing).
+    case engineUnavailable(String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,7 @@ public enum WasmError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedImport(let module, let name):
             "the module imports `\(module).\(name)`, which Stratus does not provide (only wasi_snapshot_preview1 is available)"
         case .instantiationFailed(let why): "cannot instantiate the module: \(why)"
+        case .engineUnavailable(let why): "the Wasm engine is unavailable: \(why)"
         }
     }
 }

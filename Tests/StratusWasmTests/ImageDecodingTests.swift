@@ -518,12 +518,15 @@ struct SplitMix64 {
 /// WasmEdge's image plugin imports (`wasmedge_image.load_jpg` …) run unchanged: a C guest written
 /// against them gets the resized pixels, 1 for a buffer too small or bytes that are not an image.
 @Suite struct WasmEdgeImageCompatibilityTests {
-    @Test func loadJpgResizesIntoGuestMemory() async throws {
+    @Test(arguments: WasmEngineKind.allCases) func loadJpgResizesIntoGuestMemory(engine: WasmEngineKind) async throws {
         let runtime = WasmRuntime(threads: 1)
         let bytes = try WasmFixtures.bytes("wasmedge_image")
         let module = try runtime.prepare(digest: Digest(hashBytes: Array(repeating: 7, count: 32)), bytes: bytes)
         #expect(module.usesHostWork)
-        let function = try await runtime.load(module, settings: FunctionSettings(timeout: 10))
+        var settings = FunctionSettings(timeout: 10)
+        settings.wasmEngine = engine
+        let function = try await runtime.load(module, settings: settings)
+        #expect(function.engine == engine)
         // A flat orange 16x16 JPEG: every resized pixel is (about) the same colour.
         let pixels = [UInt8](repeating: 0, count: 16 * 16 * 3).enumerated().map { index, _ in [UInt8(240), 120, 20][index % 3] }
         let jpeg = try ImageEncoding.jpeg(pixels, width: 16, height: 16)

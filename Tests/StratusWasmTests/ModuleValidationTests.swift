@@ -43,10 +43,10 @@ struct ModuleValidationTests {
         #expect(throws: WasmError.unsupportedImport(module: "env", name: "open_socket")) { try prepare(bytes) }
     }
 
-    @Test func rejectsInvalidFunctionBodiesAtValidation() async throws {
+    @Test(arguments: WasmEngineKind.allCases) func rejectsInvalidFunctionBodiesAtValidation(engine: WasmEngineKind) async throws {
         // Type error inside a body: only found when the code is translated.
         let bytes = try wat2wasm(#"(module (memory (export "memory") 1) (func (export "_start") (drop (i32.const 1)) (drop)))"#, options: .init(nameSection: false))
-        await #expect(throws: WasmError.self) { try await runtime.validate(digest: digest, bytes: bytes) }
+        await #expect(throws: WasmError.self) { try await runtime.validate(digest: digest, bytes: bytes, engine: engine) }
     }
 
     @Test func acceptsMinimalCommand() throws {

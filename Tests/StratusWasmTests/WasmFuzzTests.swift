@@ -26,12 +26,14 @@ import WasmKit
     enum Outcome: Equatable { case refused, ran }
 
     /// Prepares, validates, loads and runs `bytes` once; what happened, if it did not crash.
-    func attempt(_ bytes: [UInt8], seed: UInt64) async -> Outcome {
+    func attempt(_ bytes: [UInt8], seed: UInt64, engine: WasmEngineKind) async -> Outcome {
         let digest = Digest(hashBytes: (0..<32).map { UInt8(truncatingIfNeeded: seed >> (($0 % 8) * 8)) ^ UInt8($0) })
         do {
-            try await runtime.validate(digest: digest, bytes: bytes)
+            try await runtime.validate(digest: digest, bytes: bytes, engine: engine)
             let module = try runtime.prepare(digest: digest, bytes: bytes)
-            let function = try await runtime.load(module, settings: FunctionSettings(timeout: 2, memoryLimit: 16 * 1024 * 1024))
+            var settings = FunctionSettings(timeout: 2, memoryLimit: 16 * 1024 * 1024)
+            settings.wasmEngine = engine
+            let function = try await runtime.load(module, settings: settings)
             _ = await runtime.run(function, request: GuestRequest(stdin: Array("fuzz".utf8), environment: [("A", "b")], arguments: ["f"],
                                                                   outputLimit: 1024 * 1024))
             return .ran
@@ -63,7 +65,7 @@ import WasmKit
         return bytes
     }
 
-    @Test func mutatedModulesAreRefusedOrRunButNeverCrashTheHost() async throws {
+    @Test(arguments: WasmEngineKind.allCases) func mutatedModulesAreRefusedOrRunButNeverCrashTheHost(engine: WasmEngineKind) async throws {
         let iterations = Int(ProcessInfo.processInfo.environment["STRATUS_FUZZ_ITERATIONS"] ?? "") ?? 300
         let seed = UInt64(ProcessInfo.processInfo.environment["STRATUS_FUZZ_SEED"] ?? "") ?? 0x5eed_cafe
         var random = Generator(state: seed)
@@ -72,17 +74,17 @@ import WasmKit
         for index in 0..<iterations {
             let base = bases[index % bases.count]
             let bytes = Self.mutate(base, &random)
-            outcomes[await attempt(bytes, seed: random.state), default: 0] += 1
+            outcomes[await attempt(bytes, seed: random.state, engine: engine), default: 0] += 1
         }
         #expect(outcomes[.refused, default: 0] > 0, "mutations must hit the validator: \(outcomes)")
         #expect(outcomes[.ran, default: 0] > 0, "some mutations must still run (a validator that refused everything would pass otherwise): \(outcomes)")
         // The runtime is still fine afterwards.
-        #expect(await attempt(try WasmFixtures.bytes("echo"), seed: 1) == .ran)
+        #expect(await attempt(try WasmFixtures.bytes("echo"), seed: 1, engine: engine) == .ran)
     }
 
     /// Every WASI host call with pointers and lengths at the end of (or past) linear memory: an
     /// errno (EFAULT and friends) or a trap, never a host crash.
-    @Test func everyHostCallWithOutOfRangePointers() async throws {
+    @Test(arguments: WasmEngineKind.allCases) func everyHostCallWithOutOfRangePointers(engine: WasmEngineKind) async throws {
         let weird: [String] = ["0xfffffff0", "0x7fffffff", "0xffff", "0"]
         var ran = 0
         for (name, type) in preview1Signatures.sorted(by: { $0.key < $1.key }) where name != "proc_exit" {
@@ -98,13 +100,13 @@ import WasmKit
                       (func (export "_start") \(call)))
                     """
                 let bytes = try wat2wasm(params.isEmpty ? text.replacingOccurrences(of: "(param )", with: "") : text)
-                if await attempt(bytes, seed: UInt64(ran + 1) &* 7919) == .ran { ran += 1 }
+                if await attempt(bytes, seed: UInt64(ran + 1) &* 7919, engine: engine) == .ran { ran += 1 }
             }
         }
         #expect(ran > 100, "the modules are valid and must run: \(ran)")
     }
 
-    @Test func hugeMemoriesAndTablesAreRefusedOrCapped() async throws {
+    @Test(arguments: WasmEngineKind.allCases) func hugeMemoriesAndTablesAreRefusedOrCapped(engine: WasmEngineKind) async throws {
         let modules = [
             #"(module (memory (export "memory") 65536) (func (export "_start") nop))"#,
             #"(module (memory (export "memory") 1 65536) (func (export "_start") (drop (memory.grow (i32.const 65535)))))"#,
@@ -115,13 +117,13 @@ import WasmKit
         ]
         var outcomes: [Outcome] = []
         for (index, text) in modules.enumerated() {
-            outcomes.append(await attempt(try wat2wasm(text), seed: UInt64(1000 + index)))
+            outcomes.append(await attempt(try wat2wasm(text), seed: UInt64(1000 + index), engine: engine))
         }
         // 4 GiB at start: refused. The others are valid: growing past the cap fails inside the
         // guest, recursion traps, the loop times out, and each still counts as a run.
         #expect(outcomes[0] == .refused)
         #expect(outcomes[1] == .ran && outcomes[4] == .ran && outcomes[5] == .ran, "\(outcomes)")
-        #expect(await attempt(try WasmFixtures.bytes("echo"), seed: 2) == .ran)
+        #expect(await attempt(try WasmFixtures.bytes("echo"), seed: 2, engine: engine) == .ran)
     }
 
     @Test func aModuleAskingForGigabytesAtStartIsRefusedAtOnceWithTheReason() throws {

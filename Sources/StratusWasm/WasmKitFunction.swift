@@ -3,14 +3,14 @@ public import StratusModel
 import Synchronization
 import WasmKit
 
-/// A deployed Wasm function: its module, its limits, and a pool of warm instances.
+/// A Wasm function run by WasmKit: its module, its limits, and a pool of warm instances.
 ///
 /// Its replicas are warm instances: scaled to N it keeps N instances made (parked or running a
 /// call), and parks up to `max(N, maxIdle)` between calls; scaled to zero it frees them all, and
 /// the next call makes one (a cold start).
-public final class WasmFunction: Sendable {
-    public let module: PreparedModule
-    public let settings: FunctionSettings
+final class WasmKitFunction: EngineFunction {
+    let module: PreparedModule
+    let settings: FunctionSettings
     private let engine: Engine
     private let watchdog: Watchdog
     private let idle = Mutex<[WarmInstance]>([])
@@ -72,13 +72,13 @@ public final class WasmFunction: Sendable {
     }
 
     /// Number of instances parked and ready.
-    public var warmInstances: Int { idle.withLock { $0.count } }
+    var warmInstances: Int { idle.withLock { $0.count } }
 
     /// Replicas wanted.
-    public var desiredReplicas: Int { desired.load(ordering: .relaxed) }
+    var desiredReplicas: Int { desired.load(ordering: .relaxed) }
 
     /// Replicas that exist: instances made, up to the count wanted.
-    public var availableReplicas: Int { min(desired.load(ordering: .relaxed), live.load(ordering: .relaxed)) }
+    var availableReplicas: Int { min(desired.load(ordering: .relaxed), live.load(ordering: .relaxed)) }
 
     /// Sets the replicas wanted; at zero the parked instances are freed. Returns how many
     /// instances must be made to reach `count` (the runtime makes them on a guest thread).
@@ -116,7 +116,7 @@ public final class WasmFunction: Sendable {
     }
 
     /// Whether calls still try the inline path.
-    public var runsInline: Bool { inlineAllowed.load(ordering: .relaxed) }
+    var runsInline: Bool { inlineAllowed.load(ordering: .relaxed) }
 
     /// Runs one call on this thread: takes a warm instance (or makes one), runs `_start`, resets it.
     func call(_ request: GuestRequest) -> GuestResult {
