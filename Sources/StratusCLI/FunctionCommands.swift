@@ -58,7 +58,7 @@ struct Describe: AsyncParsableCommand {
             ["Name:", status.name], ["Status:", status.availableReplicas > 0 ? "Ready" : "Not Ready"],
             ["Replicas:", String(status.replicas)], ["Available replicas:", String(status.availableReplicas)],
             ["Invocations:", String(Int(status.invocationCount))], ["Image:", status.image],
-            ["Digest:", status.digest ?? "-"], ["Runtime:", status.runtime ?? "-"],
+            ["Digest:", status.digest ?? "-"], ["Runtime:", status.runtime ?? "-"], ["Engine:", status.engine ?? "-"],
             ["Function process:", status.envProcess ?? "-"], ["URL:", "\(client.baseURL)/function/\(status.name)"],
         ]
         for (title, map) in [("Labels:", status.labels), ("Annotations:", status.annotations), ("Environment:", status.envVars)] {

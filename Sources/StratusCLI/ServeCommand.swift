@@ -92,6 +92,14 @@ struct Serve: AsyncParsableCommand {
             help: "How long an async call's claim holds without being renewed; a dead node's calls run elsewhere after it (env STRATUS_QUEUE_LEASE; default 30s).")
     var queueLease: String?
 
+    @Option(name: .customLong("wasm-engine"),
+            help: "The engine Wasm functions run on: 'wasmtime' (compiled ahead of time by Cranelift; its library comes from `make setup-models`) or 'wasmkit' (an interpreter in Swift, needs nothing). Default: wasmtime when its library is found, else wasmkit. A function may ask for either with the annotation com.stratus.wasm.engine (env STRATUS_WASM_ENGINE).")
+    var wasmEngine: String?
+
+    @Option(name: .customLong("wasmtime-library"),
+            help: "Path of Wasmtime's C API library (env STRATUS_WASMTIME; default .cache/wasmtime/lib/libwasmtime.so in the current directory, beside the binary, or above them).")
+    var wasmtimeLibrary: String?
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
@@ -185,6 +193,13 @@ struct Serve: AsyncParsableCommand {
         configuration.storeURL = storeURL
         configuration.secretKeyFile = secretKeyFile ?? env["STRATUS_SECRET_KEY_FILE"].nonEmpty
         configuration.nodeName = nodeName ?? env["STRATUS_NODE_NAME"].nonEmpty
+        if let text = wasmEngine ?? env["STRATUS_WASM_ENGINE"].nonEmpty {
+            guard let engine = WasmEngineKind(rawValue: text.lowercased()) else {
+                throw ValidationError("--wasm-engine (or STRATUS_WASM_ENGINE) must be 'wasmtime' or 'wasmkit', not '\(text)'")
+            }
+            configuration.wasmEngine = engine
+        }
+        configuration.wasmtimeLibrary = wasmtimeLibrary ?? env["STRATUS_WASMTIME"].nonEmpty
         configuration.nodeAddress = nodeAddress ?? env["STRATUS_NODE_ADDRESS"].nonEmpty
         if let text = queueLease ?? env["STRATUS_QUEUE_LEASE"].nonEmpty {
             do { configuration.queue.lease = try Quantities.duration(text) } catch { throw ValidationError("--queue-lease: \(error)") }

@@ -119,7 +119,9 @@ struct FunctionHandlers {
 
     private func status(_ spec: FunctionSpec) -> FunctionStatus {
         let replicas = dependencies.invoker.replicas(spec.name)
-        return spec.status(invocationCount: dependencies.metrics.invocationCount(spec.name),
-                           replicas: replicas.desired, availableReplicas: replicas.available)
+        var status = spec.status(invocationCount: dependencies.metrics.invocationCount(spec.name),
+                                 replicas: replicas.desired, availableReplicas: replicas.available)
+        status.engine = dependencies.invoker.engine(spec.name)
+        return status
     }
 }

@@ -104,7 +104,21 @@ public struct Gateway: Sendable {
         } else {
             logger.notice("no inference engine: WASI-NN functions cannot run models (make setup-models, or set STRATUS_ONNXRUNTIME)")
         }
-        let factory = FunctionFactory(wasm: WasmRuntime(), processes: processes, inference: inference, logSink: logs,
+        let wasm: WasmRuntime
+        do {
+            wasm = try WasmRuntime(engine: configuration.wasmEngine, wasmtimeLibrary: configuration.wasmtimeLibrary,
+                                   cache: CompiledCodeStore(store: store, logger: logger), logger: logger)
+        } catch {
+            throw GatewayStartError(message: "--wasm-engine wasmtime: \(error)")
+        }
+        if wasm.defaultEngine == .wasmtime {
+            logger.info("Wasm functions run on Wasmtime (compiled)", metadata: ["version": "\(wasm.wasmtimeVersion ?? "?")"])
+        } else if configuration.wasmEngine == .wasmkit {
+            logger.info("Wasm functions run on WasmKit (interpreted), as --wasm-engine asks")
+        } else {
+            logger.notice("Wasm functions run on WasmKit (interpreted): \(wasm.wasmtimeUnavailable ?? "Wasmtime is unavailable")")
+        }
+        let factory = FunctionFactory(wasm: wasm, processes: processes, inference: inference, logSink: logs,
                                       responseLimit: configuration.maxResponseBytes)
         invoker = Invoker(factory: factory, logger: logger, observer: metrics)
         inflight = InflightLimiter(limit: configuration.maxInflight)

@@ -1,4 +1,5 @@
 public import Foundation
+public import StratusModel
 public import StratusQueue
 
 /// Settings of `stratus serve`.
@@ -56,6 +57,11 @@ public struct GatewayConfiguration: Sendable {
     /// Seconds between a node's heartbeats and between its checks of the change counter (a missed
     /// notification heals within this).
     public var reconcileInterval: Double = 2
+    /// The engine Wasm functions run on unless they ask for another (`com.stratus.wasm.engine`):
+    /// `nil` picks Wasmtime when its library is found, else WasmKit.
+    public var wasmEngine: WasmEngineKind?
+    /// Where Wasmtime's library is (default: `STRATUS_WASMTIME`, else `.cache/wasmtime/lib/libwasmtime.so`).
+    public var wasmtimeLibrary: String?
 
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.2.0", functionUser: String? = nil) {
         self.functionUser = functionUser

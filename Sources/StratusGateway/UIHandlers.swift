@@ -31,7 +31,10 @@ struct UIHandlers {
             let functions = specs.map { spec -> FunctionStats in
                 let runtime = invoker.kind(spec.name) ?? spec.kind.rawValue
                 let replicas = invoker.replicas(spec.name)
-                return metrics.stats(spec.name, runtime: runtime, replicas: replicas.desired, available: replicas.available, deployedAt: spec.updatedAt)
+                var stats = metrics.stats(spec.name, runtime: runtime, replicas: replicas.desired, available: replicas.available,
+                                          deployedAt: spec.updatedAt)
+                stats.engine = invoker.engine(spec.name)
+                return stats
             }
             return try JSON.response(StatsResponse(functions: functions))
         }
@@ -57,6 +60,8 @@ struct FunctionStats: Encodable, Sendable {
     }
     let name: String
     let runtime: String
+    /// The Wasm engine running it (`wasmtime`, `wasmkit`), for Wasm functions.
+    var engine: String?
     let replicas: Int
     let availableReplicas: Int
     let invocations: Int

@@ -8,6 +8,8 @@ public import StratusProcess
 public protocol DeployedFunction: AnyObject, Sendable {
     /// What users see as its runtime: `wasm`, `process` (classic), `http` or `bootstrap`.
     var kind: String { get }
+    /// The Wasm engine that runs it (`wasmtime` or `wasmkit`); `nil` for the other kinds.
+    var engine: String? { get }
     /// Replicas wanted, and ready for calls now.
     var replicas: ReplicaCount { get }
     /// Replicas wanted alone: cheap, read on every call (`replicas` also counts the ready ones).
@@ -37,6 +39,8 @@ public protocol DeployedFunction: AnyObject, Sendable {
 extension DeployedFunction {
     /// Only http mode leases replicas.
     public var leasing: HTTPFunction? { nil }
+    /// Only Wasm functions have an engine.
+    public var engine: String? { nil }
     /// Only classic functions start calls without a task.
     public var immediate: (any ImmediateFunction)? { nil }
 }

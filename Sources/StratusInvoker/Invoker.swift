@@ -129,6 +129,9 @@ public final class Invoker: Sendable {
     /// What runs `name`, as users see it (`wasm`, `process`, `http`, `bootstrap`); `nil` when it is not deployed.
     public func kind(_ name: FunctionName) -> String? { table[name]?.function.kind }
 
+    /// The Wasm engine running `name` (`wasmtime`, `wasmkit`); `nil` when it is not a deployed Wasm function.
+    public func engine(_ name: FunctionName) -> String? { table[name]?.function.engine }
+
     /// The settings `name` was deployed with; `nil` when it is not deployed.
     public func settings(_ name: FunctionName) -> FunctionSettings? { table[name]?.settings }
 

@@ -69,6 +69,8 @@ public struct FunctionStatus: Codable, Sendable, Equatable {
     public var digest: String?
     /// Stratus extension: which runtime runs it (`wasm`).
     public var runtime: String?
+    /// Stratus extension: the Wasm engine running it on the node that answered (`wasmtime`, `wasmkit`).
+    public var engine: String?
 }
 
 /// The body of `DELETE /system/functions`.

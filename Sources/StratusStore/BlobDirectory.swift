@@ -33,7 +33,8 @@ public struct BlobDirectory: Sendable {
     public func write(_ bytes: [UInt8]) throws(StoreError) -> StratusModel.Digest {
         let digest = Self.digest(of: bytes)
         let final = path(for: digest)
-        if FileManager.default.fileExists(atPath: final) { return digest }
+        // A stored copy is kept only when it still matches: writing the same bytes again heals a damaged one.
+        if let existing = FileManager.default.contents(atPath: final), Self.digest(of: [UInt8](existing)) == digest { return digest }
         let temp = root.appendingPathComponent("tmp").appendingPathComponent(UUID().uuidString).path
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL, 0o600)
         guard fd >= 0 else { throw .io("cannot create \(temp): \(String(cString: strerror(errno)))") }

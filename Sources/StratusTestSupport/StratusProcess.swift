@@ -63,7 +63,9 @@ public final class ServerProcess: @unchecked Sendable {
     /// namespace of its own where `/usr/bin/bwrap` is hidden (see `canHideBubblewrap`), as on a
     /// host without bubblewrap.
     /// With `networkNamespace`, it runs inside that network namespace (`ip netns exec`).
-    public init(dataDirectory: URL? = nil, arguments: [String] = [], withoutBubblewrap: Bool = false, networkNamespace: String? = nil) throws {
+    /// `environment` is added to the test's own.
+    public init(dataDirectory: URL? = nil, arguments: [String] = [], withoutBubblewrap: Bool = false, networkNamespace: String? = nil,
+                environment: [String: String] = [:]) throws {
         self.dataDirectory = dataDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("stratus-it-\(UUID().uuidString)")
         let serve = ["serve", "--port", "0", "--data-dir", self.dataDirectory.path] + arguments
         if withoutBubblewrap {
@@ -76,6 +78,9 @@ public final class ServerProcess: @unchecked Sendable {
         } else {
             process.executableURL = URL(fileURLWithPath: StratusBinary.path)
             process.arguments = serve
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, added in added }
         }
         let output = Pipe()
         process.standardOutput = output

@@ -68,7 +68,7 @@ public final class WasmRuntime: Sendable {
         if requested != .wasmkit || wasmtimeLibrary != nil || WasmtimeEngine.findLibrary() != nil {
             if let path = wasmtimeLibrary ?? WasmtimeEngine.findLibrary() {
                 do throws(WasmError) { wasmtime = try WasmtimeEngine.open(path: path) } catch {
-                    unavailable = "\(error)"
+                    if case .engineUnavailable(let why) = error { unavailable = why } else { unavailable = "\(error)" }
                 }
             } else {
                 unavailable = "no Wasmtime library: run `make setup-models` (it fetches .cache/wasmtime/lib/libwasmtime.so) or set \(WasmtimeEngine.libraryPathVariable)"

@@ -33,6 +33,9 @@ final class WasmtimeEngine: @unchecked Sendable {
 
     /// The process's engine, opening `path` the first time.
     static func open(path: String) throws(WasmError) -> WasmtimeEngine {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw .engineUnavailable("no Wasmtime library at \(path) (run `make setup-models`, or point \(libraryPathVariable) at libwasmtime.so)")
+        }
         let result = shared.withLock { shared -> Result<WasmtimeEngine, WasmError> in
             if let shared {
                 guard shared.path == path else {

@@ -14,6 +14,7 @@ final class WasmKind: DeployedFunction {
     }
 
     var kind: String { "wasm" }
+    var engine: String? { function.engine.rawValue }
     var replicas: ReplicaCount { ReplicaCount(desired: function.desiredReplicas, available: function.availableReplicas) }
     var desiredReplicas: Int { function.desiredReplicas }
     var instances: Int { function.warmInstances }

@@ -234,7 +234,7 @@
     function fromFunctions() {
       return apiJSON('/system/functions').then(function (list) {
         return {source: 'functions', functions: (list || []).map(function (f) {
-          return {name: f.name, runtime: f.runtime || '', replicas: f.replicas, availableReplicas: f.availableReplicas,
+          return {name: f.name, runtime: f.runtime || '', engine: f.engine || '', replicas: f.replicas, availableReplicas: f.availableReplicas,
                   invocations: f.invocationCount, errorRate: null, p50Ms: null, p95Ms: null,
                   deployedAt: f.createdAt || null, series: null};
         })};
@@ -290,7 +290,7 @@
               h('td', {class: 'error-rate num'}), h('td', {class: 'latency num'}), h('td', {class: 'deployed'}));
           }
           if (tbody.children[index] !== tr) tbody.insertBefore(tr, tbody.children[index] || null);
-          setText(tr, '.runtime', f.runtime || '—');
+          setText(tr, '.runtime', (f.runtime || '—') + (f.engine ? ' · ' + f.engine : ''));
           setText(tr, '.replicas', fmtNumber(f.availableReplicas) + ' / ' + fmtNumber(f.replicas));
           setText(tr, '.invocations', fmtNumber(f.invocations));
           setText(tr, '.error-rate', fmtRate(f.errorRate));
@@ -461,7 +461,7 @@
         var f = data.functions.filter(function (x) { return x.name === name; })[0];
         if (!f) { summary.textContent = ''; return; }
         summary.textContent = [
-          f.runtime ? 'Runtime ' + f.runtime : '',
+          f.runtime ? 'Runtime ' + f.runtime + (f.engine ? ' on ' + f.engine : '') : '',
           'replicas ' + fmtNumber(f.availableReplicas) + ' / ' + fmtNumber(f.replicas),
           fmtNumber(f.invocations) + ' invocations',
           f.errorRate !== null && f.errorRate !== undefined ? 'error rate ' + fmtRate(f.errorRate) : '',
@@ -579,6 +579,7 @@
     row('Image', f.image ? h('code', null, f.image) : '');
     row('Digest', f.digest ? h('code', {class: 'break'}, f.digest) : '');
     row('Runtime', f.runtime);
+    if (f.engine) row('Wasm engine', f.engine);
     row('Process', f.envProcess ? h('code', null, f.envProcess) : '');
     row('Replicas', fmtNumber(f.availableReplicas) + ' available of ' + fmtNumber(f.replicas));
     row('Created', f.createdAt ? fmtDate(f.createdAt) : '');

@@ -1,0 +1,121 @@
+import Foundation
+import StratusTestSupport
+import Testing
+
+/// The two Wasm engines through `stratus serve`: which one runs a function (flag, annotation,
+/// fallback), and Wasmtime's compiled code kept in the store across restarts.
+@Suite(.serialized) struct WasmEngineTests {
+    func cli(_ server: ServerProcess, _ arguments: [String], stdin: String = "") throws -> StratusBinary.Output {
+        try StratusBinary.run(arguments + ["--gateway", server.url], environment: ["STRATUS_HOME": server.dataDirectory.path], stdin: stdin)
+    }
+
+    func auth(_ server: ServerProcess) -> String {
+        "Authorization: Basic " + Data("admin:\(server.password ?? "")".utf8).base64EncodedString()
+    }
+
+    /// `GET /system/function/NAME`'s `engine`.
+    func engine(_ server: ServerProcess, _ name: String) throws -> String? {
+        let body = try Curl.run(["-fsS", "-H", auth(server), "\(server.url)/system/function/\(name)"])
+        return (try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])?["engine"] as? String
+    }
+
+    func deploy(_ server: ServerProcess, _ json: String) throws -> (status: Int, head: String, body: String) {
+        try Curl.request("\(server.url)/system/functions", body: json, headers: ["Content-Type: application/json", auth(server)])
+    }
+
+    /// Lines of the server's log that match `text`.
+    func count(_ text: String, in output: String) -> Int { output.components(separatedBy: "\n").filter { $0.contains(text) }.count }
+
+    @Test func compiledCodeSurvivesARestartAndDamagedCodeIsCompiledAgain() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-engine-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let compiled = "Wasmtime compiled a module", loaded = "Wasmtime code loaded from the compiled-code cache"
+
+        let first = try ServerProcess(dataDirectory: directory)
+        #expect(first.output.contains("Wasm functions run on Wasmtime"), "\(first.output)")
+        let deployed = try cli(first, ["deploy", "--name", "echo", "--wasm", try WasmFixtures.path("echo").path])
+        #expect(deployed.status == 0, "\(deployed.stderr)")
+        #expect(count(compiled, in: first.output) == 1, "compiled once, at upload; the deploy reuses it:\n\(first.output)")
+        #expect(try engine(first, "echo") == "wasmtime")
+        #expect(try cli(first, ["describe", "echo"]).stdout.contains("wasmtime"))
+        #expect(first.stop() == 0)
+
+        let second = try ServerProcess(dataDirectory: directory)
+        #expect(try cli(second, ["invoke", "echo"], stdin: "from the cache").stdout == "from the cache")
+        #expect(count(loaded, in: second.output) == 1, "\(second.output)")
+        #expect(count(compiled, in: second.output) == 0, "no compile after a restart:\n\(second.output)")
+        #expect(second.stop() == 0)
+
+        // Damage the stored code in the middle (Wasmtime itself would load such bytes without a word).
+        let tag = try Process.output("/usr/bin/sqlite3", [directory.appendingPathComponent("stratus.db").path,
+                                                          "SELECT digest FROM artifactTag WHERE name LIKE 'stratus-compiled/%'"])
+        let digest = try #require(tag.split(separator: "\n").first.map { String($0.dropFirst("sha256:".count)) })
+        let blob = directory.appendingPathComponent("artifacts/sha256/\(digest)")
+        var bytes = [UInt8](try Data(contentsOf: blob))
+        for index in (bytes.count / 2)..<(bytes.count / 2 + 64) { bytes[index] ^= 0x5a }
+        try Data(bytes).write(to: blob)
+
+        let third = try ServerProcess(dataDirectory: directory)
+        #expect(try cli(third, ["invoke", "echo"], stdin: "compiled again").stdout == "compiled again")
+        #expect(third.output.contains("compiled-code cache entry cannot be read"), "\(third.output)")
+        #expect(count(compiled, in: third.output) == 1 && count(loaded, in: third.output) == 0, "\(third.output)")
+        #expect(third.stop() == 0)
+
+        // The fresh code replaced the damaged copy: the next start loads it again.
+        let fourth = try ServerProcess(dataDirectory: directory)
+        defer { fourth.destroy() }
+        #expect(try cli(fourth, ["invoke", "echo"], stdin: "healed").stdout == "healed")
+        #expect(count(loaded, in: fourth.output) == 1 && count(compiled, in: fourth.output) == 0, "\(fourth.output)")
+    }
+
+    @Test func theFlagAndTheAnnotationPickTheEngine() throws {
+        let server = try ServerProcess(arguments: ["--wasm-engine", "wasmkit"])
+        defer { server.destroy() }
+        #expect(server.output.contains("run on WasmKit (interpreted), as --wasm-engine asks"), "\(server.output)")
+        #expect(try cli(server, ["deploy", "--name", "plain", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        #expect(try engine(server, "plain") == "wasmkit")
+        let compiled = try deploy(server, #"{"service": "fast", "image": "plain:latest", "annotations": {"com.stratus.wasm.engine": "wasmtime"}}"#)
+        #expect(compiled.status == 202, "\(compiled)")
+        #expect(try engine(server, "fast") == "wasmtime")
+        #expect(try Curl.request("\(server.url)/function/fast", body: "compiled").body == "compiled")
+        #expect(try Curl.request("\(server.url)/function/plain", body: "interpreted").body == "interpreted")
+        let list = try cli(server, ["describe", "fast"])
+        #expect(list.stdout.contains("Engine:") && list.stdout.contains("wasmtime"), "\(list.stdout)")
+
+        let bad = try deploy(server, #"{"service": "odd", "image": "plain:latest", "annotations": {"com.stratus.wasm.engine": "v8"}}"#)
+        #expect(bad.status == 400 && bad.body.contains("com.stratus.wasm.engine") && bad.body.contains("v8"), "\(bad)")
+        #expect(try Curl.status(["-X", "POST", "\(server.url)/function/odd"]) == 404, "nothing was deployed")
+    }
+
+    @Test func withoutItsLibraryTheServerFallsBackToWasmKitAndSaysWhy() throws {
+        let server = try ServerProcess(environment: ["STRATUS_WASMTIME": "/nonexistent/libwasmtime.so"])
+        defer { server.destroy() }
+        #expect(count("Wasm functions run on WasmKit (interpreted): no Wasmtime library at /nonexistent", in: server.output) == 1, "\(server.output)")
+        #expect(try cli(server, ["deploy", "--name", "echo", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        #expect(try engine(server, "echo") == "wasmkit")
+        let asks = try deploy(server, #"{"service": "wants", "image": "echo:latest", "annotations": {"com.stratus.wasm.engine": "wasmtime"}}"#)
+        #expect(asks.status == 400 && asks.body.contains("Wasmtime"), "\(asks)")
+
+        for (arguments, message) in [(["--wasm-engine", "v8"], "must be 'wasmtime' or 'wasmkit'"),
+                                     (["--wasm-engine", "wasmtime", "--wasmtime-library", "/nonexistent/lib.so"], "no Wasmtime library at /nonexistent/lib.so")] {
+            let refused = try StratusBinary.run(["serve", "--port", "0", "--data-dir",
+                                                 FileManager.default.temporaryDirectory.appendingPathComponent("stratus-e-\(UUID().uuidString)").path] + arguments)
+            #expect(refused.status != 0 && refused.stderr.contains(message), "\(refused.stderr)")
+        }
+    }
+}
+
+extension Process {
+    /// Runs `executable` with `arguments` and returns what it printed.
+    static func output(_ executable: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
