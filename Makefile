@@ -48,11 +48,18 @@ run: build
 ## Everything CI runs: unit tests and integration tests against the real binary. Two test processes, one
 ## after the other: the integration tests block on child processes (`stratus serve`, the CLI), and in one
 ## process with the in-process tests they would hold the few threads those tests' servers run on.
+## Wasm runs on two engines: everything runs on the default (Wasmtime), then the suites that run Wasm
+## through the server (gateway and integration tests) again on WasmKit (STRATUS_WASM_ENGINE=wasmkit);
+## the runtime's own tests take both engines as parameters.
+WASMKIT_SUITES := StratusIntegrationTests\.(ServeAndCLITests|HardeningTests|TutorialTests|ClassifyDemoTests|APIFuzzTests|AsyncQueueTests|WebUITests|MemorySoakTests)
 test: setup setup-models setup-test-deps check-assets check-kubernetes
 	swift build --build-tests
 	@status=0; \
 	swift test --skip-build --skip StratusIntegrationTests || status=1; \
 	swift test --skip-build --filter StratusIntegrationTests || status=1; \
+	echo "== again on WasmKit: StratusGatewayTests, $(WASMKIT_SUITES)"; \
+	STRATUS_WASM_ENGINE=wasmkit swift test --skip-build --filter StratusGatewayTests || status=1; \
+	STRATUS_WASM_ENGINE=wasmkit swift test --skip-build --filter '$(WASMKIT_SUITES)' || status=1; \
 	exit $$status
 
 ## The files the binary embeds (Sources/*/Resources: web UI, templates) must at least parse: node --check

@@ -176,6 +176,7 @@ let package = Package(
                 "StratusStack",
                 "StratusTemplates",
                 "StratusGateway",
+                "StratusWasm",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

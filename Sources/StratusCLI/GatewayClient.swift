@@ -92,6 +92,11 @@ struct GatewayClient {
         return try decode(ArtifactUpload.self, reply)
     }
 
+    /// Sends a module's precompiled code (`.cwasm`) ahead of the module.
+    func uploadPrecompiled(_ bytes: [UInt8]) async throws {
+        _ = try await expectSuccess(.POST, "/system/artifacts?kind=compiled", body: bytes, headers: [("Content-Type", "application/octet-stream")])
+    }
+
     /// Deploys like faas-cli: PUT (update), then POST when the function does not exist yet.
     func deploy(_ deployment: FunctionDeployment) async throws -> Bool {
         let body = Array(try JSONEncoder().encode(deployment))

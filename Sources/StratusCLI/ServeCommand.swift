@@ -100,6 +100,10 @@ struct Serve: AsyncParsableCommand {
             help: "Path of Wasmtime's C API library (env STRATUS_WASMTIME; default .cache/wasmtime/lib/libwasmtime.so in the current directory, beside the binary, or above them).")
     var wasmtimeLibrary: String?
 
+    @Flag(name: .customLong("trust-precompiled"),
+          help: "Load Wasmtime code compiled ahead of time (`stratus compile`, `stratus deploy --precompiled`). It is native code that runs inside the server unchecked: only for servers where everyone who can deploy is trusted with the server itself (env STRATUS_TRUST_PRECOMPILED=1).")
+    var trustPrecompiled = false
+
     func run() async throws {
         let env = ProcessInfo.processInfo.environment
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown log level '\(logLevel)'") }
@@ -200,6 +204,7 @@ struct Serve: AsyncParsableCommand {
             configuration.wasmEngine = engine
         }
         configuration.wasmtimeLibrary = wasmtimeLibrary ?? env["STRATUS_WASMTIME"].nonEmpty
+        configuration.trustPrecompiled = trustPrecompiled || env["STRATUS_TRUST_PRECOMPILED"] == "1"
         configuration.nodeAddress = nodeAddress ?? env["STRATUS_NODE_ADDRESS"].nonEmpty
         if let text = queueLease ?? env["STRATUS_QUEUE_LEASE"].nonEmpty {
             do { configuration.queue.lease = try Quantities.duration(text) } catch { throw ValidationError("--queue-lease: \(error)") }

@@ -3,6 +3,7 @@ import Foundation
 import StratusModel
 import StratusStack
 import StratusTemplates
+import StratusWasm
 
 /// Options of the commands that read a stack file.
 struct StackOptions: ParsableArguments {
@@ -119,6 +120,8 @@ struct Deploy: AsyncParsableCommand {
     @Option(name: .long, help: "Memory limit, e.g. 64Mi.") var memory: String?
     @Option(name: [.short, .long], help: "Namespace to deploy into (default openfaas-fn; with -f, overrides the stack's). Create it first: stratus namespace create NAME.")
     var namespace: String?
+    @Flag(name: .long, help: "Compile Wasm modules here with Wasmtime (as `stratus compile`) and send the code along, so the server compiles nothing (it must run with --trust-precompiled and the same Wasmtime).")
+    var precompiled = false
 
     func run() async throws {
         if let name {
@@ -126,6 +129,7 @@ struct Deploy: AsyncParsableCommand {
             let client = options.client()
             if let wasm {
                 guard let data = FileManager.default.contents(atPath: wasm) else { throw CLIError("cannot read \(wasm)") }
+                if precompiled { try await sendPrecompiled(Array(data), client: client) }
                 let upload = try await client.uploadArtifact(Array(data), name: image)
                 print("Uploaded \(wasm) as \(image) (\(upload.digest))")
             }
@@ -136,7 +140,7 @@ struct Deploy: AsyncParsableCommand {
             return
         }
         let (file, directory, functions) = try stack.load()
-        try await deployStack(functions, stack: file, directory: directory, options: options, namespace: namespace)
+        try await deployStack(functions, stack: file, directory: directory, options: options, namespace: namespace, precompiled: precompiled)
     }
 }
 
@@ -145,15 +149,26 @@ struct Up: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Build, upload and deploy the stack's functions in one step.")
     @OptionGroup var stack: StackOptions
     @OptionGroup var options: GatewayOptions
+    @Flag(name: .long, help: "Compile the Wasm modules here with Wasmtime and send the code along (see `stratus deploy --help`).")
+    var precompiled = false
 
     func run() async throws {
         let (file, directory, functions) = try stack.load()
         try buildAll(functions, in: directory)
-        try await deployStack(functions, stack: file, directory: directory, options: options)
+        try await deployStack(functions, stack: file, directory: directory, options: options, precompiled: precompiled)
     }
 }
 
-func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL, options: GatewayOptions, namespace: String? = nil) async throws {
+/// Compiles a Wasm module here and sends the code to the gateway ahead of the module itself.
+func sendPrecompiled(_ module: [UInt8], client: GatewayClient) async throws {
+    guard module.starts(with: [0x00, 0x61, 0x73, 0x6d]) else { return }  // bundles have nothing to compile
+    let compiled: PrecompiledModule
+    do { compiled = try WasmRuntime.precompile(module) } catch { throw CLIError("--precompiled: \(error)") }
+    try await client.uploadPrecompiled(compiled.encoded)
+}
+
+func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL, options: GatewayOptions, namespace: String? = nil,
+                 precompiled: Bool = false) async throws {
     let client = options.client(stackGateway: stack.provider.gateway)
     for function in functions {
         let image = function.image ?? "\(function.name):latest"
@@ -163,6 +178,7 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
             guard let data = FileManager.default.contents(atPath: artifact.path) else {
                 throw CLIError("\(function.name): \(artifact.path) not found: run `stratus build` first (or `stratus up`)")
             }
+            if precompiled { try await sendPrecompiled(Array(data), client: client) }
             _ = try await client.uploadArtifact(Array(data), name: image)
         } else if function.fprocess == nil {
             throw CLIError("\(function.name): nothing to deploy: language '\(function.lang ?? "-")' has no template and no fprocess is set")

@@ -62,6 +62,8 @@ public struct GatewayConfiguration: Sendable {
     public var wasmEngine: WasmEngineKind?
     /// Where Wasmtime's library is (default: `STRATUS_WASMTIME`, else `.cache/wasmtime/lib/libwasmtime.so`).
     public var wasmtimeLibrary: String?
+    /// Whether `POST /system/artifacts?kind=compiled` loads code compiled elsewhere (`--trust-precompiled`).
+    public var trustPrecompiled = false
 
     public init(host: String = "127.0.0.1", port: Int = 8080, dataDirectory: URL, maxRequestBytes: Int = 16 * 1024 * 1024, maxArtifactBytes: Int = 128 * 1024 * 1024, authEnabled: Bool = true, version: String = "0.2.0", functionUser: String? = nil) {
         self.functionUser = functionUser

@@ -80,6 +80,14 @@ public final class WasmRuntime: Sendable {
         defaultEngine = requested ?? (wasmtime != nil ? .wasmtime : .wasmkit)
     }
 
+    var wasmtimeEngine: WasmtimeEngine? { wasmtime }
+
+    func remember(_ code: WasmtimeModule, for module: Digest) { compiled.withLock { $0[module] = code } }
+
+    func cacheStore(_ code: [UInt8], module: Digest, key: String) async {
+        await cache?.storeCompiledCode(code, module: module, key: key)
+    }
+
     /// The Wasmtime library's version, when it is loaded.
     public var wasmtimeVersion: String? { wasmtime?.version }
 

@@ -1,4 +1,5 @@
 import Foundation
+import StratusModel
 import Hummingbird
 import HummingbirdTesting
 import Logging
@@ -30,6 +31,8 @@ struct GatewayHarness {
         var configuration = GatewayConfiguration(dataDirectory: directory, maxRequestBytes: maxRequestBytes, maxArtifactBytes: maxArtifactBytes,
                                                  functionUser: functionUser)
         configuration.maxInflight = maxInflight
+        // `make test` runs these tests a second time with STRATUS_WASM_ENGINE=wasmkit, as `stratus serve` reads it.
+        configuration.wasmEngine = ProcessInfo.processInfo.environment["STRATUS_WASM_ENGINE"].flatMap { WasmEngineKind(rawValue: $0) }
         // Classic replicas run the built stratus binary as their launcher, as `stratus serve` does.
         configuration.launcherBinary = URL(fileURLWithPath: StratusBinary.path).deletingLastPathComponent().appendingPathComponent("stratus-launcher").path
         let gateway = try await Gateway(configuration: configuration, credentials: credentials, logger: Logger(label: "test"))

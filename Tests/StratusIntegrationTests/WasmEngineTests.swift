@@ -87,6 +87,45 @@ import Testing
         #expect(try Curl.status(["-X", "POST", "\(server.url)/function/odd"]) == 404, "nothing was deployed")
     }
 
+    @Test func codeCompiledAheadOfTimeIsTakenOnlyByAServerThatTrustsIt() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-cwasm-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let wasm = try WasmFixtures.path("echo").path
+        let target = directory.appendingPathComponent("echo.cwasm")
+        let compiled = try StratusBinary.run(["compile", wasm, "-o", target.path])
+        #expect(compiled.status == 0 && compiled.stdout.contains("Compiled") && compiled.stdout.contains("wasmtime-"), "\(compiled.stdout)\(compiled.stderr)")
+        let file = [UInt8](try Data(contentsOf: target))
+        #expect(file.starts(with: Array("STRATUS-CWASM 1\n".utf8)))
+
+        let wary = try ServerProcess()
+        defer { wary.destroy() }
+        let refused = try cli(wary, ["deploy", "--name", "echo", "--wasm", wasm, "--precompiled"])
+        #expect(refused.status != 0 && refused.stderr.contains("403") && refused.stderr.contains("--trust-precompiled"), "\(refused.stderr)")
+        #expect(!wary.output.contains("precompiled Wasmtime code taken"))
+
+        let trusting = try ServerProcess(arguments: ["--trust-precompiled"])
+        defer { trusting.destroy() }
+        let deployed = try cli(trusting, ["deploy", "--name", "echo", "--wasm", wasm, "--precompiled"])
+        #expect(deployed.status == 0, "\(deployed.stderr)")
+        #expect(try cli(trusting, ["invoke", "echo"], stdin: "ahead of time").stdout == "ahead of time")
+        #expect(trusting.output.contains("precompiled Wasmtime code taken"), "\(trusting.output)")
+        #expect(count("Wasmtime compiled a module", in: trusting.output) == 0, "the server compiled nothing:\n\(trusting.output)")
+
+        // Code for another engine (its key says so) or not code at all: 400, naming the problem.
+        let text = String(decoding: file, as: UTF8.self)
+        let key = text.split(separator: "\n")[2]
+        let foreign = Array(String(decoding: file, as: UTF8.self).replacingOccurrences(of: String(key), with: "wasmtime-49.0.0-other").utf8)
+        try Data(foreign).write(to: target)
+        let auth = "Authorization: Basic " + Data("admin:\(trusting.password ?? "")".utf8).base64EncodedString()
+        let wrongKey = try Curl.run(["-sS", "-w", "%{http_code}", "--data-binary", "@\(target.path)", "-H", auth, "\(trusting.url)/system/artifacts?kind=compiled"])
+        #expect(wrongKey.hasSuffix("400") && wrongKey.contains("wasmtime-49.0.0-other"), "\(wrongKey)")
+        try Data(Array("STRATUS-CWASM 1\n".utf8) + Array("sha256:\(String(repeating: "a", count: 64))\n\(key)\n".utf8) + Array(repeating: 7, count: 4096)).write(to: target)
+        let junk = try Curl.run(["-sS", "-w", "%{http_code}", "--data-binary", "@\(target.path)", "-H", auth, "\(trusting.url)/system/artifacts?kind=compiled"])
+        #expect(junk.hasSuffix("400"), "\(junk)")
+        #expect(try Curl.request("\(trusting.url)/function/echo", body: "still fine").body == "still fine")
+    }
+
     @Test func withoutItsLibraryTheServerFallsBackToWasmKitAndSaysWhy() throws {
         let server = try ServerProcess(environment: ["STRATUS_WASMTIME": "/nonexistent/libwasmtime.so"])
         defer { server.destroy() }
