@@ -3,6 +3,7 @@ import Hummingbird
 import Prometheus
 import StratusInvoker
 import StratusModel
+import StratusWasm
 import StratusQueue
 import StratusStore
 import Synchronization
@@ -39,6 +40,7 @@ final class GatewayMetrics: InvocationObserver, Sendable {
     }
     /// Queue counters already added to the Prometheus counters (they only go up).
     private let reported = Mutex(AsyncQueue.Counters())
+    private let reportedCompiles = Mutex(CompileCounts())
     static let buckets: [Duration] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60].map { Duration.milliseconds(Int64($0 * 1000)) }
 
     func invocationStarted(_ name: FunctionName) {
@@ -119,6 +121,12 @@ final class GatewayMetrics: InvocationObserver, Sendable {
         add("stratus_async_callbacks_total", "Callback deliveries", now.callbacksDelivered, before.callbacksDelivered, labels: [("result", "delivered")])
         add("stratus_async_callbacks_total", "Callback deliveries", now.callbackFailures, before.callbackFailures, labels: [("result", "failed")])
         add("stratus_async_fenced_total", "Async outcomes not recorded because another node had claimed the call since", now.fenced, before.fenced)
+        let compiles = invoker.wasmCompileCounts
+        let earlier = reportedCompiles.withLock { old in defer { old = compiles }; return old }
+        let help = "Wasm modules made ready by Wasmtime: compiled, loaded from the compiled-code cache, or cached code refused (and compiled)"
+        add("stratus_wasm_compiles_total", help, compiles.compiled, earlier.compiled, labels: [("source", "compiled")])
+        add("stratus_wasm_compiles_total", help, compiles.loadedFromCache, earlier.loadedFromCache, labels: [("source", "cache")])
+        add("stratus_wasm_compiles_total", help, compiles.rejected, earlier.rejected, labels: [("source", "refused")])
         var bytes: [UInt8] = []
         registry.emit(into: &bytes)
         guard let node else { return bytes }

@@ -8,6 +8,9 @@ extension Invoker {
         try await factory.validateArtifact(digest: digest, bytes: bytes)
     }
 
+    /// How often Wasmtime compiled modules and found them in the compiled-code cache.
+    public var wasmCompileCounts: CompileCounts { factory.wasm.compileCounts }
+
     /// Takes a module's code compiled ahead of time (`stratus compile`): see `WasmRuntime.acceptPrecompiled`.
     public func acceptPrecompiled(_ bytes: [UInt8]) async throws(InvokerError) -> PrecompiledModule {
         do {

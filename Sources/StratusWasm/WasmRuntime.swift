@@ -22,6 +22,12 @@ public struct CompileCounts: Sendable, Equatable {
     public var loadedFromCache = 0
     /// Cache entries Wasmtime refused (another version or settings, damaged): compiled again.
     public var rejected = 0
+
+    public init(compiled: Int = 0, loadedFromCache: Int = 0, rejected: Int = 0) {
+        self.compiled = compiled
+        self.loadedFromCache = loadedFromCache
+        self.rejected = rejected
+    }
 }
 
 /// The WebAssembly runtime: two engines behind one interface, modules cached by digest, guests run

@@ -44,6 +44,9 @@ import Testing
         #expect(try cli(second, ["invoke", "echo"], stdin: "from the cache").stdout == "from the cache")
         #expect(count(loaded, in: second.output) == 1, "\(second.output)")
         #expect(count(compiled, in: second.output) == 0, "no compile after a restart:\n\(second.output)")
+        let metrics = try Curl.run(["-fsS", "\(second.url)/metrics"])
+        #expect(metrics.contains(#"stratus_wasm_compiles_total{source="cache"} 1"#), "\(metrics)")
+        #expect(metrics.contains(#"stratus_wasm_compiles_total{source="compiled"} 0"#))
         #expect(second.stop() == 0)
 
         // Damage the stored code in the middle (Wasmtime itself would load such bytes without a word).
