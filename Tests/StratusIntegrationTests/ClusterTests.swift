@@ -77,6 +77,12 @@ struct ClusterTests {
             let took = try cluster.waitForAnswer(node, "env") { status, body in status == 200 && body.contains("MY_VAR=first") }
             #expect(took != nil, "node \(node.url) never served the deployed function")
         }
+        // Node 1 compiled the module (Wasmtime) when it was uploaded; the others load that code from the shared store.
+        #expect(one.output.contains("Wasmtime compiled a module") || !one.output.contains("Wasm functions run on Wasmtime"), "\(one.output)")
+        for node in [two, three] where node.output.contains("Wasm functions run on Wasmtime") {
+            #expect(node.output.contains("Wasmtime code loaded from the compiled-code cache"), "\(node.output)")
+            #expect(!node.output.contains("Wasmtime compiled a module"), "another node compiled nothing:\n\(node.output)")
+        }
         // An update through node 2 reaches every node.
         let update = try cluster.cli(two, ["deploy", "--name", "env", "--image", "env:latest", "--env", "MY_VAR=second"])
         #expect(update.status == 0, "\(update.stderr)")
