@@ -8,7 +8,8 @@
 #              libpng16-16, libsqlite3-0, ca-certificates, python3; security updates applied
 #     layer 2  /usr/local/bin/stratus, stratus-launcher (debug info stripped, symbols kept for
 #              backtraces); the Swift runtime libraries they link, in /usr/lib/swift/linux;
-#              ONNX Runtime in /usr/local/lib/stratus/onnxruntime (STRATUS_ONNXRUNTIME points at it);
+#              ONNX Runtime in /usr/local/lib/stratus/onnxruntime (STRATUS_ONNXRUNTIME points at it) and
+#              Wasmtime in /usr/local/lib/stratus/wasmtime (STRATUS_WASMTIME);
 #              the classifier model in /usr/local/share/stratus/models (unless --no-models)
 #
 # The rootfs is cached in .cache/image/ and the first layer as the image localhost/stratus-base,
@@ -171,6 +172,15 @@ if [[ -e "$CACHE/onnxruntime/lib/libonnxruntime.so" ]]; then
 else
   step "  no .cache/onnxruntime (scripts/setup-models.sh): the image serves no inference"
 fi
+wasmtime_env=()
+if [[ -s "$CACHE/wasmtime/lib/libwasmtime.so" ]]; then
+  install -d "$mnt/usr/local/lib/stratus/wasmtime"
+  cp -a "$CACHE/wasmtime/lib" "$CACHE/wasmtime/VERSION" "$mnt/usr/local/lib/stratus/wasmtime/"
+  wasmtime_env=(--env STRATUS_WASMTIME=/usr/local/lib/stratus/wasmtime/lib/libwasmtime.so)
+  step "  Wasmtime $(cat "$CACHE/wasmtime/VERSION" 2>/dev/null)"
+else
+  step "  no .cache/wasmtime (scripts/setup-models.sh): Wasm functions run on WasmKit"
+fi
 # The server never reads these by itself (a model reaches a function as an uploaded artifact);
 # they are here so that a pod, or an image built on this one, can deploy the classifier demo.
 if ((WITH_MODELS)) && [[ -s "$CACHE/models/efficientnet-lite0.onnx" ]]; then
@@ -184,7 +194,7 @@ buildah umount "$ctr" >/dev/null
 revision="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
 buildah config \
   --entrypoint '["stratus"]' --cmd '["serve","--bind","0.0.0.0"]' --port 8080 \
-  --env STRATUS_HOME=/var/lib/stratus "${onnx_env[@]}" \
+  --env STRATUS_HOME=/var/lib/stratus "${onnx_env[@]}" "${wasmtime_env[@]}" \
   --workingdir / --stop-signal SIGTERM \
   --label org.opencontainers.image.title=stratus \
   --label org.opencontainers.image.description="Stratus: self-hosted serverless (stratus serve)" \
