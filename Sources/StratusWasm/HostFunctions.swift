@@ -11,6 +11,8 @@ final class HostContext: @unchecked Sendable {
     let nn = NNState()
     let models: FunctionModels
     var memory: UnsafeMutableRawBufferPointer?
+    /// Where Wasmtime's binding writes why an instance could not be made or a run trapped.
+    var errorText = [CChar](repeating: 0, count: 2048)
 
     init(io: GuestIO, models: FunctionModels) {
         self.io = io

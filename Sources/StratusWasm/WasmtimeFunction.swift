@@ -95,25 +95,24 @@ final class WasmtimeFunction: EngineFunction {
         context.io.reset(stdin: request.stdin, environment: request.environment, arguments: request.arguments, outputLimit: request.outputLimit)
         engine.ticker.begin()
         defer { engine.ticker.end() }
-        var error = [CChar](repeating: 0, count: 2048)
         var instance: OpaquePointer?
         guard stw_instance_new(module.handle, Unmanaged.passUnretained(context).toOpaque(), Int64(settings.memoryLimit), ticks,
-                               &instance, &error, error.count) == STW_OK
+                               &instance, &context.errorText, context.errorText.count) == STW_OK
         else {
-            let why = cMessage(error)
+            let why = cMessage(context.errorText)
             return (GuestResult(outcome: .failed("cannot instantiate the module: \(why)"), stdout: [], stderr: [],
                                 duration: begin.duration(to: .now).seconds, coldStart: wasCold), false)
         }
         defer { stw_instance_free(instance) }
         var exitCode: Int32 = 0
         var trapCode: UInt8 = 0
-        let status = stw_instance_run(instance, ticks, &exitCode, &trapCode, &error, error.count)
+        let status = stw_instance_run(instance, ticks, &exitCode, &trapCode, &context.errorText, context.errorText.count)
         let outcome: GuestOutcome
         switch Int(status) {
         case Int(STW_RUN_RETURNED): outcome = .exited(0)
         case Int(STW_RUN_EXITED): outcome = .exited(exitCode)
         case Int(STW_RUN_INTERRUPTED): outcome = .timedOut
-        default: outcome = .trapped(cMessage(error))
+        default: outcome = .trapped(cMessage(context.errorText))
         }
         let result = GuestResult(outcome: outcome, stdout: context.io.stdout, stderr: context.io.stderr,
                                  duration: begin.duration(to: .now).seconds, coldStart: wasCold)
