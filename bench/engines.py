@@ -19,6 +19,7 @@
       The engine the server says runs NAME (GET /system/function/NAME's `engine`), or '-'.
 """
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -95,7 +96,8 @@ def compute(url, workdir, iterations, budget, rounds):
         # (label, workload, native baselines [(label, binary)], function prefix)
         ("sha256 1 MiB (C)", "sha256", [("gcc -O2", f"{workdir}/compute-gcc"), ("clang -O2", f"{workdir}/compute-clang")], "compute"),
         ("fib(30) recursive (C)", "fib", [("gcc -O2", f"{workdir}/compute-gcc"), ("clang -O2", f"{workdir}/compute-clang")], "compute"),
-        ("JSON parse (Swift)", "json", [("swiftc -O", f"{workdir}/json-native")], "json"),
+        ("JSON parse (Swift)", "json", [("swiftc -O", f"{workdir}/json-native")]
+         + ([("Embedded -O", f"{workdir}/json-embedded")] if os.path.exists(f"{workdir}/json-embedded") else []), "json"),
     ]
     spec_note = f"each program runs its workload up to {iterations}x (stopping after {budget} ms), best per-iteration time; {rounds} round(s) in turns"
     print(f"# {spec_note}")

@@ -82,6 +82,9 @@ run_wrk() { # label url [script]
   echo "## Cluster: PostgreSQL store vs SQLite store, deploy to first 200 across nodes, async with 1 and 3 nodes (bench/cluster.sh)"
   STRATUS_BIN=$BIN DURATION=$DURATION bash bench/cluster.sh
   echo
+  echo "## Wasm engines: Wasmtime vs WasmKit: guest compute vs native, echo/healthz, deploy -> first 200, RSS (bench/engines.sh: its own servers)"
+  STRATUS_BIN=$BIN DURATION=$DURATION bash bench/engines.sh
+  echo
   echo "## Cold start: deploy completes -> first answer (ms), new function each time"
   python3 bench/coldstart.py "$BIN" "$URL" "$WORK/hello.wasm" "$WORK/echo.wasm"
   echo

@@ -22,6 +22,8 @@ final class WasmtimeEngine: @unchecked Sendable {
     static let poolInstances: UInt32 = 128
     /// The largest linear memory a function may grow to under Wasmtime (Wasm32's 4 GiB).
     static let poolMaxMemory: UInt64 = 4 << 30
+    /// Bytes of a finished instance's memory reset in place for the next (see stratus_wasmtime.c).
+    static let poolKeepResident: UInt64 = 1 << 20
     /// Cranelift's level: speed.
     static let optLevel: UInt8 = 1
 
@@ -57,7 +59,8 @@ final class WasmtimeEngine: @unchecked Sendable {
     private init(path: String) throws(WasmError) {
         var error = [CChar](repeating: 0, count: 1024)
         guard stw_open(path, &error, error.count) == STW_OK else { throw .engineUnavailable(cMessage(error)) }
-        var settings = stw_settings(pool_instances: Self.poolInstances, pool_max_memory: Self.poolMaxMemory, opt_level: Self.optLevel)
+        var settings = stw_settings(pool_instances: Self.poolInstances, pool_max_memory: Self.poolMaxMemory,
+                                    pool_keep_resident: Self.poolKeepResident, opt_level: Self.optLevel)
         var engine: OpaquePointer?
         guard stw_engine_new(&settings, &engine, &error, error.count) == STW_OK, let engine else {
             throw .engineUnavailable(cMessage(error))

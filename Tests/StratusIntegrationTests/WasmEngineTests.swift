@@ -82,6 +82,11 @@ import Testing
         #expect(try engine(server, "fast") == "wasmtime")
         #expect(try Curl.request("\(server.url)/function/fast", body: "compiled").body == "compiled")
         #expect(try Curl.request("\(server.url)/function/plain", body: "interpreted").body == "interpreted")
+        // The UI's numbers name the engine too.
+        let stats = try Curl.run(["-fsS", "-H", auth(server), "\(server.url)/system/stats"])
+        let rows = ((try JSONSerialization.jsonObject(with: Data(stats.utf8)) as? [String: Any])?["functions"] as? [[String: Any]]) ?? []
+        #expect(Set(rows.compactMap { row in (row["name"] as? String).map { "\($0)=\(row["engine"] as? String ?? "-")" } })
+                    .isSuperset(of: ["plain=wasmkit", "fast=wasmtime"]), "\(stats)")
         let list = try cli(server, ["describe", "fast"])
         #expect(list.stdout.contains("Engine:") && list.stdout.contains("wasmtime"), "\(list.stdout)")
 

@@ -10,9 +10,10 @@
 // It prints one line:  workload=json best_ns=… median_ns=… iterations=… check=… bytes=…
 
 #if hasFeature(Embedded)
+@_extern(c, "read") func c_read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int
+#if arch(wasm32)
 @_extern(wasm, module: "wasi_snapshot_preview1", name: "clock_time_get") @_extern(c)
 func wasi_clock_time_get(_ id: UInt32, _ precision: UInt64, _ time: UnsafeMutablePointer<UInt64>) -> UInt16
-@_extern(c, "read") func c_read(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count: Int) -> Int
 
 /// CLOCK_MONOTONIC through the WASI import wasi-libc's clock_gettime uses.
 func nowNanoseconds() -> UInt64 {
@@ -20,6 +21,17 @@ func nowNanoseconds() -> UInt64 {
     _ = wasi_clock_time_get(1, 1, &time)
     return time
 }
+#else
+// Embedded Swift built natively (64-bit Linux, linked with glibc): an extra baseline that has the
+// Wasm build's code generation (no runtime, everything specialised) without the engine.
+@_extern(c, "clock_gettime") func c_clock_gettime(_ id: Int32, _ ts: UnsafeMutablePointer<Int>) -> Int32
+
+func nowNanoseconds() -> UInt64 {
+    var ts = (0, 0)  // struct timespec { long tv_sec; long tv_nsec; }
+    _ = withUnsafeMutablePointer(to: &ts) { $0.withMemoryRebound(to: Int.self, capacity: 2) { c_clock_gettime(1, $0) } }
+    return UInt64(ts.0) * 1_000_000_000 + UInt64(ts.1)
+}
+#endif
 
 func readInput() -> [UInt8] {
     var bytes: [UInt8] = []

@@ -78,6 +78,8 @@ typedef struct {
     uint32_t pool_instances;
     /// The largest linear memory a pooled instance may grow to, in bytes.
     uint64_t pool_max_memory;
+    /// Bytes of a freed instance's memory (and table) reset in place rather than returned to the kernel.
+    uint64_t pool_keep_resident;
     /// Cranelift's optimisation level: 0 none, 1 speed, 2 speed and size.
     uint8_t opt_level;
 } stw_settings;
