@@ -67,23 +67,7 @@ public final class ONNXRuntimeBackend: InferenceBackend {
     ) -> String? {
         let environment = environment ?? ProcessInfo.processInfo.environment
         if let path = environment[libraryPathVariable], !path.isEmpty { return path }
-        let relative = ".cache/onnxruntime/lib/\(libraryFileName)"
-        let currentDirectory = currentDirectory ?? FileManager.default.currentDirectoryPath
-        var starts = [URL(fileURLWithPath: currentDirectory, isDirectory: true)]
-        if let executablePath = executablePath ?? Bundle.main.executablePath {
-            starts.append(URL(fileURLWithPath: executablePath).resolvingSymlinksInPath().deletingLastPathComponent())
-        }
-        for start in starts {
-            var directory = start.standardizedFileURL
-            while true {
-                let candidate = directory.appendingPathComponent(relative)
-                if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
-                let parent = directory.deletingLastPathComponent()
-                if parent.path == directory.path { break }
-                directory = parent
-            }
-        }
-        return nil
+        return SetupFiles.find(".cache/onnxruntime/lib/\(libraryFileName)", currentDirectory: currentDirectory, executablePath: executablePath)
     }
 
     public func model(digest: Digest, bytes: [UInt8]) throws(InferenceError) -> any InferenceModel {

@@ -58,17 +58,28 @@ public enum WasmFixtures {
     }
 
     static func run(_ tool: String, _ arguments: [String]) throws {
+        _ = try output(tool, arguments)
+    }
+
+    /// Runs `tool` with `arguments`; what it printed on stdout, or an error with its stderr when it fails.
+    public static func output(_ tool: String, _ arguments: [String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
-        let errors = Pipe()
+        let output = Pipe(), errors = Pipe()
+        process.standardOutput = output
         process.standardError = errors
         try process.run()
-        let message = errors.fileHandleForReading.readDataToEndOfFile()
+        let errorText = LockedData()
+        let reader = Thread { errorText.set(errors.fileHandleForReading.readDataToEndOfFile()) }
+        reader.start()
+        let printed = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        while !errorText.isSet { usleep(1000) }
         guard process.terminationStatus == 0 else {
-            throw FixtureError("\(tool) failed: \(String(decoding: message, as: UTF8.self))")
+            throw FixtureError("\(tool) failed: \(String(decoding: errorText.value, as: UTF8.self))")
         }
+        return String(decoding: printed, as: UTF8.self)
     }
 }
 
@@ -77,3 +88,4 @@ public struct FixtureError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }
+

@@ -1,6 +1,7 @@
 import CStratusWasmtime
 import Crypto
 import Foundation
+import StratusModel
 import Synchronization
 
 /// Wasmtime in this process: its library (opened with dlopen), one engine with Cranelift, epoch
@@ -95,22 +96,7 @@ final class WasmtimeEngine: @unchecked Sendable {
     /// current directory or above it, then beside the executable or above it.
     static func findLibrary(environment: [String: String] = ProcessInfo.processInfo.environment) -> String? {
         if let path = environment[libraryPathVariable], !path.isEmpty { return path }
-        let relative = ".cache/wasmtime/lib/\(libraryFileName)"
-        var starts = [URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)]
-        if let executable = Bundle.main.executablePath {
-            starts.append(URL(fileURLWithPath: executable).resolvingSymlinksInPath().deletingLastPathComponent())
-        }
-        for start in starts {
-            var directory = start.standardizedFileURL
-            while true {
-                let candidate = directory.appendingPathComponent(relative)
-                if FileManager.default.fileExists(atPath: candidate.path) { return candidate.path }
-                let parent = directory.deletingLastPathComponent()
-                if parent.path == directory.path { break }
-                directory = parent
-            }
-        }
-        return nil
+        return SetupFiles.find(".cache/wasmtime/lib/\(libraryFileName)")
     }
 
     /// Compiles Wasm bytes with Cranelift.

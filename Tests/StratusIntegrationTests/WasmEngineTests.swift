@@ -50,8 +50,8 @@ import Testing
         #expect(second.stop() == 0)
 
         // Damage the stored code in the middle (Wasmtime itself would load such bytes without a word).
-        let tag = try Process.output("/usr/bin/sqlite3", [directory.appendingPathComponent("stratus.db").path,
-                                                          "SELECT digest FROM artifactTag WHERE name LIKE 'stratus-compiled/%'"])
+        let tag = try WasmFixtures.output("/usr/bin/sqlite3", [directory.appendingPathComponent("stratus.db").path,
+                                                               "SELECT digest FROM artifactTag WHERE name LIKE 'stratus-compiled/%'"])
         let digest = try #require(tag.split(separator: "\n").first.map { String($0.dropFirst("sha256:".count)) })
         let blob = directory.appendingPathComponent("artifacts/sha256/\(digest)")
         var bytes = [UInt8](try Data(contentsOf: blob))
@@ -149,20 +149,5 @@ import Testing
                                                  FileManager.default.temporaryDirectory.appendingPathComponent("stratus-e-\(UUID().uuidString)").path] + arguments)
             #expect(refused.status != 0 && refused.stderr.contains(message), "\(refused.stderr)")
         }
-    }
-}
-
-extension Process {
-    /// Runs `executable` with `arguments` and returns what it printed.
-    static func output(_ executable: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return String(decoding: data, as: UTF8.self)
     }
 }
