@@ -93,6 +93,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // Container images: pulled from OCI registries (skopeo), pinned by digest, unpacked once per digest (umoci).
+        .target(name: "StratusImages", dependencies: ["StratusModel"], swiftSettings: strict),
         // ONNX Runtime's C API, opened at run time with dlopen (no headers, no link-time dependency).
         .target(name: "CStratusORT", linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]),
         // Inference backends behind StratusModel's InferenceBackend: ONNX Runtime (CPU).
@@ -104,6 +106,7 @@ let package = Package(
                 "StratusModel",
                 "StratusWasm",
                 "StratusProcess",
+                "StratusImages",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -138,6 +141,7 @@ let package = Package(
                 "StratusWasm",
                 "StratusTemplates",
                 "StratusArchive",
+                "StratusImages",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

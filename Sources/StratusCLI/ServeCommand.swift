@@ -100,6 +100,10 @@ struct Serve: AsyncParsableCommand {
             help: "Path of Wasmtime's C API library (env STRATUS_WASMTIME; default .cache/wasmtime/lib/libwasmtime.so in the current directory, beside the binary, or above them).")
     var wasmtimeLibrary: String?
 
+    @Option(name: .customLong("insecure-registry"),
+            help: "A registry (HOST:PORT) container images may be pulled from over plain HTTP, e.g. a test registry on loopback (repeatable; env STRATUS_INSECURE_REGISTRIES, comma-separated).")
+    var insecureRegistry: [String] = []
+
     @Flag(name: .customLong("trust-precompiled"),
           help: "Load Wasmtime code compiled ahead of time (`stratus compile`, `stratus deploy --precompiled`). It is native code that runs inside the server unchecked: only for servers where everyone who can deploy is trusted with the server itself (env STRATUS_TRUST_PRECOMPILED=1).")
     var trustPrecompiled = false
@@ -205,6 +209,9 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.wasmtimeLibrary = wasmtimeLibrary ?? env["STRATUS_WASMTIME"].nonEmpty
         configuration.trustPrecompiled = trustPrecompiled || env["STRATUS_TRUST_PRECOMPILED"] == "1"
+        configuration.insecureRegistries = insecureRegistry + (env["STRATUS_INSECURE_REGISTRIES"] ?? "").split(separator: ",").map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }.filter { !$0.isEmpty }
         configuration.nodeAddress = nodeAddress ?? env["STRATUS_NODE_ADDRESS"].nonEmpty
         if let text = queueLease ?? env["STRATUS_QUEUE_LEASE"].nonEmpty {
             do { configuration.queue.lease = try Quantities.duration(text) } catch { throw ValidationError("--queue-lease: \(error)") }

@@ -1,4 +1,5 @@
 import Foundation
+import StratusImages
 import StratusInvoker
 import StratusModel
 import StratusStore
@@ -14,6 +15,8 @@ struct DeployPlanner: Sendable {
     let secretFiles: SecretFiles
     /// Whether process functions get their secrets as files (only inside the sandbox).
     let processSecrets: Bool
+    /// Where container images are pulled to, when this server runs them.
+    var images: ImageStore? = nil
 
     /// Annotation prefix declaring a model a Wasm function may load by name: `com.stratus.model.NAME: sha256:…`
     /// (or the `name:tag` it was uploaded under; `stratus deploy` uploads a file path given there).
@@ -36,6 +39,8 @@ struct DeployPlanner: Sendable {
             do { bytes = try await store.artifactBytes(artifact.digest) } catch { throw GatewayError.from(error) }
         }
         let (runtime, command) = try Self.runtime(deployment, bytes: bytes)
+        var imageDigest: Digest?
+        if runtime == .image { imageDigest = try await pull(deployment.image).digest }
         let now = Date()
         var spec = FunctionSpec(
             name: name, image: deployment.image, artifact: artifact?.digest,
@@ -45,6 +50,7 @@ struct DeployPlanner: Sendable {
             secrets: deployment.secrets ?? [], limits: deployment.limits, requests: deployment.requests,
             readOnlyRootFilesystem: deployment.readOnlyRootFilesystem ?? false,
             createdAt: existing?.createdAt ?? now, updatedAt: now)
+        spec.imageDigest = imageDigest
         // Settings first (cheap, and the clearest error), then what needs the store.
         do { _ = try spec.settings() } catch { throw GatewayError.from(error) }
         // Layers named without a version are pinned to the latest now, so a restart brings back the same ones.
@@ -69,13 +75,42 @@ struct DeployPlanner: Sendable {
         }
         let secrets = try await secretValues(of: spec)
         var folder: URL?
-        if spec.kind == .process, processSecrets { folder = try await secretFiles.materialize(spec, values: secrets) }
+        // A container gets its secrets as files too, mounted read-only by the OCI runtime.
+        if spec.kind == .process && processSecrets || spec.kind == .image { folder = try await secretFiles.materialize(spec, values: secrets) }
         do {
-            return try DeployPlan(spec: spec, artifact: artifact, secretsFolder: folder, secretValues: spec.kind == .wasm ? secrets : [:],
-                                  layers: layers, models: try await models(of: spec))
+            var plan = try DeployPlan(spec: spec, artifact: artifact, secretsFolder: folder, secretValues: spec.kind == .wasm ? secrets : [:],
+                                      layers: layers, models: try await models(of: spec))
+            if spec.kind == .image { plan.image = try await pinnedImage(spec) }
+            return plan
         } catch let error as InvokerError {
             throw GatewayError.from(error)
         }
+    }
+
+    /// Pulls (or finds) the image `text` names.
+    private func pull(_ text: String) async throws -> PulledImage {
+        guard let images else {
+            throw GatewayError.badRequest("image '\(text)' names a registry, and this server does not run container images (it needs skopeo, umoci and runc)")
+        }
+        guard let reference = ImageReference(text) else { throw GatewayError.badRequest("image '\(text)' is not a valid image reference (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:…)") }
+        do { return try await images.pull(reference) } catch { throw GatewayError.from(error) }
+    }
+
+    /// A container function's image, exactly the digest it was deployed with: from this node's
+    /// images, else pulled by digest (a restart that lost it, another node of a cluster).
+    private func pinnedImage(_ spec: FunctionSpec) async throws -> (image: PulledImage, rootfs: URL) {
+        guard let images else { throw GatewayError.badRequest("function '\(spec.name)' runs a container image, and this server does not run them") }
+        guard let digest = spec.imageDigest, let reference = ImageReference(spec.image) else {
+            throw GatewayError.badRequest("function '\(spec.name)' has no pinned image digest")
+        }
+        let image: PulledImage
+        if let local = await images.image(digest) {
+            image = local
+        } else {
+            guard let pinned = ImageReference(reference.pinned(to: digest)) else { throw GatewayError.badRequest("bad image reference \(spec.image)") }
+            do { image = try await images.pull(pinned) } catch { throw GatewayError.from(error) }
+        }
+        return (image, await images.directory(for: digest).appendingPathComponent("rootfs"))
     }
 
     /// The runtime an uploaded artifact decides (a process bundle or a Wasm module), and the command
@@ -83,6 +118,8 @@ struct DeployPlanner: Sendable {
     private static func runtime(_ deployment: FunctionDeployment, bytes: [UInt8]?) throws -> (FunctionRuntime, String?) {
         var command = deployment.envProcess.flatMap { $0.trimmingCharacters(in: .whitespaces).isEmpty ? nil : $0 }
         guard let bytes else {
+            // A registry reference with no command: an OpenFaaS function image with its watchdog.
+            if command == nil, ImageReference.namesRegistry(deployment.image) { return (.image, nil) }
             guard let command else {
                 throw GatewayError.badRequest(
                     "image '\(deployment.image)' names no uploaded artifact and the deployment sets no envProcess: upload a .wasm module or bundle first (POST /system/artifacts?name=\(deployment.image), or `stratus up`), or set envProcess (faas-cli --fprocess) to run a command"

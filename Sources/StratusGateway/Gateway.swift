@@ -1,6 +1,7 @@
 import Foundation
 public import Hummingbird
 public import Logging
+import StratusImages
 import StratusInference
 import StratusInvoker
 import StratusModel
@@ -118,12 +119,31 @@ public struct Gateway: Sendable {
         } else {
             logger.notice("Wasm functions run on WasmKit (interpreted): \(wasm.wasmtimeUnavailable ?? "Wasmtime is unavailable")")
         }
+        // Container images: pulled with skopeo, unpacked with umoci, run under runc (all from Debian).
+        var images: ImageStore?
+        var containers: Containers?
+        let tools = ["/usr/bin/skopeo", "/usr/bin/umoci", Containers.findRunc()]
+        if tools.allSatisfy({ FileManager.default.isExecutableFile(atPath: $0) }) {
+            do {
+                images = try ImageStore(root: configuration.dataDirectory.appendingPathComponent("images"),
+                                        insecureRegistries: Set(configuration.insecureRegistries))
+                let made = try Containers(root: configuration.dataDirectory.appendingPathComponent("containers"))
+                let left = made.deleteLeftovers()
+                if left > 0 { logger.notice("deleted \(left) container(s) a previous run left behind") }
+                containers = made
+            } catch {
+                logger.warning("container images cannot run: \(error)")
+            }
+        } else {
+            logger.info("container images are off: they need skopeo, umoci and runc (apt-get install skopeo umoci runc)")
+        }
         let factory = FunctionFactory(wasm: wasm, processes: processes, inference: inference, logSink: logs,
-                                      responseLimit: configuration.maxResponseBytes)
+                                      responseLimit: configuration.maxResponseBytes, containers: containers)
         invoker = Invoker(factory: factory, logger: logger, observer: metrics)
         inflight = InflightLimiter(limit: configuration.maxInflight)
         server = try Self.serverBuilder(tls: tls, direct: DirectCalls(invoker: invoker, inflight: inflight, maxRequestBytes: configuration.maxRequestBytes))
-        planner = DeployPlanner(store: store, layers: layers, secretFiles: secretFiles, processSecrets: sandbox?.providesSecrets == true)
+        planner = DeployPlanner(store: store, layers: layers, secretFiles: secretFiles, processSecrets: sandbox?.providesSecrets == true,
+                                images: images)
         queue = AsyncQueue(store: store, invoker: invoker, configuration: configuration.queue, logger: logger)
         let scheme = tls == nil ? "http" : "https"
         let node = NodeRecord(id: nodeName, address: configuration.nodeAddress ?? "\(scheme)://\(configuration.host):\(configuration.port)",

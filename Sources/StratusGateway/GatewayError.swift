@@ -1,4 +1,5 @@
 import Hummingbird
+import StratusImages
 import StratusInvoker
 import StratusModel
 import StratusStore
@@ -23,11 +24,16 @@ struct GatewayError: HTTPResponseError {
     static func badRequest(_ message: String) -> GatewayError { GatewayError(.badRequest, message) }
     static func notFound(_ message: String) -> GatewayError { GatewayError(.notFound, message) }
 
+    /// A container image that cannot be pulled or run: 502 when the registry is the problem, else 400.
+    static func from(_ error: ImageError) -> GatewayError {
+        GatewayError(error.isUpstream ? .badGateway : .badRequest, error.description)
+    }
+
     /// The one place module errors become status codes.
     static func from(_ error: InvokerError) -> GatewayError {
         switch error {
         case .functionNotFound: GatewayError(.notFound, error.description)
-        case .invalidArtifact, .invalidSettings, .invalidProcess, .invalidModel: GatewayError(.badRequest, error.description)
+        case .invalidArtifact, .invalidSettings, .invalidProcess, .invalidModel, .invalidImage: GatewayError(.badRequest, error.description)
         case .overloaded: GatewayError(.tooManyRequests, error.description)
         }
     }

@@ -32,10 +32,32 @@ struct SystemHandlers {
             do throws(StoreError) { live = try await cluster.liveNodes() } catch { throw GatewayError.from(error) }
             return try JSON.response(live)
         }
+        // Container images pulled on this node, with the functions that run each.
+        let planner = dependencies.planner, registry = dependencies.registry
+        group.get("images") { _, _ in
+            let pulled = await planner.images?.images() ?? []
+            let specs: [FunctionSpec]
+            do throws(StoreError) { specs = try await registry.functions() } catch { throw GatewayError.from(error) }
+            let entries = pulled.map { image in
+                ImageEntry(reference: image.reference, digest: image.digest.description, architecture: image.architecture, size: image.size,
+                           pulledAt: image.pulledAt, functions: specs.filter { $0.imageDigest == image.digest }.map(\.name.qualified).sorted())
+            }
+            return try JSON.response(entries)
+        }
         // The API's description (docs/openapi.yaml, compiled in).
         group.get("openapi.yaml") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/yaml; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.yaml)))
         }
     }
+}
+
+/// One entry of `GET /system/images`.
+struct ImageEntry: Encodable, Sendable {
+    let reference: String
+    let digest: String
+    let architecture: String
+    let size: Int
+    let pulledAt: Date
+    let functions: [String]
 }

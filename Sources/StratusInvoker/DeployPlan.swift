@@ -1,6 +1,7 @@
 public import Foundation
 public import StratusModel
 public import StratusWasm
+public import StratusImages
 
 /// A deploy checked and resolved: the spec with its settings parsed once, and everything the
 /// function needs in hand (artifact bytes, secrets, layers, models). The API, restore at start-up
@@ -19,6 +20,8 @@ public struct DeployPlan: Sendable {
     public let layers: URL?
     /// The models a Wasm function declared, by name.
     public let models: [String: FunctionModels.Model]
+    /// A container image function's image, pulled and unpacked, and its root filesystem.
+    public var image: (image: PulledImage, rootfs: URL)?
 
     public init(spec: FunctionSpec, artifact: [UInt8]?, secretsFolder: URL? = nil, secretValues: [String: [UInt8]] = [:], layers: URL? = nil,
                 models: [String: FunctionModels.Model] = [:]) throws(InvokerError) {

@@ -2,6 +2,7 @@ public import Foundation
 public import StratusModel
 public import StratusProcess
 public import StratusWasm
+import StratusImages
 
 /// Turns a deploy plan into a running function of the right kind: the one place that knows the
 /// kinds (Wasm, classic process, http mode, custom runtime).
@@ -13,8 +14,12 @@ public struct FunctionFactory: Sendable {
     let logSink: (any FunctionLogSink)?
     /// Largest response body a function may write.
     let responseLimit: Int
+    /// Where container image functions run (runc), when this server can run them.
+    let containers: Containers?
 
-    public init(wasm: WasmRuntime, processes: ProcessRuntime, inference: (any InferenceBackend)?, logSink: (any FunctionLogSink)?, responseLimit: Int) {
+    public init(wasm: WasmRuntime, processes: ProcessRuntime, inference: (any InferenceBackend)?, logSink: (any FunctionLogSink)?, responseLimit: Int,
+                containers: Containers? = nil) {
+        self.containers = containers
         self.wasm = wasm
         self.processes = processes
         self.inference = inference
@@ -40,6 +45,7 @@ public struct FunctionFactory: Sendable {
                 throw .invalidArtifact(error)
             }
         }
+        if spec.kind == .image { return try makeContainer(plan) }
         let function: ProcessFunction
         do throws(ProcessError) {
             var bundle: URL?
@@ -61,6 +67,26 @@ public struct FunctionFactory: Sendable {
                                                log: replicaLog(spec))
             return BootstrapKind(function: replicas, settings: settings)
         }
+    }
+
+    /// A container image function: http-mode replicas, each a container under runc.
+    private func makeContainer(_ plan: DeployPlan) throws(InvokerError) -> any DeployedFunction {
+        let spec = plan.spec
+        guard let containers, containers.available else {
+            throw .invalidImage("this server cannot run container images: it needs runc (apt-get install runc skopeo umoci)")
+        }
+        guard let (image, rootfs) = plan.image else { throw .invalidImage("the image of '\(spec.name)' is not pulled") }
+        guard !(image.entrypoint + image.cmd).isEmpty else { throw .invalidImage(ImageError.noEntrypoint(spec.image).description) }
+        let function: ProcessFunction
+        do {
+            let config = try ContainerConfig.json(image: image, rootfs: rootfs, hostname: spec.name.rawValue, environment: spec.orderedEnvironment,
+                                                  secrets: plan.secretsFolder, memoryLimit: plan.settings.explicitMemoryLimit)
+            function = try containers.function(key: "\(spec.name.qualified)-\(image.digest.hex.prefix(12))", config: config, settings: plan.settings)
+        } catch {
+            throw .invalidImage("cannot prepare the container of '\(spec.name)': \(error.localizedDescription)")
+        }
+        return HTTPKind(function: processes.containerHTTP(function, name: spec.name.qualified, environment: [], log: replicaLog(spec)),
+                        responseLimit: responseLimit, kind: "image")
     }
 
     /// Where a replica's output lines go: the function's log.

@@ -10,6 +10,8 @@ public enum InvokerError: Error, Sendable, CustomStringConvertible {
     case invalidSettings(ModelError)
     /// A declared model the inference engine cannot load (or there is no engine).
     case invalidModel(InferenceError)
+    /// A container image that cannot be run (pulled, found, configured); the text says why.
+    case invalidImage(String)
     /// The function already runs its `max_inflight` calls.
     case overloaded(FunctionName, limit: Int)
 
@@ -20,6 +22,7 @@ public enum InvokerError: Error, Sendable, CustomStringConvertible {
         case .invalidProcess(let error): error.description
         case .invalidSettings(let error): error.description
         case .invalidModel(let error): error.description
+        case .invalidImage(let why): why
         case .overloaded(let name, let limit): "function '\(name)' is already running its limit of \(limit) concurrent calls (max_inflight); retry later"
         }
     }

@@ -21,6 +21,9 @@ public struct FunctionSpec: Codable, Sendable, Equatable {
     public var readOnlyRootFilesystem: Bool
     /// Replicas asked for with `POST /system/scale-function`; `nil` means the spec's minimum.
     public var replicas: Int?
+    /// A container image function: the digest its registry reference resolved to at deploy time
+    /// (restarts and other nodes run exactly that image).
+    public var imageDigest: Digest?
     public var createdAt: Date
     public var updatedAt: Date
 
@@ -82,6 +85,9 @@ public enum FunctionRuntime: String, Codable, Sendable {
     case wasm
     /// A command run as a process (OpenFaaS watchdog), from a bundle or on the host; see `ProcessMode`.
     case process
+    /// A container image from an OCI registry (an OpenFaaS function image with its watchdog), run
+    /// under an OCI runtime as http-mode replicas.
+    case image
 }
 
 /// How a process function is run (the OpenFaaS watchdog `mode`).

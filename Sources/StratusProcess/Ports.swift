@@ -39,8 +39,9 @@ enum ListenerOwnership {
         guard !inodes.isEmpty else { return nil }
         // The common case first, and cheaply: the replica's own processes (its group leader and what
         // it started) hold the socket. Only otherwise is every process looked at.
+        // Descendants count whatever their group: a container's init (runc's child) has a session of its own.
         let own = [processGroup] + ConnectionOwnership.descendants(of: processGroup)
-        if own.contains(where: { group(of: $0) == processGroup && ConnectionOwnership.holds($0, any: inodes) }) { return true }
+        if own.contains(where: { ConnectionOwnership.holds($0, any: inodes) }) { return true }
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return nil }
         var foreign = false
         for pid in entries.compactMap(Int32.init) where ConnectionOwnership.holds(pid, any: inodes) {

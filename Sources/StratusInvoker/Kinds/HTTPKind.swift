@@ -7,13 +7,15 @@ import Synchronization
 final class HTTPKind: ReplicatedKind, StreamingFunction {
     let function: HTTPFunction
     let responseLimit: Int
+    /// `http`, or `image` for a container image's replicas.
+    let kind: String
 
-    init(function: HTTPFunction, responseLimit: Int) {
+    init(function: HTTPFunction, responseLimit: Int, kind: String = "http") {
         self.function = function
         self.responseLimit = responseLimit
+        self.kind = kind
     }
 
-    var kind: String { "http" }
     var streaming: (any StreamingFunction)? { self }
     var leasing: HTTPFunction? { function }
 
