@@ -9,8 +9,10 @@ BIN := .build/$(CONFIG)/stratus
 # libjpeg/libpng headers (image decoding for inference functions), chromium (the browser tests of web pages),
 # sqlite3 (the tests check the store's integrity after a full disk), openssl (a test certificate for HTTPS),
 # postgresql-15 (the cluster store: tests start private servers; psql checks what they hold), iproute2 (ip),
-# kubectl (renders the Kubernetes manifests; on Debian-based CI images it comes from the Kubernetes apt repository).
-APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev chromium sqlite3 openssl postgresql-15 postgresql-client-15 kubectl
+# kubectl (renders the Kubernetes manifests; on Debian-based CI images it comes from the Kubernetes apt repository),
+# skopeo umoci runc (pull, unpack and run container images), docker-registry buildah busybox-static (the tests
+# build images and push them to a private registry on loopback).
+APT_PACKAGES := wasi-libc libclang-rt-14-dev-wasm32 wabt bubblewrap python3 python3-pip nodejs curl libjpeg62-turbo-dev libpng-dev chromium sqlite3 openssl postgresql-15 postgresql-client-15 kubectl skopeo umoci runc docker-registry buildah busybox-static
 BENCH_PACKAGES := wrk
 
 .PHONY: run build test check-assets check-kubernetes cluster setup setup-models setup-test-deps demo bench install clean

@@ -1,0 +1,122 @@
+import Foundation
+import StratusTestSupport
+import Testing
+
+/// OpenFaaS-style container images: built by the test (buildah, a static busybox whose httpd plays
+/// the watchdog), pushed to a private registry on loopback, deployed by reference through the real
+/// API and CLI, and run under runc.
+@Suite(.serialized, .enabled(if: ImageRegistry.available, "needs root, buildah, skopeo, umoci, runc, docker-registry and busybox-static"))
+struct ContainerImageTests {
+    /// The watchdog: busybox httpd on $port, running /www/cgi-bin/index.cgi for every request to `/`.
+    static let watchdog = ["/bin/busybox", "sh", "-c", "exec /bin/busybox httpd -f -p ${port:-8080} -h /www"]
+
+    /// A CGI that tells what the function sees.
+    static let handler = #"""
+        #!/bin/sh
+        printf 'Content-Type: text/plain\r\n\r\n'
+        echo "body=$(cat)"
+        echo "greeting=$GREETING"
+        echo "secret=$(cat /var/openfaas/secrets/token 2>/dev/null || echo none)"
+        echo "uid=$(id -u)"
+        echo "procs=$(ls /proc | grep -c '^[0-9]')"
+        test -e "$DATA_DIR" && echo data=visible || echo data=hidden
+        (printf x > /written) 2>/dev/null && echo root=writable || echo root=readonly
+        (printf x > /tmp/written) 2>/dev/null && echo tmp=writable || echo tmp=readonly
+        """#
+
+    func cli(_ server: ServerProcess, _ arguments: [String], stdin: String = "") throws -> StratusBinary.Output {
+        try StratusBinary.run(arguments + ["--gateway", server.url], environment: ["STRATUS_HOME": server.dataDirectory.path], stdin: stdin)
+    }
+
+    func deploy(_ server: ServerProcess, _ json: String) throws -> (status: Int, head: String, body: String) {
+        try Curl.request("\(server.url)/system/functions", body: json,
+                         headers: ["Content-Type: application/json", "Authorization: Basic " + Data("admin:\(server.password ?? "")".utf8).base64EncodedString()])
+    }
+
+    func containers(_ server: ServerProcess) throws -> Int {
+        let state = server.dataDirectory.appendingPathComponent("containers/state").path
+        return try WasmFixtures.output("/usr/sbin/runc", ["--root", state, "list", "-q"]).split(separator: "\n").count
+    }
+
+    @Test func anOpenFaaSImageDeploysAnswersScalesToZeroSurvivesARestartAndIsListed() throws {
+        let registry = try ImageRegistry()
+        let digest = try registry.push("acme/echo", tag: "1.0", files: ["www/cgi-bin/index.cgi": Self.handler], entrypoint: Self.watchdog,
+                                       user: "app", env: ["GREETING=from-the-image"])
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-images-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let server = try ServerProcess(dataDirectory: directory, arguments: ["--insecure-registry", registry.address])
+        #expect(try cli(server, ["secret", "create", "token", "--from-literal", "s3cret"]).status == 0)
+
+        let reference = "\(registry.address)/acme/echo:1.0"
+        let deployed = try deploy(server, #"{"service": "echo", "image": "\#(reference)", "envVars": {"DATA_DIR": "\#(directory.path)"}, "secrets": ["token"]}"#)
+        #expect(deployed.status == 202, "\(deployed)")
+        let answer = try cli(server, ["invoke", "echo"], stdin: "hello")
+        #expect(answer.status == 0, "\(answer.stderr)")
+        for line in ["body=hello", "greeting=from-the-image", "secret=s3cret", "uid=1000", "data=hidden", "root=readonly", "tmp=writable"] {
+            #expect(answer.stdout.contains(line), "\(line) in:\n\(answer.stdout)")
+        }
+        let procs = answer.stdout.split(separator: "\n").first { $0.hasPrefix("procs=") }.flatMap { Int($0.dropFirst(6)) } ?? 999
+        #expect(procs < 10, "its own pid namespace: \(procs) processes in /proc")
+
+        // By digest too; `stratus images` lists the one image with both functions.
+        let pinned = try deploy(server, #"{"service": "pinned", "image": "\#(registry.address)/acme/echo@\#(digest)"}"#)
+        #expect(pinned.status == 202, "\(pinned)")
+        #expect(try Curl.request("\(server.url)/function/pinned", body: "by digest").body.contains("body=by digest"))
+        let images = try cli(server, ["images"])
+        #expect(images.stdout.contains("acme/echo") && images.stdout.contains("echo,pinned"), "\(images.stdout)")
+        #expect(try cli(server, ["describe", "echo"]).stdout.contains("image"))
+
+        // Scale to zero: no container left; a call brings one back.
+        #expect(try cli(server, ["scale", "echo", "--replicas", "0"]).status == 0)
+        #expect(Self.waitFor(10) { (try? containers(server)) == 1 }, "only pinned's container remains")
+        #expect(try Curl.request("\(server.url)/function/echo", body: "again").body.contains("body=again"))
+
+        // A restart with the registry gone: the pulled image is kept, the functions answer.
+        registry.stop()
+        #expect(server.stop() == 0)
+        let again = try ServerProcess(dataDirectory: directory, arguments: ["--insecure-registry", registry.address])
+        defer { again.destroy() }
+        #expect(try Curl.request("\(again.url)/function/echo", body: "after restart").body.contains("body=after restart"))
+        #expect(try cli(again, ["images"]).stdout.contains("acme/echo"))
+        // Removing the functions stops their containers.
+        #expect(try cli(again, ["remove", "echo", "pinned"]).status == 0)
+        #expect(Self.waitFor(10) { (try? containers(again)) == 0 }, "no container outlives its function")
+    }
+
+    @Test func badReferencesAndImagesAreClearErrorsAndDeployNothing() throws {
+        let registry = try ImageRegistry()
+        try registry.push("acme/ok", tag: "1", files: ["www/cgi-bin/index.cgi": Self.handler], entrypoint: Self.watchdog)
+        try registry.push("acme/arm", tag: "1", files: [:], entrypoint: Self.watchdog, architecture: "arm64")
+        try registry.push("acme/noentry", tag: "1", files: [:], entrypoint: nil)
+        let server = try ServerProcess(arguments: ["--insecure-registry", registry.address])
+        defer { server.destroy() }
+        let closed = try ImageRegistry.freePort()
+        let cases: [(String, Int, String)] = [
+            ("127.0.0.1:\(closed)/acme/ok:1", 502, "cannot reach the registry 127.0.0.1:\(closed)"),
+            ("\(registry.address)/acme/ok:2", 400, "is not in its registry"),
+            ("\(registry.address)/acme/missing:1", 400, "is not in its registry"),
+            ("\(registry.address)/acme/ok@sha256:\(String(repeating: "0", count: 64))", 400, "is not in its registry"),
+            ("\(registry.address)/acme/arm:1", 400, "built for linux/arm64"),
+            ("\(registry.address)/acme/noentry:1", 400, "names no program to run"),
+        ]
+        for (index, (image, status, message)) in cases.enumerated() {
+            let answer = try deploy(server, #"{"service": "bad\#(index)", "image": "\#(image)"}"#)
+            #expect(answer.status == status && answer.body.contains(message), "\(image): \(answer)")
+            #expect(try Curl.status(["-X", "POST", "\(server.url)/function/bad\(index)"]) == 404, "nothing deployed for \(image)")
+        }
+        // A plain-HTTP registry the server was not told about: 502, and what to do.
+        let strict = try ServerProcess()
+        defer { strict.destroy() }
+        let refused = try deploy(strict, #"{"service": "plain", "image": "\#(registry.address)/acme/ok:1"}"#)
+        #expect(refused.status == 502 && refused.body.contains("--insecure-registry \(registry.address)"), "\(refused)")
+    }
+
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if condition() { return true }
+            usleep(100_000)
+        }
+        return condition()
+    }
+}
