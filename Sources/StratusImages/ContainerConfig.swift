@@ -12,8 +12,9 @@ public struct ContainerConfig: Sendable {
     public static let secretsPath = "/var/openfaas/secrets"
 
     /// The config's JSON text, with `@PORT@` where the replica's port goes.
+    /// `cpu` is Kubernetes's `limits.cpu` (`500m`, `0.5`, `2`): a CFS quota of that many cores.
     public static func json(image: PulledImage, rootfs: URL, hostname: String, environment: [(String, String)], secrets: URL?,
-                            memoryLimit: Int?, command: [String]? = nil) throws -> Data {
+                            memoryLimit: Int?, cpu: String? = nil, command: [String]? = nil) throws -> Data {
         let arguments = command ?? (image.entrypoint + image.cmd)
         var env = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]
         for entry in image.env {
@@ -44,7 +45,13 @@ public struct ContainerConfig: Sendable {
                             "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
             "readonlyPaths": ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
         ]
-        if let memoryLimit { linux["resources"] = ["memory": ["limit": memoryLimit]] }
+        var resources: [String: Any] = [:]
+        if let memoryLimit { resources["memory"] = ["limit": memoryLimit] }
+        if let cpu {
+            guard let millicores = millicores(cpu) else { throw ConfigError(text: "limits.cpu '\(cpu)' is not a CPU quantity (e.g. 500m, 0.5, 2)") }
+            resources["cpu"] = ["quota": millicores * 100, "period": 100_000]
+        }
+        if !resources.isEmpty { linux["resources"] = resources }
         let none: [String] = []
         let config: [String: Any] = [
             "ociVersion": "1.0.2",
@@ -64,6 +71,14 @@ public struct ContainerConfig: Sendable {
             "linux": linux,
         ]
         return try JSONSerialization.data(withJSONObject: config, options: [.sortedKeys])
+    }
+
+    /// Kubernetes's CPU quantity in thousandths of a core (`500m` → 500, `1.5` → 1500); `nil` when malformed.
+    public static func millicores(_ text: String) -> Int? {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        if trimmed.hasSuffix("m"), let value = Int(trimmed.dropLast()), value > 0 { return value }
+        if let value = Double(trimmed), value > 0, value.isFinite, value <= 1024 { return max(1, Int((value * 1000).rounded())) }
+        return nil
     }
 
     /// The image's `User` as numbers: `uid[:gid]`, or a name looked up in the image's /etc/passwd
@@ -93,4 +108,10 @@ public struct ContainerConfig: Sendable {
         if let number = Int(parts[1]) { return (uid, number) }
         return (uid, lookup("etc/group", parts[1])?.0 ?? defaultGid)
     }
+}
+
+/// A setting the container cannot be configured with; the text says which.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let text: String
+    public var description: String { text }
 }

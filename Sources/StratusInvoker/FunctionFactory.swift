@@ -80,8 +80,10 @@ public struct FunctionFactory: Sendable {
         let function: ProcessFunction
         do {
             let config = try ContainerConfig.json(image: image, rootfs: rootfs, hostname: spec.name.rawValue, environment: spec.orderedEnvironment,
-                                                  secrets: plan.secretsFolder, memoryLimit: plan.settings.explicitMemoryLimit)
+                                                  secrets: plan.secretsFolder, memoryLimit: plan.settings.explicitMemoryLimit, cpu: spec.limits?.cpu)
             function = try containers.function(key: "\(spec.name.qualified)-\(image.digest.hex.prefix(12))", config: config, settings: plan.settings)
+        } catch let error as ConfigError {
+            throw .invalidImage("function '\(spec.name)': \(error)")
         } catch {
             throw .invalidImage("cannot prepare the container of '\(spec.name)': \(error.localizedDescription)")
         }

@@ -214,6 +214,9 @@ public struct FunctionSettings: Sendable, Equatable {
         if let text = spec.annotations[Self.readyTimeoutAnnotation] { readyTimeout = try Quantities.duration(text) }
         if let path = spec.annotations[Self.healthPathAnnotation], !path.isEmpty {
             healthPath = path.hasPrefix("/") ? path : "/" + path
+        } else if spec.kind == .image {
+            // OpenFaaS's watchdogs (classic and of-watchdog) answer here once their function is ready.
+            healthPath = "/_/health"
         }
         scaleTarget = try Self.count(scaling(Self.scaleTargetAnnotation), Self.scaleTargetAnnotation, allowZero: false) ?? 50
         if let text = scaling(Self.scaleTypeAnnotation) {

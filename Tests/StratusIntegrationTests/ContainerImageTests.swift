@@ -14,7 +14,9 @@ struct ContainerImageTests {
     static let handler = #"""
         #!/bin/sh
         printf 'Content-Type: text/plain\r\n\r\n'
-        echo "body=$(cat)"
+        body=$(cat)
+        echo "handled $body" >&2
+        echo "body=$body"
         echo "greeting=$GREETING"
         echo "secret=$(cat /var/openfaas/secrets/token 2>/dev/null || echo none)"
         echo "uid=$(id -u)"
@@ -23,6 +25,9 @@ struct ContainerImageTests {
         (printf x > /written) 2>/dev/null && echo root=writable || echo root=readonly
         (printf x > /tmp/written) 2>/dev/null && echo tmp=writable || echo tmp=readonly
         """#
+
+    /// The handler, and the watchdog's readiness path (`/_/health`, as OpenFaaS's watchdogs have it).
+    static let files = ["www/cgi-bin/index.cgi": handler, "www/_/health": "OK\n"]
 
     func cli(_ server: ServerProcess, _ arguments: [String], stdin: String = "") throws -> StratusBinary.Output {
         try StratusBinary.run(arguments + ["--gateway", server.url], environment: ["STRATUS_HOME": server.dataDirectory.path], stdin: stdin)
@@ -40,7 +45,7 @@ struct ContainerImageTests {
 
     @Test func anOpenFaaSImageDeploysAnswersScalesToZeroSurvivesARestartAndIsListed() throws {
         let registry = try ImageRegistry()
-        let digest = try registry.push("acme/echo", tag: "1.0", files: ["www/cgi-bin/index.cgi": Self.handler], entrypoint: Self.watchdog,
+        let digest = try registry.push("acme/echo", tag: "1.0", files: Self.files, entrypoint: Self.watchdog,
                                        user: "app", env: ["GREETING=from-the-image"])
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-images-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -48,7 +53,7 @@ struct ContainerImageTests {
         #expect(try cli(server, ["secret", "create", "token", "--from-literal", "s3cret"]).status == 0)
 
         let reference = "\(registry.address)/acme/echo:1.0"
-        let deployed = try deploy(server, #"{"service": "echo", "image": "\#(reference)", "envVars": {"DATA_DIR": "\#(directory.path)"}, "secrets": ["token"]}"#)
+        let deployed = try deploy(server, #"{"service": "echo", "image": "\#(reference)", "envVars": {"DATA_DIR": "\#(directory.path)"}, "secrets": ["token"], "limits": {"memory": "64Mi", "cpu": "500m"}}"#)
         #expect(deployed.status == 202, "\(deployed)")
         let answer = try cli(server, ["invoke", "echo"], stdin: "hello")
         #expect(answer.status == 0, "\(answer.stderr)")
@@ -57,6 +62,22 @@ struct ContainerImageTests {
         }
         let procs = answer.stdout.split(separator: "\n").first { $0.hasPrefix("procs=") }.flatMap { Int($0.dropFirst(6)) } ?? 999
         #expect(procs < 10, "its own pid namespace: \(procs) processes in /proc")
+        // The container's stderr is the function's log; its limits are its cgroup's.
+        #expect(Self.waitFor(5) { (try? cli(server, ["logs", "echo"]).stdout.contains("handled hello")) == true }, "the log has the container's stderr")
+        let id = try WasmFixtures.output("/usr/sbin/runc", ["--root", directory.appendingPathComponent("containers/state").path, "list", "-q"])
+            .split(separator: "\n").map(String.init).first { $0.contains("echo") } ?? ""
+        let state = try WasmFixtures.output("/usr/sbin/runc", ["--root", directory.appendingPathComponent("containers/state").path, "state", id])
+        let pid = ((try JSONSerialization.jsonObject(with: Data(state.utf8)) as? [String: Any])?["pid"] as? Int) ?? 0
+        let cgroups = (try? String(contentsOfFile: "/proc/\(pid)/cgroup", encoding: .utf8)) ?? ""
+        // (cgroup v1, as here; on cgroup v2 the same limit is memory.max.)
+        if FileManager.default.fileExists(atPath: "/sys/fs/cgroup/memory") {
+            let memory = cgroups.split(separator: "\n").first(where: { $0.contains(":memory:") })?.split(separator: ":").last.map(String.init) ?? "?"
+            let limit = (try? String(contentsOfFile: "/sys/fs/cgroup/memory\(memory)/memory.limit_in_bytes", encoding: .utf8)) ?? "unreadable"
+            #expect(limit.trimmingCharacters(in: .whitespacesAndNewlines) == "67108864", "limits.memory is the container's cgroup limit: \(cgroups)")
+        }
+        // A bad CPU quantity is refused at deploy.
+        let badCPU = try deploy(server, #"{"service": "badcpu", "image": "\#(reference)", "limits": {"cpu": "lots"}}"#)
+        #expect(badCPU.status == 400 && badCPU.body.contains("limits.cpu"), "\(badCPU)")
 
         // By digest too; `stratus images` lists the one image with both functions.
         let pinned = try deploy(server, #"{"service": "pinned", "image": "\#(registry.address)/acme/echo@\#(digest)"}"#)
@@ -85,7 +106,7 @@ struct ContainerImageTests {
 
     @Test func badReferencesAndImagesAreClearErrorsAndDeployNothing() throws {
         let registry = try ImageRegistry()
-        try registry.push("acme/ok", tag: "1", files: ["www/cgi-bin/index.cgi": Self.handler], entrypoint: Self.watchdog)
+        try registry.push("acme/ok", tag: "1", files: Self.files, entrypoint: Self.watchdog)
         try registry.push("acme/arm", tag: "1", files: [:], entrypoint: Self.watchdog, architecture: "arm64")
         try registry.push("acme/noentry", tag: "1", files: [:], entrypoint: nil)
         let server = try ServerProcess(arguments: ["--insecure-registry", registry.address])
