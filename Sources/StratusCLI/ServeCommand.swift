@@ -104,6 +104,10 @@ struct Serve: AsyncParsableCommand {
             help: "A registry (HOST:PORT) container images may be pulled from over plain HTTP, e.g. a test registry on loopback (repeatable; env STRATUS_INSECURE_REGISTRIES, comma-separated).")
     var insecureRegistry: [String] = []
 
+    @Option(name: .customLong("image-gc-after"),
+            help: "How long a pulled container image is kept once no function runs it (env STRATUS_IMAGE_GC_AFTER; default 10m).")
+    var imageGCAfter: String?
+
     @Flag(name: .customLong("trust-precompiled"),
           help: "Load Wasmtime code compiled ahead of time (`stratus compile`, `stratus deploy --precompiled`). It is native code that runs inside the server unchecked: only for servers where everyone who can deploy is trusted with the server itself (env STRATUS_TRUST_PRECOMPILED=1).")
     var trustPrecompiled = false
@@ -209,6 +213,9 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.wasmtimeLibrary = wasmtimeLibrary ?? env["STRATUS_WASMTIME"].nonEmpty
         configuration.trustPrecompiled = trustPrecompiled || env["STRATUS_TRUST_PRECOMPILED"] == "1"
+        if let text = imageGCAfter ?? env["STRATUS_IMAGE_GC_AFTER"].nonEmpty {
+            do { configuration.imageGCAfter = try Quantities.duration(text) } catch { throw ValidationError("--image-gc-after: \(error)") }
+        }
         configuration.insecureRegistries = insecureRegistry + (env["STRATUS_INSECURE_REGISTRIES"] ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
         }.filter { !$0.isEmpty }

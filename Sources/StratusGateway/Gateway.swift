@@ -277,7 +277,8 @@ public struct Gateway: Sendable {
             router: buildRouter(),
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratus"),
-            services: [logs, queue, Autoscaler(invoker: invoker), sync],
+            services: [logs, queue, Autoscaler(invoker: invoker), sync,
+                       ImageCollector(images: planner.images, registry: store, grace: configuration.imageGCAfter, logger: logger)],
             onServerRunning: { [sync, usesTLS] channel in
                 let address = channel.localAddress
                 let host = address?.ipAddress ?? configuration.host, port = address?.port ?? configuration.port

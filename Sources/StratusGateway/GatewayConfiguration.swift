@@ -62,6 +62,8 @@ public struct GatewayConfiguration: Sendable {
     public var wasmEngine: WasmEngineKind?
     /// Where Wasmtime's library is (default: `STRATUS_WASMTIME`, else `.cache/wasmtime/lib/libwasmtime.so`).
     public var wasmtimeLibrary: String?
+    /// Seconds a pulled container image stays once no function runs it (`--image-gc-after`).
+    public var imageGCAfter: Double = 600
     /// Registries (`HOST:PORT`) images may be pulled from over plain HTTP (`--insecure-registry`).
     public var insecureRegistries: [String] = []
     /// Whether `POST /system/artifacts?kind=compiled` loads code compiled elsewhere (`--trust-precompiled`).

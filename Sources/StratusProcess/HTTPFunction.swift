@@ -170,7 +170,12 @@ struct HTTPReplicaDriver: ReplicaDriver {
                 replica.ready.store(true, ordering: .relaxed)
                 return .ready
             }
-            if late { return .stuck("it did not accept connections on port \(replica.port) ($PORT) within \(settings.readyTimeout)s") }
+            if late {
+                if let path = settings.healthPath, HTTPFunction.accepts(port: replica.port) {
+                    return .stuck("it did not answer 2xx on its readiness path \(path) (port \(replica.port)) within \(settings.readyTimeout)s (\(FunctionSettings.healthPathAnnotation) sets the path)")
+                }
+                return .stuck("it did not accept connections on port \(replica.port) ($PORT) within \(settings.readyTimeout)s")
+            }
             try? await Task.sleep(for: .microseconds(wait))
             wait = min(wait * 2, started.duration(to: .now) < .seconds(3) ? 2_000 : 20_000)
         }

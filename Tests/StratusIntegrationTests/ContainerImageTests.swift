@@ -104,6 +104,21 @@ struct ContainerImageTests {
         #expect(Self.waitFor(10) { (try? containers(again)) == 0 }, "no container outlives its function")
     }
 
+    @Test func anImageNoFunctionUsesIsRemovedAfterTheGracePeriod() throws {
+        let registry = try ImageRegistry()
+        try registry.push("acme/gc", tag: "1", files: Self.files, entrypoint: Self.watchdog)
+        let server = try ServerProcess(arguments: ["--insecure-registry", registry.address, "--image-gc-after", "1s"])
+        defer { server.destroy() }
+        #expect(try deploy(server, #"{"service": "short", "image": "\#(registry.address)/acme/gc:1"}"#).status == 202)
+        #expect(try Curl.request("\(server.url)/function/short", body: "x").body.contains("body=x"))
+        Thread.sleep(forTimeInterval: 2)
+        #expect(try cli(server, ["images"]).stdout.contains("acme/gc"), "in use: kept")
+        #expect(try cli(server, ["remove", "short"]).status == 0)
+        #expect(Self.waitFor(10) { (try? cli(server, ["images", "--json"]).stdout) == "[]" || (try? cli(server, ["images", "--json"]).stdout.contains("acme/gc")) == false },
+                "removed a second after its last function went")
+        #expect(Self.waitFor(5) { server.output.contains("removed an unused container image") }, "\(server.output)")
+    }
+
     @Test func badReferencesAndImagesAreClearErrorsAndDeployNothing() throws {
         let registry = try ImageRegistry()
         try registry.push("acme/ok", tag: "1", files: Self.files, entrypoint: Self.watchdog)
