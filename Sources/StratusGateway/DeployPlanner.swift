@@ -39,8 +39,6 @@ struct DeployPlanner: Sendable {
             do { bytes = try await store.artifactBytes(artifact.digest) } catch { throw GatewayError.from(error) }
         }
         let (runtime, command) = try Self.runtime(deployment, bytes: bytes)
-        var imageDigest: Digest?
-        if runtime == .image { imageDigest = try await pull(deployment.image).digest }
         let now = Date()
         var spec = FunctionSpec(
             name: name, image: deployment.image, artifact: artifact?.digest,
@@ -50,7 +48,7 @@ struct DeployPlanner: Sendable {
             secrets: deployment.secrets ?? [], limits: deployment.limits, requests: deployment.requests,
             readOnlyRootFilesystem: deployment.readOnlyRootFilesystem ?? false,
             createdAt: existing?.createdAt ?? now, updatedAt: now)
-        spec.imageDigest = imageDigest
+        if runtime == .image { spec.imageDigest = try await pull(deployment.image, credentials: try await registryCredentials(of: spec)).digest }
         // Settings first (cheap, and the clearest error), then what needs the store.
         do { _ = try spec.settings() } catch { throw GatewayError.from(error) }
         // Layers named without a version are pinned to the latest now, so a restart brings back the same ones.
@@ -87,13 +85,19 @@ struct DeployPlanner: Sendable {
         }
     }
 
+    /// The function's secret that holds registry credentials (a `.dockerconfigjson`), if any.
+    private func registryCredentials(of spec: FunctionSpec) async throws -> [UInt8]? {
+        guard !spec.secrets.isEmpty else { return nil }
+        return try await secretValues(of: spec).sorted { $0.key < $1.key }.first { ImageStore.isDockerConfig($0.value) }?.value
+    }
+
     /// Pulls (or finds) the image `text` names.
-    private func pull(_ text: String) async throws -> PulledImage {
+    private func pull(_ text: String, credentials: [UInt8]?) async throws -> PulledImage {
         guard let images else {
             throw GatewayError.badRequest("image '\(text)' names a registry, and this server does not run container images (it needs skopeo, umoci and runc)")
         }
         guard let reference = ImageReference(text) else { throw GatewayError.badRequest("image '\(text)' is not a valid image reference (REGISTRY/REPO:TAG or REGISTRY/REPO@sha256:…)") }
-        do { return try await images.pull(reference) } catch { throw GatewayError.from(error) }
+        do { return try await images.pull(reference, credentials: credentials) } catch { throw GatewayError.from(error) }
     }
 
     /// A container function's image, exactly the digest it was deployed with: from this node's
@@ -108,7 +112,8 @@ struct DeployPlanner: Sendable {
             image = local
         } else {
             guard let pinned = ImageReference(reference.pinned(to: digest)) else { throw GatewayError.badRequest("bad image reference \(spec.image)") }
-            do { image = try await images.pull(pinned) } catch { throw GatewayError.from(error) }
+            let credentials = try await registryCredentials(of: spec)
+            do { image = try await images.pull(pinned, credentials: credentials) } catch { throw GatewayError.from(error) }
         }
         return (image, await images.directory(for: digest).appendingPathComponent("rootfs"))
     }

@@ -87,9 +87,20 @@ public actor ImageStore {
 
     /// Pulls `reference` (resolving a tag to its digest), checks its platform and program, and
     /// unpacks it unless that digest is already here.
-    public func pull(_ reference: ImageReference) async throws(ImageError) -> PulledImage {
-        let tls = insecureRegistries.contains(reference.registry) ? ["--tls-verify=false"] : []
-        let inspected = try run(skopeo, ["inspect", "--retry-times", "0"] + tls + ["docker://\(reference)"], reference: reference)
+    /// `credentials` is a Docker config (`{"auths": {"HOST": {"auth": base64(user:password)}}}`, what a
+    /// Kubernetes `.dockerconfigjson` secret holds) for private registries.
+    public func pull(_ reference: ImageReference, credentials: [UInt8]? = nil) async throws(ImageError) -> PulledImage {
+        var tls = insecureRegistries.contains(reference.registry) ? ["--tls-verify=false"] : []
+        var auth: [String] = []
+        let authFile = root.appendingPathComponent("tmp").appendingPathComponent("auth-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: authFile) }
+        if let credentials {
+            guard FileManager.default.createFile(atPath: authFile.path, contents: Data(credentials), attributes: [.posixPermissions: 0o600]) else {
+                throw .tool("cannot write the registry credentials for \(reference.registry)")
+            }
+            auth = ["--authfile", authFile.path]
+        }
+        let inspected = try run(skopeo, ["inspect", "--retry-times", "0"] + tls + auth + ["docker://\(reference)"], reference: reference)
         guard let object = try? JSONSerialization.jsonObject(with: Data(inspected.utf8)) as? [String: Any],
             let digestText = object["Digest"] as? String, let digest = try? Digest(digestText)
         else { throw .tool("skopeo inspect gave no digest for \(reference)") }
@@ -106,7 +117,7 @@ public actor ImageStore {
         defer { try? FileManager.default.removeItem(at: work) }
         let layout = "oci:\(work.appendingPathComponent("layout").path):image"
         _ = try run(skopeo, ["copy", "--quiet", "--retry-times", "0"] + tls.map { $0.replacingOccurrences(of: "--tls", with: "--src-tls") }
-                    + ["docker://\(reference.pinned(to: digest))", layout], reference: reference)
+                    + (auth.isEmpty ? [] : ["--src-authfile", authFile.path]) + ["docker://\(reference.pinned(to: digest))", layout], reference: reference)
         let configText = try run(skopeo, ["inspect", "--config", layout], reference: reference)
         let config = ((try? JSONSerialization.jsonObject(with: Data(configText.utf8)) as? [String: Any])?["config"] as? [String: Any]) ?? [:]
         let entrypoint = config["Entrypoint"] as? [String] ?? [], cmd = config["Cmd"] as? [String] ?? []
@@ -130,6 +141,12 @@ public actor ImageStore {
             throw .tool("cannot keep the unpacked image in \(target.path): \(error.localizedDescription)")
         }
         return image
+    }
+
+    /// Whether `bytes` look like a Docker config with registry credentials (a `.dockerconfigjson`).
+    public static func isDockerConfig(_ bytes: [UInt8]) -> Bool {
+        guard bytes.count < 1_000_000, let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return false }
+        return object["auths"] is [String: Any]
     }
 
     /// Every image unpacked here, newest first.

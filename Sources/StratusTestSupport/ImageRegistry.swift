@@ -6,6 +6,8 @@ import Foundation
 public final class ImageRegistry: @unchecked Sendable {
     public let port: Int
     public let root: URL
+    /// The user and password the registry asks for, when it asks.
+    public let credentials: (user: String, password: String)?
     private let process = Process()
 
     /// Whether this machine can build, push and run images (root, buildah, skopeo, umoci, runc, docker-registry, busybox).
@@ -17,11 +19,21 @@ public final class ImageRegistry: @unchecked Sendable {
 
     public var address: String { "127.0.0.1:\(port)" }
 
-    public init() throws {
+    /// With `credentials`, pulls and pushes need that user and password (htpasswd, bcrypt).
+    public init(credentials: (user: String, password: String)? = nil) throws {
+        self.credentials = credentials
         root = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-registry-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         port = try Self.freePort()
         let config = root.appendingPathComponent("config.yml")
+        var auth = ""
+        if let credentials {
+            let hash = try WasmFixtures.output("/usr/bin/python3", ["-W", "ignore", "-c",
+                "import crypt, sys; print(crypt.crypt(sys.argv[1], crypt.mksalt(crypt.METHOD_BLOWFISH)))", credentials.password])
+            let file = root.appendingPathComponent("htpasswd")
+            try "\(credentials.user):\(hash.trimmingCharacters(in: .whitespacesAndNewlines))\n".write(to: file, atomically: true, encoding: .utf8)
+            auth = "auth:\n  htpasswd:\n    realm: stratus-test\n    path: \(file.path)\n"
+        }
         try """
             version: 0.1
             storage:
@@ -31,6 +43,7 @@ public final class ImageRegistry: @unchecked Sendable {
               addr: 127.0.0.1:\(port)
             log:
               level: error
+            \(auth)
             """.write(to: config, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-registry")
         process.arguments = ["serve", config.path]
@@ -38,10 +51,16 @@ public final class ImageRegistry: @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         for _ in 0..<100 {
-            if (try? Curl.status(["-s", "http://\(address)/v2/"])) == 200 { return }
+            if let status = try? Curl.status(["-s", "http://\(address)/v2/"]), status == 200 || status == 401 { return }
             usleep(50_000)
         }
         throw FixtureError("docker-registry did not start on \(address)")
+    }
+
+    /// A Docker config (what a Kubernetes `.dockerconfigjson` secret holds) for this registry.
+    public func dockerConfig(user: String, password: String) -> String {
+        let token = Data("\(user):\(password)".utf8).base64EncodedString()
+        return #"{"auths": {"\#(address)": {"auth": "\#(token)"}}}"#
     }
 
     /// Stops the registry (images pulled before stay with the server that pulled them).
@@ -97,7 +116,8 @@ public final class ImageRegistry: @unchecked Sendable {
         defer { _ = try? Self.tool("/usr/bin/buildah", ["rmi", local]) }
         let digestFile = context.appendingPathComponent("digest")
         try FileManager.default.createDirectory(at: context, withIntermediateDirectories: true)
-        _ = try Self.tool("/usr/bin/buildah", ["push", "-q", "--tls-verify=false", "--digestfile", digestFile.path, local, "docker://\(address)/\(repository):\(tag)"])
+        let creds = credentials.map { ["--creds", "\($0.user):\($0.password)"] } ?? []
+        _ = try Self.tool("/usr/bin/buildah", ["push", "-q", "--tls-verify=false"] + creds + ["--digestfile", digestFile.path, local, "docker://\(address)/\(repository):\(tag)"])
         return try String(contentsOf: digestFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

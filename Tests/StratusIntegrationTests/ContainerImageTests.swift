@@ -119,6 +119,24 @@ struct ContainerImageTests {
         #expect(Self.waitFor(5) { server.output.contains("removed an unused container image") }, "\(server.output)")
     }
 
+    @Test func aPrivateRegistryTakesTheCredentialsOfADockerConfigSecret() throws {
+        let registry = try ImageRegistry(credentials: ("puller", "right-password"))
+        try registry.push("acme/private", tag: "1", files: Self.files, entrypoint: Self.watchdog)
+        let server = try ServerProcess(arguments: ["--insecure-registry", registry.address])
+        defer { server.destroy() }
+        let image = "\(registry.address)/acme/private:1"
+        let anonymous = try deploy(server, #"{"service": "anon", "image": "\#(image)"}"#)
+        #expect(anonymous.status == 502 && anonymous.body.contains("refused the credentials"), "\(anonymous)")
+        #expect(try cli(server, ["secret", "create", "wrongcred", "--from-literal", registry.dockerConfig(user: "puller", password: "nope")]).status == 0)
+        let wrong = try deploy(server, #"{"service": "wrong", "image": "\#(image)", "secrets": ["wrongcred"]}"#)
+        #expect(wrong.status == 502 && wrong.body.contains("refused the credentials"), "\(wrong)")
+        #expect(try Curl.status(["-X", "POST", "\(server.url)/function/wrong"]) == 404)
+        #expect(try cli(server, ["secret", "create", "regcred", "--from-literal", registry.dockerConfig(user: "puller", password: "right-password")]).status == 0)
+        let allowed = try deploy(server, #"{"service": "private", "image": "\#(image)", "secrets": ["regcred"]}"#)
+        #expect(allowed.status == 202, "\(allowed)")
+        #expect(try Curl.request("\(server.url)/function/private", body: "let me in").body.contains("body=let me in"))
+    }
+
     @Test func badReferencesAndImagesAreClearErrorsAndDeployNothing() throws {
         let registry = try ImageRegistry()
         try registry.push("acme/ok", tag: "1", files: Self.files, entrypoint: Self.watchdog)
