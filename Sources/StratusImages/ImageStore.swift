@@ -13,6 +13,8 @@ public enum ImageError: Error, Sendable, CustomStringConvertible, Equatable {
     case wrongPlatform(String, String)
     /// The image names no program to run (no Entrypoint or Cmd).
     case noEntrypoint(String)
+    /// A layer has an entry that would land outside the image's root (`..`, an absolute path).
+    case unsafeLayer(String, String)
     /// skopeo or umoci is missing or failed; the text says what it printed.
     case tool(String)
 
@@ -23,6 +25,7 @@ public enum ImageError: Error, Sendable, CustomStringConvertible, Equatable {
         case .unauthorized(let registry): "the registry \(registry) refused the credentials (or wants some)"
         case .wrongPlatform(let reference, let platform): "\(reference) is built for \(platform); this server runs linux/\(ImageStore.hostArchitecture)"
         case .noEntrypoint(let reference): "\(reference) names no program to run (no Entrypoint or Cmd): set one, or deploy it with fprocess"
+        case .unsafeLayer(let reference, let entry): "\(reference) has a layer entry that leaves the image's root (\(entry)): refused"
         case .tool(let why): why
         }
     }
@@ -118,9 +121,11 @@ public actor ImageStore {
         let layout = "oci:\(work.appendingPathComponent("layout").path):image"
         _ = try run(skopeo, ["copy", "--quiet", "--retry-times", "0"] + tls.map { $0.replacingOccurrences(of: "--tls", with: "--src-tls") }
                     + (auth.isEmpty ? [] : ["--src-authfile", authFile.path]) + ["docker://\(reference.pinned(to: digest))", layout], reference: reference)
+        try checkLayers(in: work.appendingPathComponent("layout"), reference: reference)
         let configText = try run(skopeo, ["inspect", "--config", layout], reference: reference)
         let config = ((try? JSONSerialization.jsonObject(with: Data(configText.utf8)) as? [String: Any])?["config"] as? [String: Any]) ?? [:]
         let entrypoint = config["Entrypoint"] as? [String] ?? [], cmd = config["Cmd"] as? [String] ?? []
+        guard !(entrypoint + cmd).isEmpty else { throw .noEntrypoint(reference.description) }
         let unpacked = work.appendingPathComponent("image")
         _ = try run(umoci, ["unpack", "--image", "\(work.appendingPathComponent("layout").path):image", unpacked.path], reference: reference)
         let rootfs = unpacked.appendingPathComponent("rootfs")
@@ -141,6 +146,24 @@ public actor ImageStore {
             throw .tool("cannot keep the unpacked image in \(target.path): \(error.localizedDescription)")
         }
         return image
+    }
+
+    /// Refuses layers with entries outside the root (`../…`, `/…`) before anything is unpacked.
+    /// (umoci would keep such entries inside the root anyway; an image that tries is not run.)
+    private func checkLayers(in layout: URL, reference: ImageReference) throws(ImageError) {
+        let blobs = layout.appendingPathComponent("blobs/sha256")
+        guard let index = try? JSONSerialization.jsonObject(with: Data(contentsOf: layout.appendingPathComponent("index.json"))) as? [String: Any],
+            let manifestDigest = ((index["manifests"] as? [[String: Any]])?.first?["digest"] as? String)?.dropFirst(7),
+            let manifest = try? JSONSerialization.jsonObject(with: Data(contentsOf: blobs.appendingPathComponent(String(manifestDigest)))) as? [String: Any]
+        else { throw .tool("the pulled image of \(reference) has no readable manifest") }
+        for layer in (manifest["layers"] as? [[String: Any]]) ?? [] {
+            guard let digest = (layer["digest"] as? String)?.split(separator: ":").last else { continue }
+            let listing = try run("/bin/tar", ["-tf", blobs.appendingPathComponent(String(digest)).path], reference: reference)
+            for entry in listing.split(separator: "\n") {
+                let parts = entry.split(separator: "/", omittingEmptySubsequences: true)
+                if entry.hasPrefix("/") || parts.contains("..") { throw .unsafeLayer(reference.description, String(entry.prefix(200))) }
+            }
+        }
     }
 
     /// Whether `bytes` look like a Docker config with registry credentials (a `.dockerconfigjson`).
@@ -184,7 +207,7 @@ public actor ImageStore {
     /// Runs a tool; its stdout, or the error its stderr says.
     private func run(_ tool: String, _ arguments: [String], reference: ImageReference) throws(ImageError) -> String {
         guard FileManager.default.isExecutableFile(atPath: tool) else {
-            throw .tool("\(tool) is missing: container images need skopeo and umoci (apt-get install skopeo umoci runc)")
+            throw .tool("\(tool) is missing: container images need skopeo, umoci and tar (apt-get install skopeo umoci runc)")
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)

@@ -57,6 +57,41 @@ public final class ImageRegistry: @unchecked Sendable {
         throw FixtureError("docker-registry did not start on \(address)")
     }
 
+    /// Pushes an image whose one layer has an entry that climbs out of the root
+    /// (`../../../../tmp/NAME`), written by hand as an OCI layout and copied with skopeo.
+    public func pushEscapingImage(_ repository: String, tag: String, escapingName: String) throws {
+        let layout = root.appendingPathComponent("escape-\(UUID().uuidString)")
+        let script = #"""
+            import gzip, hashlib, io, json, os, sys, tarfile
+            layout, name = sys.argv[1], sys.argv[2]
+            os.makedirs(layout + "/blobs/sha256")
+            def blob(data):
+                digest = hashlib.sha256(data).hexdigest()
+                open(layout + "/blobs/sha256/" + digest, "wb").write(data)
+                return "sha256:" + digest, len(data)
+            raw = io.BytesIO()
+            with tarfile.open(fileobj=raw, mode="w") as tar:
+                for path, data in [("../../../../tmp/" + name, b"escaped"), ("bin/x", b"x")]:
+                    info = tarfile.TarInfo(path); info.size = len(data); info.mode = 0o755
+                    tar.addfile(info, io.BytesIO(data))
+            layer, size = blob(gzip.compress(raw.getvalue()))
+            config = {"architecture": "amd64", "os": "linux", "config": {"Entrypoint": ["/bin/x"]},
+                      "rootfs": {"type": "layers", "diff_ids": ["sha256:" + hashlib.sha256(raw.getvalue()).hexdigest()]}}
+            config_digest, config_size = blob(json.dumps(config).encode())
+            manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+                        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": size}]}
+            manifest_digest, manifest_size = blob(json.dumps(manifest).encode())
+            json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
+                       "digest": manifest_digest, "size": manifest_size, "annotations": {"org.opencontainers.image.ref.name": "escape"}}]},
+                      open(layout + "/index.json", "w"))
+            open(layout + "/oci-layout", "w").write('{"imageLayoutVersion": "1.0.0"}')
+            """#
+        _ = try Self.tool("/usr/bin/python3", ["-c", script, layout.path, escapingName])
+        let creds = credentials.map { ["--dest-creds", "\($0.user):\($0.password)"] } ?? []
+        _ = try Self.tool("/usr/bin/skopeo", ["copy", "-q", "--dest-tls-verify=false"] + creds + ["oci:\(layout.path):escape", "docker://\(address)/\(repository):\(tag)"])
+    }
+
     /// A Docker config (what a Kubernetes `.dockerconfigjson` secret holds) for this registry.
     public func dockerConfig(user: String, password: String) -> String {
         let token = Data("\(user):\(password)".utf8).base64EncodedString()

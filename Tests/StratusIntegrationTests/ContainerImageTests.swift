@@ -142,6 +142,8 @@ struct ContainerImageTests {
         try registry.push("acme/ok", tag: "1", files: Self.files, entrypoint: Self.watchdog)
         try registry.push("acme/arm", tag: "1", files: [:], entrypoint: Self.watchdog, architecture: "arm64")
         try registry.push("acme/noentry", tag: "1", files: [:], entrypoint: nil)
+        let escaping = "stratus-escaped-\(UUID().uuidString)"
+        try registry.pushEscapingImage("acme/escape", tag: "1", escapingName: escaping)
         let server = try ServerProcess(arguments: ["--insecure-registry", registry.address])
         defer { server.destroy() }
         let closed = try ImageRegistry.freePort()
@@ -152,12 +154,16 @@ struct ContainerImageTests {
             ("\(registry.address)/acme/ok@sha256:\(String(repeating: "0", count: 64))", 400, "is not in its registry"),
             ("\(registry.address)/acme/arm:1", 400, "built for linux/arm64"),
             ("\(registry.address)/acme/noentry:1", 400, "names no program to run"),
+            ("\(registry.address)/acme/escape:1", 400, "leaves the image's root (../../../../tmp/\(escaping))"),
         ]
         for (index, (image, status, message)) in cases.enumerated() {
             let answer = try deploy(server, #"{"service": "bad\#(index)", "image": "\#(image)"}"#)
             #expect(answer.status == status && answer.body.contains(message), "\(image): \(answer)")
             #expect(try Curl.status(["-X", "POST", "\(server.url)/function/bad\(index)"]) == 404, "nothing deployed for \(image)")
         }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/\(escaping)"), "nothing was written outside the image")
+        let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: server.dataDirectory.appendingPathComponent("images").path)) ?? []
+        #expect(leftovers.filter { $0 != "tmp" }.isEmpty, "a refused image is not kept: \(leftovers)")
         // A plain-HTTP registry the server was not told about: 502, and what to do.
         let strict = try ServerProcess()
         defer { strict.destroy() }
