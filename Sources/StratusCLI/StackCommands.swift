@@ -86,6 +86,10 @@ func buildAll(_ functions: [StackFunction], in directory: URL) throws -> Int {
         if function.skipBuild == true { continue }
         guard let lang = function.lang else { throw CLIError("\(function.name): no `lang` set, so there is nothing to build") }
         guard let language = TemplateLanguage(rawValue: lang) else {
+            if let image = function.image, ImageReferenceText.namesRegistry(image) {
+                print("Not building \(function.name) (\(lang) is not a built-in template; `stratus up --image-build` builds its Dockerfile): the server pulls \(image)")
+                continue
+            }
             throw CLIError("\(function.name): language '\(lang)' cannot be built (available: \(Templates.all.map(\.language.rawValue).joined(separator: ", ")))")
         }
         let handler = directory.appendingPathComponent(function.handler ?? "./\(function.name)")
@@ -151,11 +155,23 @@ struct Up: AsyncParsableCommand {
     @OptionGroup var options: GatewayOptions
     @Flag(name: .long, help: "Compile the Wasm modules here with Wasmtime and send the code along (see `stratus deploy --help`).")
     var precompiled = false
+    @Flag(name: .customLong("image-build"),
+          help: "Build functions whose handler (or template/LANG/) has a Dockerfile into container images with buildah, push them to the registry their `image` names, and deploy them by reference.")
+    var imageBuild = false
+    @Option(name: .customLong("insecure-registry"), help: "With --image-build: a registry (HOST:PORT) to push to over plain HTTP (repeatable).")
+    var insecureRegistry: [String] = []
 
     func run() async throws {
         let (file, directory, functions) = try stack.load()
-        try buildAll(functions, in: directory)
-        try await deployStack(functions, stack: file, directory: directory, options: options, precompiled: precompiled)
+        var images: [String: String] = [:]
+        if imageBuild {
+            for function in functions where function.skipBuild != true {
+                guard let context = try ImageBuild.context(for: function, in: directory) else { continue }
+                images[function.name] = try ImageBuild.buildAndPush(function, context: context, insecure: Set(insecureRegistry))
+            }
+        }
+        try buildAll(functions.filter { images[$0.name] == nil }, in: directory)
+        try await deployStack(functions, stack: file, directory: directory, options: options, precompiled: precompiled, images: images)
     }
 }
 
@@ -168,19 +184,22 @@ func sendPrecompiled(_ module: [UInt8], client: GatewayClient) async throws {
 }
 
 func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL, options: GatewayOptions, namespace: String? = nil,
-                 precompiled: Bool = false) async throws {
+                 precompiled: Bool = false, images: [String: String] = [:]) async throws {
     let client = options.client(stackGateway: stack.provider.gateway)
     for function in functions {
-        let image = function.image ?? "\(function.name):latest"
-        let language = function.lang.flatMap(TemplateLanguage.init(rawValue:))
-        if let language, function.skipBuild != true {
+        let image = images[function.name] ?? function.image ?? "\(function.name):latest"
+        // A function built into a container image is deployed by its reference: the server pulls it.
+        let language = images[function.name] == nil ? function.lang.flatMap(TemplateLanguage.init(rawValue:)) : nil
+        if images[function.name] != nil {
+            // Nothing to upload.
+        } else if let language, function.skipBuild != true {
             let artifact = artifactPath(for: function, language: language, in: directory)
             guard let data = FileManager.default.contents(atPath: artifact.path) else {
                 throw CLIError("\(function.name): \(artifact.path) not found: run `stratus build` first (or `stratus up`)")
             }
             if precompiled { try await sendPrecompiled(Array(data), client: client) }
             _ = try await client.uploadArtifact(Array(data), name: image)
-        } else if function.fprocess == nil {
+        } else if function.fprocess == nil, !ImageReferenceText.namesRegistry(image) {
             throw CLIError("\(function.name): nothing to deploy: language '\(function.lang ?? "-")' has no template and no fprocess is set")
         }
         var environment: [String: String] = [:]
@@ -245,4 +264,13 @@ func pairs(_ entries: [String], _ flag: String) throws -> [String: String]? {
         result[String(entry[..<eq])] = String(entry[entry.index(after: eq)...])
     }
     return result
+}
+
+/// Whether an image reference names a registry (`host.domain/…`, `host:port/…`, `localhost/…`): such
+/// an image with no fprocess is pulled and run by the server.
+enum ImageReferenceText {
+    static func namesRegistry(_ text: String) -> Bool {
+        guard text.contains("/"), let first = text.split(separator: "/").first else { return false }
+        return first.contains(".") || first.contains(":") || first == "localhost"
+    }
 }

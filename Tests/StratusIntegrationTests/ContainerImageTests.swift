@@ -180,3 +180,52 @@ struct ContainerImageTests {
         return condition()
     }
 }
+
+/// `stratus up --image-build`: a function with a Dockerfile is built with buildah, pushed, and deployed by reference.
+@Suite(.serialized, .enabled(if: ImageRegistry.available, "needs root, buildah, skopeo, umoci, runc, docker-registry and busybox-static"))
+struct ImageBuildTests {
+    @Test func upWithImageBuildBuildsPushesAndDeploysADockerfileFunction() throws {
+        let registry = try ImageRegistry()
+        let server = try ServerProcess(arguments: ["--insecure-registry", registry.address])
+        defer { server.destroy() }
+        let project = server.dataDirectory.appendingPathComponent("project")
+        let handler = project.appendingPathComponent("built")
+        try FileManager.default.createDirectory(at: handler.appendingPathComponent("www/cgi-bin"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: handler.appendingPathComponent("www/_"), withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(at: handler.appendingPathComponent("tmp"), withIntermediateDirectories: true)
+        try FileManager.default.setAttributes([.posixPermissions: 0o1777], ofItemAtPath: handler.appendingPathComponent("tmp").path)
+        try FileManager.default.copyItem(atPath: "/usr/bin/busybox", toPath: handler.appendingPathComponent("busybox").path)
+        try "OK\n".write(to: handler.appendingPathComponent("www/_/health"), atomically: true, encoding: .utf8)
+        let cgi = handler.appendingPathComponent("www/cgi-bin/index.cgi")
+        try "#!/bin/busybox sh\n/bin/busybox printf 'Content-Type: text/plain\\r\\n\\r\\n'\n/bin/busybox echo \"built: $(/bin/busybox cat)\"\n"
+            .write(to: cgi, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: cgi.path)
+        try """
+            FROM scratch
+            COPY busybox /bin/busybox
+            COPY www /www
+            COPY tmp /tmp
+            USER 65534:65534
+            ENTRYPOINT ["/bin/busybox", "sh", "-c", "exec /bin/busybox httpd -f -p ${port:-8080} -h /www"]
+            """.write(to: handler.appendingPathComponent("Dockerfile"), atomically: true, encoding: .utf8)
+        try """
+            version: 1.0
+            provider: {name: openfaas, gateway: \(server.url)}
+            functions:
+              built:
+                lang: dockerfile
+                handler: ./built
+                image: \(registry.address)/acme/built:1
+            """.write(to: project.appendingPathComponent("stack.yml"), atomically: true, encoding: .utf8)
+        let up = try StratusBinary.run(["up", "--image-build", "--insecure-registry", registry.address, "-f", project.appendingPathComponent("stack.yml").path],
+                                       environment: ["STRATUS_HOME": server.dataDirectory.path])
+        #expect(up.status == 0, "\(up.stdout)\(up.stderr)")
+        #expect(up.stdout.contains("Building image \(registry.address)/acme/built:1") && up.stdout.contains("Pushing"), "\(up.stdout)")
+        #expect(try Curl.request("\(server.url)/function/built", body: "from a Dockerfile").body == "built: from a Dockerfile\n")
+        let images = try StratusBinary.run(["images", "--gateway", server.url], environment: ["STRATUS_HOME": server.dataDirectory.path])
+        #expect(images.stdout.contains("acme/built"), "\(images.stdout)")
+        // Without --image-build the Dockerfile function is not built here: it is deployed by its reference as it is.
+        let plain = try StratusBinary.run(["up", "-f", project.appendingPathComponent("stack.yml").path], environment: ["STRATUS_HOME": server.dataDirectory.path])
+        #expect(plain.status == 0 && !plain.stdout.contains("Building image"), "\(plain.stdout)\(plain.stderr)")
+    }
+}
