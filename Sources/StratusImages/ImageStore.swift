@@ -93,6 +93,8 @@ public actor ImageStore {
     /// `credentials` is a Docker config (`{"auths": {"HOST": {"auth": base64(user:password)}}}`, what a
     /// Kubernetes `.dockerconfigjson` secret holds) for private registries.
     public func pull(_ reference: ImageReference, credentials: [UInt8]? = nil) async throws(ImageError) -> PulledImage {
+        // Pinned and already here: nothing to ask the registry (it may be down).
+        if let digest = reference.digest, let local = image(digest) { return local }
         var tls = insecureRegistries.contains(reference.registry) ? ["--tls-verify=false"] : []
         var auth: [String] = []
         let authFile = root.appendingPathComponent("tmp").appendingPathComponent("auth-\(UUID().uuidString).json")

@@ -84,7 +84,12 @@ final class WasmtimeFunction: EngineFunction {
     var runsInline: Bool { inlineAllowed.load(ordering: .relaxed) }
 
     func call(_ request: GuestRequest) -> GuestResult {
-        run(request, ticks: deadline, begin: .now).result
+        let begin = ContinuousClock.now
+        let result = run(request, ticks: deadline, begin: begin).result
+        // A call that needs a millisecond or more keeps to the guest threads from now on, whether or
+        // not its inline attempt happened to be stopped late enough to tell.
+        if begin.duration(to: .now) >= .milliseconds(1) { inlineAllowed.store(false, ordering: .relaxed) }
+        return result
     }
 
     /// Runs `_start` in a new instance with a deadline of `ticks`; `interrupted` when the deadline stopped it.
