@@ -253,7 +253,7 @@ import Glibc
         #expect(try status(server.url + "/function/echo", method: "POST", body: "still here") == 200, "deployed functions keep working")
         server.stop()
         // The database is intact and opens again (with space freed).
-        #expect(Self.run("/usr/bin/sqlite3", [data.appendingPathComponent("stratus.db").path, "PRAGMA integrity_check"]) == 0)
+        #expect(Self.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", data.appendingPathComponent("stratus.db").path, "PRAGMA integrity_check"]) == 0)
         let restarted = try ServerProcess(dataDirectory: data, arguments: ["--log-level", "warning"])
         defer { restarted.stop() }
         #expect(try cli(restarted, ["list"]).stdout.contains("echo"))
@@ -327,11 +327,11 @@ import Glibc
             #expect(try deploy("v1").status == 0)
             #expect(try answer() == "v1")
 
-            #expect(Self.run("/usr/bin/sqlite3", [database, "CREATE TRIGGER refuse BEFORE INSERT ON function BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"]) == 0)
+            #expect(Self.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", database, "CREATE TRIGGER refuse BEFORE INSERT ON function BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"]) == 0)
             let refused = try deploy("v2")
             #expect(refused.status != 0 && refused.stderr.contains("500"), "\(refused.stdout)\(refused.stderr)")
             #expect(try answer() == "v1", "\(name): the old version still serves after a failed save")
-            #expect(Self.run("/usr/bin/sqlite3", [database, "DROP TRIGGER refuse;"]) == 0)
+            #expect(Self.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", database, "DROP TRIGGER refuse;"]) == 0)
 
             #expect(try deploy("v3").status == 0)
             #expect(try answer() == "v3", "\(name): a saved update serves at once")

@@ -50,7 +50,7 @@ import Testing
         #expect(second.stop() == 0)
 
         // Damage the stored code in the middle (Wasmtime itself would load such bytes without a word).
-        let tag = try WasmFixtures.output("/usr/bin/sqlite3", [directory.appendingPathComponent("stratus.db").path,
+        let tag = try WasmFixtures.output("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", directory.appendingPathComponent("stratus.db").path,
                                                                "SELECT digest FROM artifactTag WHERE name LIKE 'stratus-compiled/%'"])
         let digest = try #require(tag.split(separator: "\n").first.map { String($0.dropFirst("sha256:".count)) })
         let blob = directory.appendingPathComponent("artifacts/sha256/\(digest)")
