@@ -13,9 +13,19 @@ public final class PostgresServer: @unchecked Sendable {
     public static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "\(binaries)/initdb") }
 
     /// One server for the whole test process, started on first use; each test makes its own database.
+    /// One server for a whole test process; stopped when the process exits (a static is never
+    /// deinitialised, and the server would outlive the tests).
     public static let shared: PostgresServer = {
-        do { return try PostgresServer() } catch { fatalError("cannot start PostgreSQL for the tests: \(error)") }
+        let server: PostgresServer
+        do { server = try PostgresServer() } catch { fatalError("cannot start PostgreSQL for the tests: \(error)") }
+        atexit { PostgresServer.stopShared() }
+        return server
     }()
+
+    private static func stopShared() {
+        try? shared.stop()
+        try? FileManager.default.removeItem(at: shared.directory)
+    }
 
     /// `listen`: addresses to listen on besides 127.0.0.1; `trust`: networks (CIDR) allowed in without a password.
     public init(listen: [String] = [], trust: [String] = []) throws {
