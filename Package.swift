@@ -181,6 +181,7 @@ let package = Package(
                 "StratusTemplates",
                 "StratusGateway",
                 "StratusWasm",
+                "StratusImages",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

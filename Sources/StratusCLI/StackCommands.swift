@@ -3,6 +3,7 @@ import Foundation
 import StratusModel
 import StratusStack
 import StratusTemplates
+import StratusImages
 import StratusWasm
 
 /// Options of the commands that read a stack file.
@@ -86,7 +87,7 @@ func buildAll(_ functions: [StackFunction], in directory: URL) throws -> Int {
         if function.skipBuild == true { continue }
         guard let lang = function.lang else { throw CLIError("\(function.name): no `lang` set, so there is nothing to build") }
         guard let language = TemplateLanguage(rawValue: lang) else {
-            if let image = function.image, ImageReferenceText.namesRegistry(image) {
+            if let image = function.image, ImageReference.namesRegistry(image) {
                 print("Not building \(function.name) (\(lang) is not a built-in template; `stratus up --image-build` builds its Dockerfile): the server pulls \(image)")
                 continue
             }
@@ -199,7 +200,7 @@ func deployStack(_ functions: [StackFunction], stack: StackFile, directory: URL,
             }
             if precompiled { try await sendPrecompiled(Array(data), client: client) }
             _ = try await client.uploadArtifact(Array(data), name: image)
-        } else if function.fprocess == nil, !ImageReferenceText.namesRegistry(image) {
+        } else if function.fprocess == nil, !ImageReference.namesRegistry(image) {
             throw CLIError("\(function.name): nothing to deploy: language '\(function.lang ?? "-")' has no template and no fprocess is set")
         }
         var environment: [String: String] = [:]
@@ -266,11 +267,3 @@ func pairs(_ entries: [String], _ flag: String) throws -> [String: String]? {
     return result
 }
 
-/// Whether an image reference names a registry (`host.domain/…`, `host:port/…`, `localhost/…`): such
-/// an image with no fprocess is pulled and run by the server.
-enum ImageReferenceText {
-    static func namesRegistry(_ text: String) -> Bool {
-        guard text.contains("/"), let first = text.split(separator: "/").first else { return false }
-        return first.contains(".") || first.contains(":") || first == "localhost"
-    }
-}

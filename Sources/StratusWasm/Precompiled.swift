@@ -52,22 +52,22 @@ extension WasmRuntime {
         guard let path = wasmtimeLibrary ?? WasmtimeEngine.findLibrary() else {
             throw .engineUnavailable("no Wasmtime library: run `make setup-models` or set \(WasmtimeEngine.libraryPathVariable)")
         }
-        _ = try PreparedModule(digest: StratusModel.Digest(hashBytes: Array(SHA256.hash(data: bytes))), bytes: bytes)
+        let digest = StratusModel.Digest(hashBytes: Array(SHA256.hash(data: bytes)))
+        _ = try PreparedModule(digest: digest, bytes: bytes)  // the same checks as an upload: a WASI command, known imports
         let engine = try WasmtimeEngine.open(path: path)
-        let code = try engine.compile(bytes).serialize()
-        return PrecompiledModule(module: StratusModel.Digest(hashBytes: Array(SHA256.hash(data: bytes))), key: engine.codeKey, code: code)
+        return PrecompiledModule(module: digest, key: engine.codeKey, code: try engine.compile(bytes).serialize())
     }
 
     /// Takes code compiled elsewhere for `precompiled.module`: checked against this engine's key,
     /// loaded by Wasmtime (which checks its version and settings), kept in memory and in the
     /// compiled-code cache, so the module's upload and deploy compile nothing.
     public func acceptPrecompiled(_ precompiled: PrecompiledModule) async throws(WasmError) {
-        guard let engine = wasmtimeEngine else { throw .engineUnavailable(wasmtimeUnavailable ?? "Wasmtime is not loaded") }
+        guard let engine = wasmtime else { throw .engineUnavailable(wasmtimeUnavailable ?? "Wasmtime is not loaded") }
         guard precompiled.key == engine.codeKey else {
             throw .invalidModule("the code was compiled for \(precompiled.key); this server runs \(engine.codeKey): compile with the same Stratus release and Wasmtime library")
         }
         let code = try engine.deserialize(precompiled.code)
-        remember(code, for: precompiled.module)
-        await cacheStore(precompiled.code, module: precompiled.module, key: engine.codeKey)
+        compiled.withLock { $0[precompiled.module] = code }
+        await cache?.storeCompiledCode(precompiled.code, module: precompiled.module, key: engine.codeKey)
     }
 }

@@ -41,9 +41,9 @@ public final class WasmRuntime: Sendable {
     private let modules = Mutex<[Digest: PreparedModule]>([:])
     private let threads: Int
     /// Wasmtime, when its library opened.
-    private let wasmtime: WasmtimeEngine?
-    private let compiled = Mutex<[Digest: WasmtimeModule]>([:])
-    private let cache: (any CompiledCodeCache)?
+    let wasmtime: WasmtimeEngine?
+    let compiled = Mutex<[Digest: WasmtimeModule]>([:])
+    let cache: (any CompiledCodeCache)?
     private let logger: Logger
     private let counts = Mutex(CompileCounts())
     /// The engine functions run on unless they ask for another.
@@ -84,14 +84,6 @@ public final class WasmRuntime: Sendable {
         self.wasmtime = wasmtime
         self.wasmtimeUnavailable = wasmtime == nil ? (unavailable ?? "not opened: the server runs WasmKit") : nil
         defaultEngine = requested ?? (wasmtime != nil ? .wasmtime : .wasmkit)
-    }
-
-    var wasmtimeEngine: WasmtimeEngine? { wasmtime }
-
-    func remember(_ code: WasmtimeModule, for module: Digest) { compiled.withLock { $0[module] = code } }
-
-    func cacheStore(_ code: [UInt8], module: Digest, key: String) async {
-        await cache?.storeCompiledCode(code, module: module, key: key)
     }
 
     /// The Wasmtime library's version, when it is loaded.

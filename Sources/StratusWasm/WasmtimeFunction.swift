@@ -11,7 +11,6 @@ import Synchronization
 /// are therefore only a count: every replica is ready as soon as the code is compiled.
 final class WasmtimeFunction: EngineFunction {
     let module: WasmtimeModule
-    let prepared: PreparedModule
     let settings: FunctionSettings
     private let engine: WasmtimeEngine
     private let secrets: [String: [UInt8]]
@@ -28,7 +27,6 @@ final class WasmtimeFunction: EngineFunction {
     init(module: WasmtimeModule, prepared: PreparedModule, settings: FunctionSettings, engine: WasmtimeEngine, secrets: [String: [UInt8]],
          layers: URL?, models: FunctionModels) {
         self.module = module
-        self.prepared = prepared
         self.settings = settings
         self.engine = engine
         self.secrets = secrets

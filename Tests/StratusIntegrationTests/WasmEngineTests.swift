@@ -103,6 +103,11 @@ import Testing
         let target = directory.appendingPathComponent("echo.cwasm")
         let compiled = try StratusBinary.run(["compile", wasm, "-o", target.path])
         #expect(compiled.status == 0 && compiled.stdout.contains("Compiled") && compiled.stdout.contains("wasmtime-"), "\(compiled.stdout)\(compiled.stderr)")
+        let garbage = directory.appendingPathComponent("garbage.wasm")
+        try Data("not wasm".utf8).write(to: garbage)
+        let refusedCompile = try StratusBinary.run(["compile", garbage.path])
+        #expect(refusedCompile.status != 0 && refusedCompile.stderr.contains("invalid WebAssembly module"), "\(refusedCompile.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: directory.appendingPathComponent("garbage.cwasm").path), "nothing written")
         let file = [UInt8](try Data(contentsOf: target))
         #expect(file.starts(with: Array("STRATUS-CWASM 1\n".utf8)))
 
