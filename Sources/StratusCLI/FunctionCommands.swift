@@ -28,7 +28,7 @@ func printJSON<T: Encodable>(_ value: T) throws {
 struct List: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "list", abstract: "List deployed functions.", aliases: ["ls"])
     @OptionGroup var options: GatewayOptions
-    @Flag(name: [.short, .long], help: "Show images and digests too.")
+    @Flag(name: [.short, .long], help: "Show images and digests, published versions, aliases and timer schedules too.")
     var verbose = false
     @Option(name: [.short, .long], help: "The namespace to list (default openfaas-fn).") var namespace: String?
 
@@ -39,6 +39,17 @@ struct List: AsyncParsableCommand {
         for f in functions {
             let count = String(Int(f.invocationCount))
             rows.append(verbose ? [f.name, f.image, String((f.digest ?? "").prefix(19)), count, String(f.replicas)] : [f.name, count, String(f.replicas)])
+            guard verbose else { continue }
+            for version in f.versions ?? [] {
+                rows.append(["  \(f.name):\(version.version)", version.image, String((version.digest ?? "").prefix(19)),
+                             String(Int(version.invocationCount)), String(version.replicas)])
+            }
+            for alias in f.aliases ?? [] {
+                rows.append(["  \(f.name):\(alias.name ?? "-")", "→ " + AliasRows.routes(alias.routes), "", "", ""])
+            }
+            if let trigger = f.trigger {
+                rows.append(["  (timer)", trigger.schedule + (trigger.timezone == "UTC" ? "" : " \(trigger.timezone)"), "", "", ""])
+            }
         }
         printTable(rows)
     }
@@ -66,7 +77,23 @@ struct Describe: AsyncParsableCommand {
             rows.append([title, entries.isEmpty ? "-" : entries.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")])
         }
         if let memory = status.limits?.memory { rows.append(["Memory limit:", memory]) }
+        if let trigger = status.trigger {
+            let format = ISO8601DateFormatter()
+            rows.append(["Timer:", "\(trigger.schedule) (\(trigger.timezone))" + (trigger.target.map { " → :\($0)" } ?? "")])
+            rows.append(["Next run:", trigger.nextRun.map(format.string) ?? "-"])
+            rows.append(["Last run:", trigger.lastRun.map { run in
+                format.string(from: run.tick) + " → " + (run.status.map(String.init) ?? "failed") + (run.error.map { " (\($0))" } ?? "")
+            } ?? "-"])
+        }
         printTable(rows)
+        if let versions = status.versions, !versions.isEmpty {
+            print("")
+            printTable(VersionRows.header + versions.map(VersionRows.row))
+        }
+        if let aliases = status.aliases, !aliases.isEmpty {
+            print("")
+            printTable([["ALIAS", "ROUTES"]] + aliases.map { [$0.name ?? "-", AliasRows.routes($0.routes)] })
+        }
     }
 }
 

@@ -15,7 +15,7 @@ public struct Stratus: AsyncParsableCommand {
         version: StratusVersion.current,
         subcommands: [
             Serve.self, New.self, Build.self, Compile.self, Deploy.self, Up.self, Invoke.self, List.self, Describe.self,
-            Remove.self, Scale.self, Logs.self, Secret.self, Namespace.self, Nodes.self, Images.self, Queue.self, Site.self, Layer.self, Import.self, Demo.self, Login.self, Logout.self, Version.self,
+            Remove.self, Scale.self, Publish.self, Versions.self, Alias.self, Triggers.self, Logs.self, Secret.self, Namespace.self, Nodes.self, Images.self, Queue.self, Site.self, Layer.self, Import.self, Demo.self, Login.self, Logout.self, Version.self,
         ])
 
     public init() {}

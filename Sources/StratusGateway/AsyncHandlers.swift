@@ -89,10 +89,10 @@ struct AsyncHandlers {
 
     func enqueue(_ request: Request, name rawName: String, path: String, callID: String) async throws -> Response {
         let name: FunctionName
-        do { name = try FunctionName(parsing: rawName) } catch {
+        do { name = try FunctionName(address: rawName) } catch {
             throw GatewayError.notFound("error finding function \(rawName): \(error)")
         }
-        guard dependencies.invoker.callMode(name) != nil else {
+        guard dependencies.invoker.callMode(name, callID: callID) != nil else {
             throw GatewayError.notFound("error finding function \(rawName): not deployed")
         }
         var callbackURL: String?

@@ -134,7 +134,9 @@ final class ClusterSync: Service, Sendable {
             let counter = try await store.changeCounter()
             try await gate.run {
                 // Read under the gate: a deploy made through this node meanwhile is in the store already.
-                let specs = try await self.store.functions()
+                // Functions and their published versions (each deployed under its qualified name).
+                let specs = try await self.store.functions() + self.store.allVersions().map(\.spec)
+                let aliases = try await self.store.allAliases()
                 let deployed = self.invoker.deployedSpecs()
                 var wanted = Set<FunctionName>()
                 for spec in specs {
@@ -156,7 +158,13 @@ final class ClusterSync: Service, Sendable {
                         self.logger.error("cannot apply a function deployed through another node", metadata: ["function": "\(spec.name)", "error": "\(error)"])
                     }
                 }
-                for name in deployed.keys where !wanted.contains(name) {
+                let order: (FunctionAlias, FunctionAlias) -> Bool = { ($0.function.qualified, $0.name) < ($1.function.qualified, $1.name) }
+                if aliases.sorted(by: order) != self.invoker.routedAliases.sorted(by: order) {
+                    self.invoker.setAliases(aliases)
+                    self.logger.info("aliases changed through another node", metadata: ["aliases": "\(aliases.count)"])
+                }
+                // Versions first: undeploying a function takes its versions with it.
+                for name in deployed.keys.sorted(by: >) where !wanted.contains(name) {
                     self.invoker.undeploy(name)
                     self.onRemoved(name)
                     self.appliedReplicas.withLock { $0[name] = nil }

@@ -10,6 +10,8 @@ import Synchronization
 /// What the handlers share: the store, the invoker, the settings.
 struct Dependencies: Sendable {
     let registry: any FunctionRegistry
+    /// Published versions and aliases.
+    let versions: any VersionStore
     let artifacts: any ArtifactStore
     let logStore: any LogStore
     let secrets: any SecretStore
@@ -34,6 +36,8 @@ struct Dependencies: Sendable {
     let inflight: InflightLimiter
     /// Serializes deploys, removals and cluster reconciles.
     let managementGate: SerialGate
+    /// Fires timer triggers; describes them.
+    let timers: TimerScheduler
 }
 
 /// Counts calls in progress against a server-wide limit.

@@ -58,7 +58,7 @@ final class DirectCalls: Sendable {
         guard !rest.contains("%") else { return nil }
         let segments = rest.split(separator: "/", omittingEmptySubsequences: false)
         guard let first = segments.first, !segments.contains(where: { $0.isEmpty || $0 == "." || $0 == ".." }),
-              let name = try? FunctionName(parsing: String(first))
+              let name = try? FunctionName(address: String(first))
         else { return nil }
         let path = "/" + segments.dropFirst().joined(separator: "/")
         return (name, path, parts.count > 1 ? String(parts[1]) : "")
@@ -586,8 +586,8 @@ final class DirectCallHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func start(_ head: HTTPRequest, context: ChannelHandlerContext) -> (any DirectCallExchange)? {
         guard let (name, path, query) = calls.target(of: head), calls.inflight.enter() else { return nil }
         let callID = head.headerFields[.callID] ?? CallIDMiddleware.freshID()
-        guard let call = calls.invoker.startDirect(name) else {
-            if let call = calls.invoker.startImmediate(name) {
+        guard let call = calls.invoker.startDirect(name, callID: callID) else {
+            if let call = calls.invoker.startImmediate(name, callID: callID) {
                 let request = InvocationRequest(method: head.method.rawValue, path: path, query: query,
                                                 headers: head.headerFields.map { ($0.name.canonicalName, $0.value) }, body: [], callID: callID)
                 let exchange = ClassicExchange(call: call, request: request, context: context, calls: calls)

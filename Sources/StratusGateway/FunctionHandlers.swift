@@ -45,13 +45,35 @@ struct FunctionHandlers {
         try await NamespaceHandlers.mustExist(namespace, in: dependencies.namespaces)
         let specs: [FunctionSpec]
         do { specs = try await dependencies.registry.functions() } catch { throw GatewayError.from(error) }
-        return try JSON.response(specs.filter { $0.namespace == namespace }.map(status))
+        let extras = try await Extras.load(dependencies)
+        return try JSON.response(specs.filter { $0.namespace == namespace }.map { status($0, extras) })
     }
 
     func describe(_ rawName: String, namespace: String?) async throws -> Response {
         let name = try parseName(rawName, namespace: namespace)
         guard let spec = try await lookup(name) else { throw GatewayError.notFound("function '\(name)' not found") }
-        return try JSON.response(status(spec))
+        return try JSON.response(status(spec, try await Extras.load(dependencies)))
+    }
+
+    /// Versions, aliases and timer triggers of every function, read once per answer.
+    struct Extras {
+        var versions: [FunctionName: [FunctionVersion]] = [:]
+        var aliases: [FunctionName: [FunctionAlias]] = [:]
+        var triggers: [String: TriggerStatus] = [:]
+
+        static func load(_ dependencies: Dependencies) async throws -> Extras {
+            var extras = Extras()
+            do throws(StoreError) {
+                extras.versions = Dictionary(grouping: try await dependencies.versions.allVersions(), by: \.function)
+                extras.aliases = Dictionary(grouping: try await dependencies.versions.allAliases(), by: \.function)
+                for trigger in try await dependencies.timers.statuses() {
+                    extras.triggers[(try? FunctionName(trigger.function, namespace: trigger.namespace))?.qualified ?? trigger.function] = trigger
+                }
+            } catch {
+                throw GatewayError.from(error)
+            }
+            return extras
+        }
     }
 
     /// check body → decode → default → validate → look up → act → log.
@@ -91,11 +113,15 @@ struct FunctionHandlers {
         let body = try JSON.decode(DeleteFunctionRequest.self, from: buffer, what: "delete request ({\"functionName\": \"…\"})")
         let name = try parseName(body.functionName, namespace: body.namespace ?? request.uri.queryParameters.get("namespace"))
         let spec = try await lookup(name)
+        let versions = (try? await dependencies.versions.versions(of: name)) ?? []
         let removed: Bool
         do { removed = try await dependencies.registry.removeFunction(named: name) } catch { throw GatewayError.from(error) }
         guard removed else { throw GatewayError.notFound("function '\(name)' not found") }
+        // Its versions, aliases and timer state went with it in the store; its versions stop here too.
         dependencies.invoker.undeploy(name)
         dependencies.removeSecretsFolder(name)
+        for version in versions { dependencies.removeSecretsFolder(version.spec.name) }
+        if let aliases = try? await dependencies.versions.allAliases() { dependencies.invoker.setAliases(aliases) }
         try? await dependencies.logStore.removeLogs(function: name)
         dependencies.endLogFollowers(name)
         // The site deployed with the function (annotation com.stratus.site) goes with it (sites are named in the default namespace).
@@ -117,11 +143,17 @@ struct FunctionHandlers {
         do { return try await dependencies.registry.function(named: name) } catch { throw GatewayError.from(error) }
     }
 
-    private func status(_ spec: FunctionSpec) -> FunctionStatus {
+    private func status(_ spec: FunctionSpec, _ extras: Extras) -> FunctionStatus {
         let replicas = dependencies.invoker.replicas(spec.name)
         var status = spec.status(invocationCount: dependencies.metrics.invocationCount(spec.name),
                                  replicas: replicas.desired, availableReplicas: replicas.available)
         status.engine = dependencies.invoker.engine(spec.name)
+        let aliases = extras.aliases[spec.name] ?? []
+        if let versions = extras.versions[spec.name], !versions.isEmpty {
+            status.versions = VersionHandlers.statuses(versions, aliases: aliases, dependencies: dependencies)
+        }
+        if !aliases.isEmpty { status.aliases = aliases.map(AliasStatus.init) }
+        status.trigger = extras.triggers[spec.name.qualified]
         return status
     }
 }

@@ -31,6 +31,7 @@ public struct Gateway: Sendable {
     let planner: DeployPlanner
     /// Async invocations: stored, run by workers, retried, delivered.
     public let queue: AsyncQueue
+    let timers: TimerScheduler
     let metrics = GatewayMetrics()
     let logger: Logger
     /// Basic-auth credentials, `nil` when auth is off.
@@ -145,6 +146,7 @@ public struct Gateway: Sendable {
         planner = DeployPlanner(store: store, layers: layers, secretFiles: secretFiles, processSecrets: sandbox?.providesSecrets == true,
                                 images: images)
         queue = AsyncQueue(store: store, invoker: invoker, configuration: configuration.queue, logger: logger)
+        timers = TimerScheduler(store: store, invoker: invoker, queue: queue, node: nodeName, logger: logger)
         let scheme = tls == nil ? "http" : "https"
         let node = NodeRecord(id: nodeName, address: configuration.nodeAddress ?? "\(scheme)://\(configuration.host):\(configuration.port)",
                           version: configuration.version, startedAt: Date(), heartbeatAt: Date(), functions: 0, inflight: 0)
@@ -190,7 +192,8 @@ public struct Gateway: Sendable {
     /// fails is logged and skipped.
     public func restoreFunctions() async throws {
         try await sites.restore(logger: logger)
-        for spec in try await store.functions() {
+        // Functions, then their published versions (each runs beside the function), then the aliases.
+        for spec in try await store.functions() + store.allVersions().map(\.spec) {
             do {
                 // Replicas start in the background: a slow one must not hold up the server.
                 try await invoker.deploy(try await planner.plan(spec), waitUntilReady: false)
@@ -198,6 +201,7 @@ public struct Gateway: Sendable {
                 logger.error("cannot restore function", metadata: ["function": "\(spec.name)", "error": "\(error)"])
             }
         }
+        invoker.setAliases(try await store.allAliases())
         await sync.markRestored()
     }
 
@@ -212,11 +216,11 @@ public struct Gateway: Sendable {
     /// The router with every endpoint; `/system/*` behind basic auth when enabled.
     public func buildRouter() -> Router<StratusRequestContext> {
         let secretFiles = secretFiles
-        let dependencies = Dependencies(registry: store, artifacts: store, logStore: store, secrets: store, namespaces: store, cluster: sync,
+        let dependencies = Dependencies(registry: store, versions: store, artifacts: store, logStore: store, secrets: store, namespaces: store, cluster: sync,
                                         invoker: invoker, configuration: configuration, logger: logger,
                                         planner: planner, removeSecretsFolder: { name in secretFiles.remove(name) },
                                         endLogFollowers: { [logs] name in logs.endFollowers(of: name) }, sites: sites, layers: layers,
-                                        metrics: metrics, inflight: inflight, managementGate: managementGate)
+                                        metrics: metrics, inflight: inflight, managementGate: managementGate, timers: timers)
         let router = Router(context: StratusRequestContext.self)
         router.add(middleware: CallIDMiddleware())
         let system = SystemHandlers(dependencies: dependencies)
@@ -255,6 +259,7 @@ public struct Gateway: Sendable {
         siteHandlers.register(on: group)
         layerHandlers.register(on: group)
         asyncHandlers.register(on: group)
+        VersionHandlers(dependencies: dependencies, versions: store, timers: timers).register(on: group)
         return router
     }
 
@@ -277,7 +282,7 @@ public struct Gateway: Sendable {
             router: buildRouter(),
             server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "stratus"),
-            services: [logs, queue, Autoscaler(invoker: invoker), sync,
+            services: [logs, queue, Autoscaler(invoker: invoker), sync, timers,
                        ImageCollector(images: planner.images, registry: store, grace: configuration.imageGCAfter, logger: logger)],
             onServerRunning: { [sync, usesTLS] channel in
                 let address = channel.localAddress

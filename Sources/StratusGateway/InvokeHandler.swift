@@ -34,10 +34,10 @@ struct InvokeHandler {
         defer { limiter.leave() }
         let start = Date()
         let name: FunctionName
-        do { name = try FunctionName(parsing: rawName) } catch {
+        do { name = try FunctionName(address: rawName) } catch {
             throw GatewayError.notFound("error finding function \(rawName): \(error)")
         }
-        guard let mode = dependencies.invoker.callMode(name) else {
+        guard let mode = dependencies.invoker.callMode(name, callID: callID) else {
             throw GatewayError.notFound("error finding function \(rawName): not deployed")
         }
         if mode == .streamed {

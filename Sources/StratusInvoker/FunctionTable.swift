@@ -44,13 +44,47 @@ final class FunctionTable: Sendable {
         }
     }
 
-    /// Takes `name` out; returns it and the artifacts the remaining functions still use.
-    func remove(_ name: FunctionName) -> (removed: FunctionEntry?, artifactsInUse: Set<Digest>) {
+    /// Takes `name` out (a function takes its published versions with it); returns what was taken and
+    /// the artifacts the remaining functions still use.
+    func remove(_ name: FunctionName) -> (removed: [FunctionEntry], artifactsInUse: Set<Digest>) {
         entries.withLock { table in
-            let removed = table.removeValue(forKey: name)
+            var removed: [FunctionEntry] = []
+            if let entry = table.removeValue(forKey: name) { removed.append(entry) }
+            if name.qualifier == nil {
+                for key in table.keys where key.qualifier != nil && key.base == name { removed.append(table.removeValue(forKey: key)!) }
+            }
             return (removed, Set(table.values.compactMap(\.spec.artifact)))
         }
     }
 
     var all: [FunctionEntry] { entries.withLock { Array($0.values) } }
+}
+
+/// The aliases calls can name (`name:prod`), each with the version names it routes to made once.
+final class AliasTable: Sendable {
+    struct Entry: Sendable {
+        let alias: FunctionAlias
+        let targets: [Int: FunctionName]
+    }
+
+    private let entries = Mutex<[FunctionName: Entry]>([:])
+
+    /// Replaces every alias with `aliases`.
+    func replace(_ aliases: [FunctionAlias]) {
+        var table: [FunctionName: Entry] = [:]
+        for alias in aliases {
+            var targets: [Int: FunctionName] = [:]
+            for route in alias.routes { targets[route.version] = try? FunctionName(alias.function, qualifier: String(route.version)) }
+            table[alias.address] = Entry(alias: alias, targets: targets)
+        }
+        entries.withLock { $0 = table }
+    }
+
+    /// The version `name` (an alias address) sends the call with `callID` to; `nil` for an unknown alias.
+    func target(_ name: FunctionName, callID: String) -> FunctionName? {
+        guard let entry = entries.withLock({ $0[name] }) else { return nil }
+        return entry.targets[entry.alias.version(for: callID)]
+    }
+
+    var all: [FunctionAlias] { entries.withLock { $0.values.map(\.alias) } }
 }

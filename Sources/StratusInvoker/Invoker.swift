@@ -10,6 +10,7 @@ public import StratusProcess
 public final class Invoker: Sendable {
     public let factory: FunctionFactory
     private let table = FunctionTable()
+    private let aliases = AliasTable()
     private let logger: Logger
     /// Told when calls start and finish (metrics and invocation counts).
     private let observer: (any InvocationObserver)?
@@ -63,11 +64,32 @@ public final class Invoker: Sendable {
         Dictionary(table.all.map { ($0.spec.name, $0.spec) }, uniquingKeysWith: { _, last in last })
     }
 
-    /// Stops routing calls to `name`; calls in flight finish, then its replicas stop.
+    /// Stops routing calls to `name` (a function: its published versions too); calls in flight finish,
+    /// then its replicas stop.
     public func undeploy(_ name: FunctionName) {
         let (removed, inUse) = table.remove(name)
         factory.wasm.evict(except: inUse)
-        if let removed { Task { await removed.function.stop() } }
+        for entry in removed { Task { await entry.function.stop() } }
+    }
+
+    // MARK: Aliases
+
+    /// The aliases calls may name from now on (all of them, every function's).
+    public func setAliases(_ all: [FunctionAlias]) { aliases.replace(all) }
+
+    /// The aliases routed now.
+    public var routedAliases: [FunctionAlias] { aliases.all }
+
+    /// What a call to `name` with `callID` reaches: itself, or for an alias the version its weights
+    /// pick for that call id. One dictionary look-up more for an alias; none for anything else.
+    public func target(_ name: FunctionName, callID: String) -> FunctionName? {
+        guard name.isAlias else { return name }
+        return aliases.target(name, callID: callID)
+    }
+
+    private func entry(_ name: FunctionName, callID: String) -> FunctionEntry? {
+        guard name.qualifier != nil, name.isAlias else { return table[name] }
+        return aliases.target(name, callID: callID).flatMap { table[$0] }
     }
 
     /// Stops every function's replicas (server shutdown); calls in flight finish first.
@@ -117,8 +139,8 @@ public final class Invoker: Sendable {
 
     /// How a call to `name` is made: its body buffered, or streamed (http mode, raw classic); `nil`
     /// when it is not deployed. One table look-up, on every call's path.
-    public func callMode(_ name: FunctionName) -> CallMode? {
-        guard let entry = table[name] else { return nil }
+    public func callMode(_ name: FunctionName, callID: String) -> CallMode? {
+        guard let entry = entry(name, callID: callID) else { return nil }
         return entry.function.streaming == nil ? .buffered : .streamed
     }
 
@@ -133,16 +155,16 @@ public final class Invoker: Sendable {
     public func engine(_ name: FunctionName) -> String? { table[name]?.function.engine }
 
     /// The settings `name` was deployed with; `nil` when it is not deployed.
-    public func settings(_ name: FunctionName) -> FunctionSettings? { table[name]?.settings }
+    public func settings(_ name: FunctionName, callID: String = "") -> FunctionSettings? { entry(name, callID: callID)?.settings }
 
     /// Runs one call of `name` with the whole body in hand. Over its limit, throws `.overloaded`.
     public func invoke(_ name: FunctionName, _ request: InvocationRequest) async throws(InvokerError) -> InvocationResult {
-        guard let entry = table[name] else { throw .functionNotFound(name) }
+        guard let entry = entry(name, callID: request.callID) else { throw .functionNotFound(name) }
         try await admit(entry)
         defer { entry.admission.leave() }
         let outcome = await entry.function.call(request)
         entry.log.record(outcome, request: request)
-        observer?.invocationFinished(name, status: outcome.answer.status, seconds: outcome.answer.duration, coldStart: outcome.coldStart)
+        observer?.invocationFinished(entry.spec.name, status: outcome.answer.status, seconds: outcome.answer.duration, coldStart: outcome.coldStart)
         return outcome.answer
     }
 
@@ -150,7 +172,7 @@ public final class Invoker: Sendable {
     /// arrives and the answer comes back as it is written (`request.body` is ignored).
     public func forward(_ name: FunctionName, _ request: InvocationRequest, body: ChunkPipe,
                         contentLength: Int?) async throws(InvokerError) -> ProxyResponse {
-        guard let entry = table[name], let streaming = entry.function.streaming else { throw .functionNotFound(name) }
+        guard let entry = entry(name, callID: request.callID), let streaming = entry.function.streaming else { throw .functionNotFound(name) }
         try await admit(entry)
         let observer = observer
         // The call holds its slot until the answer has been sent.
@@ -162,23 +184,23 @@ public final class Invoker: Sendable {
     /// Starts a call of `name` that can be proxied without waiting for anything: an http-mode
     /// function with a free call slot and a ready replica now (the gateway then carries it on its
     /// event loop). `nil` otherwise: the call takes the ordinary path, which can wait and queue.
-    public func startDirect(_ name: FunctionName) -> DirectCall? {
-        guard let entry = table[name], let lease = entry.function.leasing?.lease() else { return nil }
+    public func startDirect(_ name: FunctionName, callID: String) -> DirectCall? {
+        guard let entry = entry(name, callID: callID), let lease = entry.function.leasing?.lease() else { return nil }
         guard entry.admission.tryEnter(limit: entry.callLimit) else {
             lease.release()
             return nil
         }
-        observer?.invocationStarted(name)
+        observer?.invocationStarted(entry.spec.name)
         return DirectCall(lease: lease, entry: entry, observer: observer)
     }
 
     /// Starts a call of `name` that can begin now without a task: a classic function taking the raw
     /// body, with a free call slot and a ready launcher (the gateway starts it from its event loop
     /// and writes the answer there). `nil` otherwise: the call takes the ordinary path.
-    public func startImmediate(_ name: FunctionName) -> ImmediateCall? {
-        guard let entry = table[name], let ticket = entry.function.immediate?.ticket() else { return nil }
+    public func startImmediate(_ name: FunctionName, callID: String) -> ImmediateCall? {
+        guard let entry = entry(name, callID: callID), let ticket = entry.function.immediate?.ticket() else { return nil }
         guard entry.admission.tryEnter(limit: entry.callLimit) else { return nil }
-        observer?.invocationStarted(name)
+        observer?.invocationStarted(entry.spec.name)
         return ImmediateCall(ticket: ticket, entry: entry, observer: observer)
     }
 

@@ -9,6 +9,10 @@ public import Foundation
 /// - `apigateway-aws`: an AWS API Gateway v2 / Lambda function URL event (`version` "2.0",
 ///   `rawPath`, `rawQueryString`, `headers`, `requestContext.http`, `body`, `isBase64Encoded`).
 ///
+/// - `timer-scf`: timer calls get an SCF timer-trigger event (`{"Type":"Timer","TriggerName",
+///   "Time","Message"}`); HTTP calls get the raw body. `apigateway-scf` functions get the same
+///   timer event from their timer trigger, as on SCF, where one function takes each trigger's events.
+///
 /// With either API-gateway format, an answer shaped like an integration response (`statusCode`,
 /// optional `headers`, `body`, `isBase64Encoded`) sets the status, headers and body; any other
 /// answer is the body.
@@ -16,12 +20,21 @@ public enum EventFormat: String, Sendable, CaseIterable {
     case raw
     case apigatewaySCF = "apigateway-scf"
     case apigatewayAWS = "apigateway-aws"
+    case timerSCF = "timer-scf"
 
     public static let annotation = "com.stratus.event-format"
 
+    /// Whether a timer trigger sends this function an SCF timer event (else an empty body).
+    public var readsSCFEvents: Bool { self == .apigatewaySCF || self == .timerSCF }
+
+    /// Whether `request` came from a timer trigger (its body is already the event).
+    static func isTimerCall(_ request: InvocationRequest) -> Bool {
+        request.headers.contains { $0.0.lowercased() == "x-connector" && $0.1 == "cron-connector" }
+    }
+
     /// The event a function with this format reads on stdin for `request`.
     public func event(for request: InvocationRequest, now: Date = Date()) -> [UInt8] {
-        guard self != .raw else { return request.body }
+        guard self != .raw, self != .timerSCF, !(readsSCFEvents && Self.isTimerCall(request)) else { return request.body }
         var headers: [String: String] = [:]
         for (name, value) in request.headers {
             let key = name.lowercased()
@@ -40,7 +53,7 @@ public enum EventFormat: String, Sendable, CaseIterable {
         let sourceIP = headers["x-forwarded-for"]?.split(separator: ",").first.map(String.init) ?? "127.0.0.1"
         let object: [String: Any]
         switch self {
-        case .raw:
+        case .raw, .timerSCF:
             return request.body
         case .apigatewaySCF:
             object = [

@@ -9,6 +9,9 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
     public let rawValue: String
     /// The namespace the function lives in.
     public let namespace: String
+    /// A published version (`3`) or an alias (`prod`) of the function; `nil` is the function as last
+    /// deployed (`$LATEST`). Written after a colon: `name:3`, `name.namespace:prod`.
+    public let qualifier: String?
 
     /// Checks `name` and `namespace` and keeps them; the error says what is wrong.
     public init(_ name: String, namespace: String = FunctionName.defaultNamespace) throws(ModelError) {
@@ -20,7 +23,55 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
         }
         rawValue = name
         self.namespace = namespace
+        qualifier = nil
         qualified = namespace == FunctionName.defaultNamespace ? name : "\(name).\(namespace)"
+    }
+
+    /// `base` qualified by a version number or an alias name.
+    public init(_ base: FunctionName, qualifier: String) throws(ModelError) {
+        if let problem = FunctionName.qualifierProblem(qualifier) { throw ModelError.invalidQualifier(qualifier, problem) }
+        rawValue = base.rawValue
+        namespace = base.namespace
+        self.qualifier = qualifier
+        let unqualified = base.namespace == FunctionName.defaultNamespace ? base.rawValue : "\(base.rawValue).\(base.namespace)"
+        qualified = unqualified + ":" + qualifier
+    }
+
+    /// Parses an address a call names: `name`, `name.namespace`, either followed by `:VERSION` or `:ALIAS`.
+    public init(address text: String) throws(ModelError) {
+        guard let colon = text.lastIndex(of: ":") else {
+            try self.init(parsing: text)
+            return
+        }
+        try self.init(FunctionName(parsing: String(text[..<colon])), qualifier: String(text[text.index(after: colon)...]))
+    }
+
+    /// The function itself, without version or alias.
+    public var base: FunctionName {
+        guard qualifier != nil else { return self }
+        // Both parts were checked when this name was made.
+        return (try? FunctionName(rawValue, namespace: namespace)) ?? self
+    }
+
+    /// The version number this name addresses (`name:3`), if it is one.
+    public var version: Int? { qualifier.flatMap { Int($0) } }
+
+    /// Whether this name addresses an alias (`name:prod`).
+    public var isAlias: Bool { qualifier != nil && version == nil }
+
+    /// Why `text` is neither a version number (1 or more) nor an alias name, or `nil`.
+    public static func qualifierProblem(_ text: String) -> String? {
+        if let first = text.utf8.first, first >= UInt8(ascii: "0"), first <= UInt8(ascii: "9") {
+            guard let number = Int(text), number > 0, String(number) == text else { return "a version is a whole number from 1" }
+            return nil
+        }
+        return aliasProblem(text)
+    }
+
+    /// Why `text` cannot name an alias, or `nil`: a DNS-1123 label starting with a letter (never a number).
+    public static func aliasProblem(_ text: String) -> String? {
+        if text == "$LATEST" || text == "latest" { return "'\(text)' is the function itself (call it without a qualifier)" }
+        return problem(with: text)
     }
 
     /// Parses an address as callers write it: `name` or `name.namespace`.
@@ -71,13 +122,25 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
     public func hash(into hasher: inout Hasher) { hasher.combine(qualified) }
 
     public static func < (lhs: FunctionName, rhs: FunctionName) -> Bool {
-        (lhs.namespace, lhs.rawValue) < (rhs.namespace, rhs.rawValue)
+        if (lhs.namespace, lhs.rawValue) != (rhs.namespace, rhs.rawValue) { return (lhs.namespace, lhs.rawValue) < (rhs.namespace, rhs.rawValue) }
+        // The function itself first, then its versions by number, then its aliases by name.
+        switch (lhs.qualifier, rhs.qualifier) {
+        case (nil, nil), (_, nil): return false
+        case (nil, _): return true
+        case let (l?, r?):
+            switch (Int(l), Int(r)) {
+            case let (a?, b?): return a < b
+            case (.some, nil): return true
+            case (nil, .some): return false
+            case (nil, nil): return l < r
+            }
+        }
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let raw = try container.decode(String.self)
-        do { try self.init(parsing: raw) } catch {
+        do { try self.init(address: raw) } catch {
             throw DecodingError.dataCorruptedError(in: container, debugDescription: error.description)
         }
     }

@@ -174,6 +174,8 @@ public struct FunctionSettings: Sendable, Equatable {
     public static let defaultQueueWait: Double = 0.5
     /// How a call becomes the function's stdin and its stdout the answer (`com.stratus.event-format`).
     public var eventFormat = EventFormat.raw
+    /// The function's timer trigger (`topic: cron-function` and `schedule`), if it has one.
+    public var timer: TimerTrigger?
     /// Async calls: how often and when a failed one runs again.
     public var retry = RetryPolicy()
     /// Async calls of this function run at most this many at once (`com.stratus.async.concurrency`, default 8).
@@ -245,11 +247,12 @@ public struct FunctionSettings: Sendable, Equatable {
         }
         if let text = spec.annotations[EventFormat.annotation] {
             guard let format = EventFormat(rawValue: text) else {
-                throw ModelError.invalidLimit(EventFormat.annotation, "\(text) (use raw, apigateway-scf or apigateway-aws)")
+                throw ModelError.invalidLimit(EventFormat.annotation, "\(text) (use raw, apigateway-scf, apigateway-aws or timer-scf)")
             }
             eventFormat = format
         }
         retry = try RetryPolicy(annotations: spec.annotations)
+        timer = try TimerTrigger(annotations: spec.annotations)
         asyncConcurrency = try Self.count(spec.annotations[Self.asyncConcurrencyAnnotation], Self.asyncConcurrencyAnnotation, allowZero: false)
             ?? Self.defaultAsyncConcurrency
     }

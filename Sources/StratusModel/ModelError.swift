@@ -11,6 +11,10 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case invalidSecretName(String)
     case invalidMode(String)
     case invalidWasmEngine(String)
+    case invalidQualifier(String, String)
+    /// An annotation of a timer trigger is malformed: the field, the text, and why.
+    case invalidSchedule(String, String, String)
+    case invalidAlias(String)
 
     public var description: String {
         switch self {
@@ -23,6 +27,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
         case .invalidSecretName(let name): "invalid secret name '\(name)': use lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit"
         case .invalidMode(let text): "invalid process mode '\(text)': expected 'classic' (a process per request), 'http' (replicas listening on $PORT) or 'bootstrap' (a custom runtime using the Lambda/SCF runtime API)"
         case .invalidWasmEngine(let text): "invalid com.stratus.wasm.engine '\(text)': expected 'wasmtime' (compiled) or 'wasmkit' (interpreted)"
+        case .invalidQualifier(let text, let why): "invalid version or alias '\(text)': \(why)"
+        case .invalidSchedule(let field, let text, let why): "invalid \(field) '\(text)': \(why)"
+        case .invalidAlias(let why): "invalid alias: \(why)"
         case .invalidLimit(let name, let text): "invalid \(name) '\(text)': expected a positive whole number"
         case .invalidArtifactName(let text): "invalid artifact name '\(text)': expected name[:tag] with letters, digits, '.', '_', '-', '/'"
         }

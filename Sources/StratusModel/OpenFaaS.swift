@@ -71,6 +71,11 @@ public struct FunctionStatus: Codable, Sendable, Equatable {
     public var runtime: String?
     /// Stratus extension: the Wasm engine running it on the node that answered (`wasmtime`, `wasmkit`).
     public var engine: String?
+    /// Stratus extension: its published versions and aliases (absent when it has none).
+    public var versions: [VersionStatus]?
+    public var aliases: [AliasStatus]?
+    /// Stratus extension: its timer trigger, when it has one.
+    public var trigger: TriggerStatus?
 }
 
 /// The body of `DELETE /system/functions`.

@@ -53,7 +53,13 @@ extension PostgresStore: FunctionRegistry, ArtifactStore {
         return try await transaction("remove function \(name)") { connection in
             let removed = try await connection.query("DELETE FROM function WHERE name = \(name.qualified) RETURNING name", logger: logger)
                 .collect(String.self)
-            if !removed.isEmpty { try await Self.changed(connection, logger) }
+            if !removed.isEmpty {
+                // Its versions, aliases and timer state go with it (the version counter stays: numbers are never reused).
+                try await connection.query("DELETE FROM function_version WHERE function = \(name.qualified)", logger: logger)
+                try await connection.query("DELETE FROM function_alias WHERE function = \(name.qualified)", logger: logger)
+                try await connection.query("DELETE FROM timer_trigger WHERE function = \(name.qualified)", logger: logger)
+                try await Self.changed(connection, logger)
+            }
             return !removed.isEmpty
         }
     }

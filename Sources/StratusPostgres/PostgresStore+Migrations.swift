@@ -49,6 +49,21 @@ extension PostgresStore {
                                heartbeat_at double precision NOT NULL, functions int NOT NULL, inflight int NOT NULL)
             """,
         ]),
+        ("v2: versions, aliases, timer triggers", [
+            """
+            CREATE TABLE function_version (function text NOT NULL, version int NOT NULL, description text NOT NULL, spec text NOT NULL,
+                                           created_at double precision NOT NULL, PRIMARY KEY (function, version))
+            """,
+            "CREATE TABLE function_version_seq (function text PRIMARY KEY, last int NOT NULL)",
+            """
+            CREATE TABLE function_alias (function text NOT NULL, name text NOT NULL, routes text NOT NULL, updated_at double precision NOT NULL,
+                                         PRIMARY KEY (function, name))
+            """,
+            """
+            CREATE TABLE timer_trigger (function text PRIMARY KEY, schedule text NOT NULL, last_tick bigint NOT NULL, last_fired_by text,
+                                        last_run_tick bigint, last_status int, last_error text, last_run_at double precision)
+            """,
+        ]),
     ]
 
     /// An arbitrary number every Stratus node locks with while it migrates.

@@ -217,7 +217,7 @@ extension PostgresStore: QueueStore {
     private static func call(_ row: PostgresRandomAccessRow) throws(StoreError) -> AsyncCall {
         do {
             let id = try row["id"].decode(String.self)
-            guard let function = try? FunctionName(parsing: try row["function"].decode(String.self)),
+            guard let function = try? FunctionName(address: try row["function"].decode(String.self)),
                 let state = AsyncCallState(rawValue: try row["state"].decode(String.self))
             else { throw StoreError.corruptRecord("async call \(id) has an invalid function or state") }
             let headers = (try? JSONDecoder().decode([[String]].self, from: Data(try row["headers"].decode(String.self).utf8))) ?? []

@@ -214,6 +214,13 @@ extension PostgresRowSequence {
         return values
     }
 
+    /// Every row decoded as a tuple of columns.
+    func tuples<each Column: PostgresDecodable>(_ types: (repeat each Column).Type) async throws -> [(repeat each Column)] {
+        var values: [(repeat each Column)] = []
+        for try await value in decode(types) { values.append(value) }
+        return values
+    }
+
     func collectOne<T: PostgresDecodable>(_ type: T.Type) async throws -> T? {
         try await collect(type).first
     }

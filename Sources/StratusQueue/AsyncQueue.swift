@@ -52,7 +52,7 @@ public final class AsyncQueue: Service, Sendable {
         public init() {}
     }
 
-    private let store: any QueueStore
+    private let store: any QueueStore & TimerStore
     private let invoker: Invoker
     private let configuration: Configuration
     private let logger: Logger
@@ -63,7 +63,7 @@ public final class AsyncQueue: Service, Sendable {
     private let active = Mutex<(perFunction: [String: Int], total: Int)>(([:], 0))
     private let counters = Mutex(Counters())
 
-    public init(store: any QueueStore, invoker: Invoker, configuration: Configuration = Configuration(), logger: Logger) {
+    public init(store: any QueueStore & TimerStore, invoker: Invoker, configuration: Configuration = Configuration(), logger: Logger) {
         self.store = store
         self.invoker = invoker
         self.configuration = configuration
@@ -143,7 +143,7 @@ public final class AsyncQueue: Service, Sendable {
         let running = active.withLock { $0.perFunction }
         let invoker = invoker
         let limit: @Sendable (String) -> Int = { function in
-            (try? FunctionName(parsing: function)).flatMap { invoker.settings($0) }?.asyncConcurrency ?? 1
+            (try? FunctionName(address: function)).flatMap { invoker.settings($0) }?.asyncConcurrency ?? 1
         }
         let full = Set(running.filter { $0.value >= limit($0.key) }.keys)
         let now = Date()
@@ -213,7 +213,7 @@ public final class AsyncQueue: Service, Sendable {
             keeper.cancel()
             end(call)
         }
-        let policy = invoker.settings(call.function)?.retry ?? RetryPolicy()
+        let policy = invoker.settings(call.function, callID: call.id)?.retry ?? RetryPolicy()
         let result: AsyncResult
         var retryable = true
         do {
@@ -239,6 +239,7 @@ public final class AsyncQueue: Service, Sendable {
                 fenced(call, recorded, what: "retry")
                 guard recorded else { return }
                 counters.withLock { $0.retries += 1 }
+                await recordTimerRun(call, status: result.status, error: "will retry: " + reason)
                 logger.info("async call failed, will retry", metadata: [
                     "call_id": "\(call.id)", "function": "\(call.function)", "status": "\(result.status)",
                     "attempt": "\(call.attempts)", "retry_in": "\(String(format: "%.3f", delay))s",
@@ -306,14 +307,24 @@ public final class AsyncQueue: Service, Sendable {
             let recorded = try await store.finish(call.id, claim: call.claim)
             fenced(call, recorded, what: "done")
             if recorded { counters.withLock { $0.completed += 1 } }
+            if recorded { await recordTimerRun(call, status: result.status, error: nil) }
         } else {
             let recorded = try await store.deadLetter(call.id, claim: call.claim, status: result.status, reason: Self.reason(result))
             fenced(call, recorded, what: "dead letter")
             guard recorded else { return }
             counters.withLock { $0.deadLettered += 1 }
+            await recordTimerRun(call, status: result.status, error: Self.reason(result))
             logger.warning("async call failed for good", metadata: [
                 "call_id": "\(call.id)", "function": "\(call.function)", "status": "\(result.status)", "attempts": "\(call.attempts)",
             ])
+        }
+    }
+
+    /// A timer trigger's run (its call id names the trigger and tick): `stratus triggers` shows its outcome.
+    private func recordTimerRun(_ call: AsyncCall, status: Int, error: String?) async {
+        guard let (function, tick) = TimerState.parse(callID: call.id) else { return }
+        do { try await store.recordTimerRun(function: function, tick: tick, status: status, error: error, at: Date()) } catch {
+            logger.notice("timer trigger: cannot record a run's outcome", metadata: ["call_id": "\(call.id)", "error": "\(error)"])
         }
     }
 

@@ -78,17 +78,25 @@ extension SQLiteStore: QueueStore {
     }
 
     public func enqueue(_ call: AsyncCall) async throws(StoreError) {
+        let row = Self.callRow(call)
+        try await writeDatabase { db in try Self.insertCall(row, db: db, ignoringDuplicates: false) }
+    }
+
+    /// A new call's column values, ready to insert.
+    static func callRow(_ call: AsyncCall) -> StatementArguments {
         let headers = String(decoding: (try? JSONEncoder().encode(call.headers)) ?? Data("[]".utf8), as: UTF8.self)
-        try await writeDatabase { db in
-            try db.execute(
-                sql: """
-                    INSERT INTO asyncCall (id, function, state, method, path, query, headers, body, callbackURL, attempts,
-                                           callbackAttempts, createdAt, nextAttemptAt)
-                    VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
-                    """,
-                arguments: [call.id, call.function.qualified, call.method, call.path, call.query, headers, Data(call.body),
-                            call.callbackURL, call.createdAt.timeIntervalSince1970, call.nextAttemptAt.timeIntervalSince1970])
-        }
+        return [call.id, call.function.qualified, call.method, call.path, call.query, headers, Data(call.body),
+                call.callbackURL, call.createdAt.timeIntervalSince1970, call.nextAttemptAt.timeIntervalSince1970]
+    }
+
+    static func insertCall(_ row: StatementArguments, db: Database, ignoringDuplicates: Bool) throws {
+        try db.execute(
+            sql: """
+                INSERT \(ignoringDuplicates ? "OR IGNORE " : "")INTO asyncCall (id, function, state, method, path, query, headers, body, callbackURL, attempts,
+                                       callbackAttempts, createdAt, nextAttemptAt)
+                VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, 0, 0, ?, ?)
+                """,
+            arguments: row)
     }
 
     public func claimDue(now: Date, limit: Int, node: String, leaseUntil: Date, skipping full: Set<String>,
@@ -255,7 +263,7 @@ extension SQLiteStore: QueueStore {
 
     private static func call(_ row: Row) throws(StoreError) -> AsyncCall {
         let id: String = row["id"]
-        guard let function = try? FunctionName(parsing: row["function"] as String), let state = AsyncCallState(rawValue: row["state"]) else {
+        guard let function = try? FunctionName(address: row["function"] as String), let state = AsyncCallState(rawValue: row["state"]) else {
             throw .corruptRecord("async call \(id) has an invalid function or state")
         }
         let headers = (try? JSONDecoder().decode([[String]].self, from: Data((row["headers"] as String).utf8))) ?? []

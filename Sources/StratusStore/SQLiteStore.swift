@@ -111,6 +111,7 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore, ChangeFeed {
                 t.add(column: "claim", .integer).notNull().defaults(to: 0)
             }
         }
+        registerVersionMigration(&migrator)
         return migrator
     }
 
@@ -142,7 +143,10 @@ public final class SQLiteStore: FunctionRegistry, ArtifactStore, ChangeFeed {
     public func removeFunction(named name: FunctionName) async throws(StoreError) -> Bool {
         try await write { db in
             try db.execute(sql: "DELETE FROM function WHERE name = ?", arguments: [name.qualified])
-            return db.changesCount > 0
+            let removed = db.changesCount > 0
+            // The version counter stays: a function made again under the name never reuses a number.
+            if removed { try Self.removeDependents(of: name.qualified, in: db) }
+            return removed
         }
     }
 

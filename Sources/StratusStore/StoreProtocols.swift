@@ -120,5 +120,5 @@ public protocol ChangeFeed: Sendable {
 }
 
 /// Everything a Stratus server keeps: SQLite (`SQLiteStore`) or PostgreSQL (`PostgresStore`).
-public typealias StratusStorage = FunctionRegistry & ArtifactStore & SecretStore & LogStore & QueueStore & LayerStore & SiteStore
+public typealias StratusStorage = FunctionRegistry & VersionStore & ArtifactStore & SecretStore & LogStore & QueueStore & TimerStore & LayerStore & SiteStore
     & NamespaceStore & NodeStore & ChangeFeed

@@ -360,4 +360,78 @@ struct StoreUnderTest {
         #expect(try PostgresServer.shared.psql(url, "SELECT count(*) FROM stratus_migration") == "\(PostgresStore.migrations.count)")
         #expect(try PostgresServer.shared.psql(url, "SELECT count(*) FROM namespace") == "1")
     }
+
+    @Test(arguments: StoreKind.allCases) func versionsAreFrozenNumberedOnceAndAliasesGuardThem(kind: StoreKind) async throws {
+        let subject = try await StoreUnderTest.make(kind)
+        defer { subject.cleanUp() }
+        let store = subject.store
+        let fn = try FunctionName("shop")
+        #expect(try await store.publishVersion(of: fn, description: "", now: Date()) == nil, "nothing to publish")
+        try await store.saveFunction(FunctionSpec(name: fn, image: "cmd", artifact: nil, envProcess: "cat", envVars: ["V": "1"]))
+        let one = try #require(try await store.publishVersion(of: fn, description: "first", now: Date()))
+        #expect(one.version == 1 && one.spec.name.qualified == "shop:1" && one.spec.envVars == ["V": "1"] && one.description == "first")
+        try await store.saveFunction(FunctionSpec(name: fn, image: "cmd", artifact: nil, envProcess: "cat", envVars: ["V": "2"]))
+        let two = try #require(try await store.publishVersion(of: fn, description: "", now: Date()))
+        #expect(two.version == 2 && two.spec.envVars == ["V": "2"])
+        // Another node sees the same records, version 1 unchanged by the later deploy.
+        let other = try await subject.secondNode()
+        #expect(try await other.versions(of: fn).map(\.spec.envVars) == [["V": "1"], ["V": "2"]])
+        #expect(try await other.allVersions().map(\.spec.name.qualified) == ["shop:1", "shop:2"])
+
+        let alias = try FunctionAlias(function: fn, name: "prod", routes: [AliasRoute(version: 1, weight: 90), AliasRoute(version: 2, weight: 10)])
+        #expect(try await store.setAlias(alias) == .saved(created: true))
+        #expect(try await store.setAlias(alias) == .saved(created: false))
+        #expect(try await store.setAlias(try FunctionAlias(function: fn, name: "next", routes: [AliasRoute(version: 9, weight: 100)])) == .missingVersions([9]))
+        #expect(try await store.setAlias(try FunctionAlias(function: try FunctionName("ghost"), name: "prod", routes: [AliasRoute(version: 1, weight: 100)]))
+                == .functionNotFound)
+        #expect(try await other.allAliases().map(\.routesText) == ["1=90,2=10"])
+        #expect(try await store.removeVersion(of: fn, 2) == .referenced(["prod"]))
+        #expect(try await store.removeVersion(of: fn, 7) == .notFound)
+        #expect(try await store.setAlias(try FunctionAlias(function: fn, name: "prod", routes: [AliasRoute(version: 1, weight: 100)])) == .saved(created: false))
+        #expect(try await store.removeVersion(of: fn, 2) == .removed)
+        let three = try #require(try await store.publishVersion(of: fn, description: "", now: Date()))
+        #expect(three.version == 3, "a removed number is never given again")
+        #expect(try await store.removeAlias(of: fn, named: "prod"))
+        #expect(try await store.removeAlias(of: fn, named: "prod") == false)
+        // Removing the function takes its versions, aliases and timer state with it; numbers still go on.
+        _ = try await store.setAlias(try FunctionAlias(function: fn, name: "prod", routes: [AliasRoute(version: 1, weight: 100)]))
+        _ = try await store.advanceTimer(function: "shop", expected: nil, schedule: "@every 1s UTC", lastTick: 1000, calls: [], node: "n1")
+        #expect(try await store.removeFunction(named: fn))
+        let (versionsLeft, aliasesLeft, timersLeft) = (try await store.allVersions(), try await store.allAliases(), try await store.timerStates())
+        #expect(versionsLeft.isEmpty && aliasesLeft.isEmpty && timersLeft.isEmpty)
+        try await store.saveFunction(FunctionSpec(name: fn, image: "cmd", artifact: nil, envProcess: "cat"))
+        #expect(try await store.publishVersion(of: fn, description: "", now: Date())?.version == 4)
+    }
+
+    @Test(arguments: StoreKind.allCases) func aTimerTickIsClaimedByOneNodeWithItsCalls(kind: StoreKind) async throws {
+        let subject = try await StoreUnderTest.make(kind)
+        defer { subject.cleanUp() }
+        let store = subject.store
+        let other = try await subject.secondNode()
+        #expect(try await store.advanceTimer(function: "tick", expected: nil, schedule: "@every 1s UTC", lastTick: 1000, calls: [], node: "a"))
+        #expect(try await other.advanceTimer(function: "tick", expected: nil, schedule: "@every 1s UTC", lastTick: 1000, calls: [], node: "b") == false,
+                "armed once")
+        let tick = try call("timer-tick-2000", "tick")
+        // Both nodes read lastTick 1000 and race for tick 2000: one wins, and its call is queued once.
+        async let first = store.advanceTimer(function: "tick", expected: (1000, "@every 1s UTC"), schedule: "@every 1s UTC", lastTick: 2000,
+                                             calls: [tick], node: "a")
+        async let second = other.advanceTimer(function: "tick", expected: (1000, "@every 1s UTC"), schedule: "@every 1s UTC", lastTick: 2000,
+                                              calls: [tick], node: "b")
+        let wins = [try await first, try await second].filter { $0 }.count
+        #expect(wins == 1)
+        #expect(try await store.queueCounts()[.pending] == 1)
+        let state = try #require(try await other.timerStates().first)
+        #expect(state.lastTick == 2000 && ["a", "b"].contains(state.lastFiredBy ?? ""))
+        // An id already queued (a replay racing a late node) is not queued twice, and does not fail the claim.
+        #expect(try await store.advanceTimer(function: "tick", expected: (2000, "@every 1s UTC"), schedule: "@every 1s UTC", lastTick: 3000,
+                                             calls: [tick, try call("timer-tick-3000", "tick")], node: "a"))
+        #expect(try await store.queueCounts()[.pending] == 2)
+        // Outcomes: the latest tick's is kept, an older one arriving late does not overwrite it.
+        try await store.recordTimerRun(function: "tick", tick: 3000, status: 200, error: nil, at: Date())
+        try await other.recordTimerRun(function: "tick", tick: 2000, status: 500, error: "late", at: Date())
+        let recorded = try #require(try await store.timerStates().first)
+        #expect(recorded.lastRunTick == 3000 && recorded.lastStatus == 200 && recorded.lastError == nil)
+        #expect(TimerState.parse(callID: "timer-my-fn.team-1796662818000")! == ("my-fn.team", 1_796_662_818_000))
+        #expect(TimerState.parse(callID: "call-1") == nil)
+    }
 }

@@ -592,6 +592,32 @@
     row('Secrets', secrets.length ? h('ul', {class: 'kv'}, secrets.map(function (s) {
       return h('li', null, h('code', null, typeof s === 'string' ? s : (s && s.name) || '?'));
     })) : '—');
+    var t = f.trigger;
+    if (t && typeof t === 'object') {
+      var last = t.lastRun ? fmtDate(t.lastRun.tick) + ' → ' + (t.lastRun.status ? String(t.lastRun.status) : 'failed') +
+        (t.lastRun.error ? ' (' + t.lastRun.error + ')' : '') : 'not yet';
+      row('Timer trigger', h('ul', {class: 'kv timer'}, [
+        h('li', null, h('code', null, String(t.schedule)), ' ', String(t.timezone || 'UTC') + (t.target ? ' → :' + t.target : '')),
+        h('li', null, 'Next run ', t.nextRun ? fmtDate(t.nextRun) : '—'),
+        h('li', null, 'Last run ', last)
+      ]));
+    }
+    var versions = Array.isArray(f.versions) ? f.versions : [];
+    if (versions.length) {
+      row('Versions', h('ul', {class: 'kv versions'}, versions.map(function (v) {
+        var weights = Object.keys(v.aliases || {}).sort().map(function (a) { return a + ' ' + v.aliases[a] + '%'; }).join(', ');
+        return h('li', null, h('code', null, f.name + ':' + v.version), ' ', h('code', {class: 'break'}, String(v.digest || v.image || '').slice(0, 19)),
+          ' · ' + fmtNumber(v.invocationCount) + ' calls' + (weights ? ' · ' + weights : '') + (v.description ? ' · ' + v.description : ''));
+      })));
+    }
+    var aliases = Array.isArray(f.aliases) ? f.aliases : [];
+    if (aliases.length) {
+      row('Aliases', h('ul', {class: 'kv aliases'}, aliases.map(function (a) {
+        return h('li', null, h('code', null, f.name + ':' + a.name), ' → ', (a.routes || []).map(function (r) {
+          return 'version ' + r.version + ' ' + r.weight + '%';
+        }).join(', '));
+      })));
+    }
     container.appendChild(dl);
   }
 
