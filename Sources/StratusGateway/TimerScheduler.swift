@@ -16,8 +16,9 @@ import Synchronization
 /// node claims the tick. One that dies after it left a queued call, which the queue runs (its lease
 /// runs out and another node takes it).
 ///
-/// Ticks up to `lateLimit` old count as on time (a busy database, a slow loop); older ones were
-/// missed while no node ran (the server or the whole cluster was down). Missed ticks are skipped and
+/// A tick claimed late, within `lateness` (twice the period, from 1 s up to 5 s), still runs (a busy
+/// database, a slow loop); older ones were missed while no node ran (the server or the whole cluster
+/// was down). Missed ticks are skipped and
 /// logged, unless `com.stratus.schedule.catch-up: N` asks for the last N of them to run.
 final class TimerScheduler: Service, Sendable {
     let store: any StratusStorage
@@ -27,7 +28,8 @@ final class TimerScheduler: Service, Sendable {
     let logger: Logger
     /// The longest the loop sleeps: a schedule changed here or on another node applies within it.
     let recheck: Double
-    static let lateLimit: Double = 5
+    /// How late a tick may be claimed and still run as on time.
+    static func lateness(_ schedule: CronSchedule) -> Double { min(5, max(1, 2 * (schedule.every ?? 5))) }
     /// On-time ticks claimed at most at once (a 100ms schedule after a 5 s stall).
     static let onTimeLimit = 100
     private let wakeups: AsyncStream<Void>.Continuation
@@ -105,7 +107,7 @@ final class TimerScheduler: Service, Sendable {
                     continue
                 }
                 let last = Date(timeIntervalSince1970: Double(state.lastTick) / 1000)
-                let lateLine = now.addingTimeInterval(-Self.lateLimit)
+                let lateLine = now.addingTimeInterval(-Self.lateness(timer.schedule))
                 let missed: (ticks: [Date], count: Int) = last < lateLine
                     ? timer.schedule.ticks(after: last, through: lateLine, keepingLast: max(1, timer.catchUp)) : ([], 0)
                 let onTime = timer.schedule.ticks(after: max(last, lateLine), through: now, keepingLast: Self.onTimeLimit)

@@ -22,6 +22,12 @@ public struct CronSchedule: Sendable, Equatable {
         case every(Int64)
     }
 
+    /// Seconds between ticks for `@every`; `nil` for cron fields (a minute or more apart).
+    public var every: Double? {
+        if case .every(let period) = kind { return Double(period) / 1000 }
+        return nil
+    }
+
     /// The shortest `@every` allowed.
     public static let shortestEvery = 0.1
 

@@ -230,6 +230,66 @@ struct ClusterTests {
         #expect(try cluster.postgres.psql(cluster.store, "SELECT count(*) FROM async_call") == "0", "every call finished and left the queue")
     }
 
+    /// One node fires each tick: three nodes race for every tick of a 100ms schedule, a node is killed
+    /// half-way, and the function (which reports each tick to a receiver) runs every tick exactly once.
+    @Test func aTimerFiresEveryTickOnceAcrossTheClusterWhileANodeIsKilled() throws {
+        let cluster = try Cluster(nodes: 3, flags: ["--queue-lease", "2s"])
+        defer { cluster.destroy() }
+        let receiver = try CallbackReceiver()
+        defer { receiver.stop() }
+        func deployment(_ schedule: String) -> String {
+            #"{"service": "tick", "image": "tick", "envProcess": "sh -c 'curl -s -o /dev/null --data-binary \"$Http_X_Scheduled_Time\" \#(receiver.url)'", "annotations": {"topic": "cron-function", "schedule": "\#(schedule)"}}"#
+        }
+        #expect(try cluster.system(cluster.nodes[0], "POST", "/system/functions", body: deployment("@every 100ms")) == 202)
+        func ticks() -> [String] { receiver.calls.compactMap { $0["body"] as? String } }
+        #expect(Self.waitFor(30) { ticks().count >= 30 })
+        cluster.nodes[1].killHard()
+        #expect(Self.waitFor(30) { ticks().count >= 70 })
+        // A schedule change through another node applies on every node within a second.
+        #expect(try cluster.system(cluster.nodes[2], "PUT", "/system/functions", body: deployment("@every 1h")) == 202)
+        let changed = Date()
+        sleep(3)
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        let plain = ISO8601DateFormatter()
+        let seen = ticks()
+        let times = seen.compactMap { format.date(from: $0) ?? plain.date(from: $0) }.sorted()
+        #expect(times.count == seen.count, "every X-Scheduled-Time parses: \(seen.prefix(5))")
+        #expect(Set(seen).count == seen.count, "\(seen.count - Set(seen).count) tick(s) ran twice")
+        let first = try #require(times.first), last = try #require(times.last)
+        let expected = Int((last.timeIntervalSince(first) * 10).rounded()) + 1
+        #expect(seen.count == expected, "\(expected - seen.count) tick(s) lost between the first and the last")
+        #expect(last.timeIntervalSince(changed) < 1, "the old schedule stopped within a second of the change on every node")
+        let byNode = try cluster.postgres.psql(cluster.store, "SELECT last_fired_by FROM timer_trigger")
+        print("cluster timer: \(seen.count) ticks, \(Set(seen).count) distinct, last claimed by \(byNode)")
+        #expect(try cluster.postgres.psql(cluster.store, "SELECT count(*) FROM async_call") == "0", "every tick's call finished")
+    }
+
+    /// Publishing and alias changes through one node are served by every node within a second.
+    @Test func versionsAndAliasesMadeThroughOneNodeAnswerOnEveryNodeWithinASecond() throws {
+        let cluster = try Cluster(nodes: 3)
+        defer { cluster.destroy() }
+        #expect(try cluster.cli(cluster.nodes[0], ["deploy", "--name", "fn", "--wasm", try WasmFixtures.path("echo").path]).status == 0)
+        for node in cluster.nodes { _ = try cluster.waitForAnswer(node, "fn", body: "x") { status, _ in status == 200 } }
+        #expect(try cluster.cli(cluster.nodes[0], ["publish", "fn"]).status == 0)
+        for node in cluster.nodes.dropFirst() {
+            let took = try cluster.waitForAnswer(node, "fn:1", body: "v1", expect: { status, body in status == 200 && body == "v1" }, within: 5)
+            #expect(took != nil && took! < 1, "version 1 answered on another node after \(took ?? -1) s")
+        }
+        #expect(try cluster.cli(cluster.nodes[1], ["alias", "set", "fn", "prod", "1"]).status == 0)
+        for node in [cluster.nodes[0], cluster.nodes[2]] {
+            let took = try cluster.waitForAnswer(node, "fn:prod", body: "p", expect: { status, body in status == 200 && body == "p" }, within: 5)
+            #expect(took != nil && took! < 1, "the alias answered on another node after \(took ?? -1) s")
+        }
+        // A removal through a third node: the alias and the version are gone everywhere.
+        #expect(try cluster.cli(cluster.nodes[2], ["alias", "remove", "fn", "prod"]).status == 0)
+        #expect(try cluster.cli(cluster.nodes[2], ["versions", "fn", "--remove", "1"]).status == 0)
+        for node in cluster.nodes {
+            #expect(try cluster.waitForAnswer(node, "fn:1", expect: { status, _ in status == 404 }, within: 5) != nil)
+            #expect(try cluster.waitForAnswer(node, "fn:prod", expect: { status, _ in status == 404 }, within: 5) != nil)
+        }
+    }
+
     @Test func callsKeepAnsweringWhilePostgreSQLIsDownAndWritesGet503() throws {
         // A server of its own: this test stops it.
         let postgres = try PostgresServer()
