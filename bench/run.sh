@@ -85,6 +85,9 @@ run_wrk() { # label url [script]
   echo "## Wasm engines: Wasmtime vs WasmKit: guest compute vs native, echo/healthz, deploy -> first 200, RSS (bench/engines.sh: its own servers)"
   STRATUS_BIN=$BIN DURATION=$DURATION bash bench/engines.sh
   echo
+  echo "## Alias routing: a version called through an alias vs directly (bench/aliases.sh: its own server)"
+  STRATUS_BIN=$BIN bash bench/aliases.sh
+  echo
   if [ "$(id -u)" = 0 ] && command -v buildah >/dev/null && command -v docker-registry >/dev/null; then
     echo "## Container images vs the same code as an http-mode bundle: warm req/s, deploy -> first answer (bench/images.sh)"
     STRATUS_BIN=$BIN DURATION=$DURATION bash bench/images.sh

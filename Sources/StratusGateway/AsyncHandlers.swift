@@ -92,7 +92,8 @@ struct AsyncHandlers {
         do { name = try FunctionName(address: rawName) } catch {
             throw GatewayError.notFound("error finding function \(rawName): \(error)")
         }
-        guard dependencies.invoker.callMode(name, callID: callID) != nil else {
+        // An alias is stored as it is, and resolved when the call runs (by its call id, the same version).
+        guard dependencies.invoker.route(name, callID: callID) != nil else {
             throw GatewayError.notFound("error finding function \(rawName): not deployed")
         }
         var callbackURL: String?

@@ -29,6 +29,8 @@ final class ClusterSync: Service, Sendable {
     let interval: Double
     let inflight: InflightLimiter
     let onRemoved: @Sendable (FunctionName) -> Void
+    /// Told when a reconcile changed this node's functions (the timer scheduler looks again).
+    let onChanged: @Sendable () -> Void
     /// Replicas last applied from the store per function, so a local autoscaler's choice is not undone by every reconcile.
     private let appliedReplicas = Mutex<[FunctionName: Int?]>([:])
     private let lastCounter = Atomic<Int64>(-1)
@@ -40,7 +42,8 @@ final class ClusterSync: Service, Sendable {
     static let forgetAfter: Double = 60
 
     init(store: any StratusStorage, invoker: Invoker, planner: DeployPlanner, gate: SerialGate, sites: SiteDirectory, queue: AsyncQueue,
-         logger: Logger, node: NodeRecord, interval: Double, inflight: InflightLimiter, onRemoved: @escaping @Sendable (FunctionName) -> Void) {
+         logger: Logger, node: NodeRecord, interval: Double, inflight: InflightLimiter, onRemoved: @escaping @Sendable (FunctionName) -> Void,
+         onChanged: @escaping @Sendable () -> Void = {}) {
         self.store = store
         self.invoker = invoker
         self.planner = planner
@@ -53,6 +56,7 @@ final class ClusterSync: Service, Sendable {
         self.interval = interval
         self.inflight = inflight
         self.onRemoved = onRemoved
+        self.onChanged = onChanged
     }
 
     /// Call after the functions were restored at start-up: the counter they reflect.
@@ -172,6 +176,7 @@ final class ClusterSync: Service, Sendable {
                 }
                 try await self.sites.sync(logger: self.logger)
             }
+            onChanged()
             lastCounter.store(counter, ordering: .relaxed)
         } catch {
             logger.warning("cannot reconcile with the store yet; this node keeps serving what it has", metadata: ["error": "\(error)"])

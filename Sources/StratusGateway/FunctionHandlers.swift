@@ -104,6 +104,7 @@ struct FunctionHandlers {
             throw GatewayError.from(error)
         }
         invoker.activate(prepared)
+        dependencies.timers.wake()
         dependencies.logger.info(existing == nil ? "function created" : "function updated", metadata: ["function": "\(plan.spec.name)", "image": "\(plan.spec.image)"])
         return existing == nil
     }

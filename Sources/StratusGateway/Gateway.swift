@@ -150,13 +150,14 @@ public struct Gateway: Sendable {
         let scheme = tls == nil ? "http" : "https"
         let node = NodeRecord(id: nodeName, address: configuration.nodeAddress ?? "\(scheme)://\(configuration.host):\(configuration.port)",
                           version: configuration.version, startedAt: Date(), heartbeatAt: Date(), functions: 0, inflight: 0)
-        let secretFolders = secretFiles, followers = logs
+        let secretFolders = secretFiles, followers = logs, timers = timers
         sync = ClusterSync(store: store, invoker: invoker, planner: planner, gate: managementGate, sites: sites, queue: queue, logger: logger,
                            node: node, interval: configuration.reconcileInterval, inflight: inflight,
                            onRemoved: { name in
                                secretFolders.remove(name)
                                followers.endFollowers(of: name)
-                           })
+                           },
+                           onChanged: { timers.wake() })
     }
 
     /// The embedded SQLite store in the data directory, or PostgreSQL when `--store` names it.

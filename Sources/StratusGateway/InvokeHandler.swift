@@ -33,11 +33,12 @@ struct InvokeHandler {
         }
         defer { limiter.leave() }
         let start = Date()
-        let name: FunctionName
-        do { name = try FunctionName(address: rawName) } catch {
+        let address: FunctionName
+        do { address = try FunctionName(address: rawName) } catch {
             throw GatewayError.notFound("error finding function \(rawName): \(error)")
         }
-        guard let mode = dependencies.invoker.callMode(name, callID: callID) else {
+        // An alias becomes the version it picks for this call here, once.
+        guard let (name, mode) = dependencies.invoker.route(address, callID: callID) else {
             throw GatewayError.notFound("error finding function \(rawName): not deployed")
         }
         if mode == .streamed {

@@ -26,8 +26,11 @@ final class TimerScheduler: Service, Sendable {
     let queue: AsyncQueue
     let node: String
     let logger: Logger
-    /// The longest the loop sleeps: a schedule changed here or on another node applies within it.
+    /// The longest the loop sleeps while some function has a trigger (a claim another node made is
+    /// seen within it); deploys here and reconciles with other nodes wake it at once.
     let recheck: Double
+    /// The longest it sleeps while no function has a trigger: an idle server stays idle.
+    static let idleRecheck: Double = 30
     /// How late a tick may be claimed and still run as on time.
     static func lateness(_ schedule: CronSchedule) -> Double { min(5, max(1, 2 * (schedule.every ?? 5))) }
     /// On-time ticks claimed at most at once (a 100ms schedule after a 5 s stall).
@@ -35,7 +38,7 @@ final class TimerScheduler: Service, Sendable {
     private let wakeups: AsyncStream<Void>.Continuation
     private let wakeupStream: AsyncStream<Void>
 
-    init(store: any StratusStorage, invoker: Invoker, queue: AsyncQueue, node: String, logger: Logger, recheck: Double = 0.5) {
+    init(store: any StratusStorage, invoker: Invoker, queue: AsyncQueue, node: String, logger: Logger, recheck: Double = 1) {
         self.store = store
         self.invoker = invoker
         self.queue = queue
@@ -78,7 +81,7 @@ final class TimerScheduler: Service, Sendable {
     /// Fires what is due; returns how long to sleep (0: look again at once, a claim was lost).
     func step() async -> Double {
         let triggers = triggers()
-        guard !triggers.isEmpty else { return recheck }
+        guard !triggers.isEmpty else { return Self.idleRecheck }
         let states: [String: TimerState]
         do {
             states = Dictionary(try await store.timerStates().map { ($0.function, $0) }, uniquingKeysWith: { a, _ in a })

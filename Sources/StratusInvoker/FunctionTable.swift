@@ -60,11 +60,25 @@ final class FunctionTable: Sendable {
     var all: [FunctionEntry] { entries.withLock { Array($0.values) } }
 }
 
-/// The aliases calls can name (`name:prod`), each with the version names it routes to made once.
+/// The aliases calls can name (`name:prod`), each with the version a call lands on for each of the
+/// 100 points its call id can hash to, worked out once per change.
 final class AliasTable: Sendable {
-    struct Entry: Sendable {
+    final class Entry: Sendable {
         let alias: FunctionAlias
-        let targets: [Int: FunctionName]
+        /// The version name for each point 0..<100.
+        let slots: [FunctionName]
+
+        init?(_ alias: FunctionAlias) {
+            var slots: [FunctionName] = []
+            slots.reserveCapacity(100)
+            for route in alias.routes {
+                guard let name = try? FunctionName(alias.function, qualifier: String(route.version)) else { return nil }
+                slots.append(contentsOf: repeatElement(name, count: route.weight))
+            }
+            guard slots.count == 100 else { return nil }
+            self.alias = alias
+            self.slots = slots
+        }
     }
 
     private let entries = Mutex<[FunctionName: Entry]>([:])
@@ -72,18 +86,14 @@ final class AliasTable: Sendable {
     /// Replaces every alias with `aliases`.
     func replace(_ aliases: [FunctionAlias]) {
         var table: [FunctionName: Entry] = [:]
-        for alias in aliases {
-            var targets: [Int: FunctionName] = [:]
-            for route in alias.routes { targets[route.version] = try? FunctionName(alias.function, qualifier: String(route.version)) }
-            table[alias.address] = Entry(alias: alias, targets: targets)
-        }
+        for alias in aliases { table[alias.address] = Entry(alias) }
         entries.withLock { $0 = table }
     }
 
     /// The version `name` (an alias address) sends the call with `callID` to; `nil` for an unknown alias.
     func target(_ name: FunctionName, callID: String) -> FunctionName? {
         guard let entry = entries.withLock({ $0[name] }) else { return nil }
-        return entry.targets[entry.alias.version(for: callID)]
+        return entry.slots[FunctionAlias.point(callID)]
     }
 
     var all: [FunctionAlias] { entries.withLock { $0.values.map(\.alias) } }

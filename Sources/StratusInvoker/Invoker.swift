@@ -80,15 +80,10 @@ public final class Invoker: Sendable {
     /// The aliases routed now.
     public var routedAliases: [FunctionAlias] { aliases.all }
 
-    /// What a call to `name` with `callID` reaches: itself, or for an alias the version its weights
-    /// pick for that call id. One dictionary look-up more for an alias; none for anything else.
-    public func target(_ name: FunctionName, callID: String) -> FunctionName? {
-        guard name.isAlias else { return name }
-        return aliases.target(name, callID: callID)
-    }
-
+    /// What a call to `name` with `callID` reaches: the function or version itself, or for an alias the
+    /// version its weights pick for that call id. One dictionary look-up more for an alias; none otherwise.
     private func entry(_ name: FunctionName, callID: String) -> FunctionEntry? {
-        guard name.qualifier != nil, name.isAlias else { return table[name] }
+        guard name.isAlias else { return table[name] }
         return aliases.target(name, callID: callID).flatMap { table[$0] }
     }
 
@@ -137,11 +132,12 @@ public final class Invoker: Sendable {
 
     // MARK: Calls
 
-    /// How a call to `name` is made: its body buffered, or streamed (http mode, raw classic); `nil`
-    /// when it is not deployed. One table look-up, on every call's path.
-    public func callMode(_ name: FunctionName, callID: String) -> CallMode? {
+    /// What a call to `name` with `callID` reaches (for an alias, the version its weights pick: pass
+    /// that name on, so the call is routed once) and how it is made: its body buffered, or streamed
+    /// (http mode, raw classic); `nil` when it is not deployed. One table look-up on every call's path.
+    public func route(_ name: FunctionName, callID: String) -> (name: FunctionName, mode: CallMode)? {
         guard let entry = entry(name, callID: callID) else { return nil }
-        return entry.function.streaming == nil ? .buffered : .streamed
+        return (entry.spec.name, entry.function.streaming == nil ? .buffered : .streamed)
     }
 
     public enum CallMode: Sendable {

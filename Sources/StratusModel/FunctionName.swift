@@ -12,6 +12,8 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
     /// A published version (`3`) or an alias (`prod`) of the function; `nil` is the function as last
     /// deployed (`$LATEST`). Written after a colon: `name:3`, `name.namespace:prod`.
     public let qualifier: String?
+    /// Whether this name addresses an alias (`name:prod`): kept, not parsed, as calls check it.
+    public let isAlias: Bool
 
     /// Checks `name` and `namespace` and keeps them; the error says what is wrong.
     public init(_ name: String, namespace: String = FunctionName.defaultNamespace) throws(ModelError) {
@@ -24,6 +26,7 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
         rawValue = name
         self.namespace = namespace
         qualifier = nil
+        isAlias = false
         qualified = namespace == FunctionName.defaultNamespace ? name : "\(name).\(namespace)"
     }
 
@@ -33,6 +36,7 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
         rawValue = base.rawValue
         namespace = base.namespace
         self.qualifier = qualifier
+        isAlias = Int(qualifier) == nil
         let unqualified = base.namespace == FunctionName.defaultNamespace ? base.rawValue : "\(base.rawValue).\(base.namespace)"
         qualified = unqualified + ":" + qualifier
     }
@@ -55,9 +59,6 @@ public struct FunctionName: Hashable, Sendable, Comparable, CustomStringConverti
 
     /// The version number this name addresses (`name:3`), if it is one.
     public var version: Int? { qualifier.flatMap { Int($0) } }
-
-    /// Whether this name addresses an alias (`name:prod`).
-    public var isAlias: Bool { qualifier != nil && version == nil }
 
     /// Why `text` is neither a version number (1 or more) nor an alias name, or `nil`.
     public static func qualifierProblem(_ text: String) -> String? {

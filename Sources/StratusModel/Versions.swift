@@ -89,13 +89,16 @@ public struct FunctionAlias: Sendable, Equatable, Codable {
     /// The version a call with `callID` goes to: a stable hash of the id, placed on the weights.
     public func version(for callID: String) -> Int {
         guard routes.count > 1 else { return routes[0].version }
-        var point = Int(Self.hash(callID) % 100)
+        var point = Self.point(callID)
         for route in routes {
             if point < route.weight { return route.version }
             point -= route.weight
         }
         return routes[routes.count - 1].version
     }
+
+    /// Where a call id falls on the weights: 0..<100.
+    public static func point(_ callID: String) -> Int { Int(hash(callID) % 100) }
 
     /// FNV-1a over the id, then a 64-bit finaliser (splitmix64) so nearby ids spread evenly. The same on
     /// every node and every run (unlike Swift's `Hasher`).

@@ -328,6 +328,22 @@ class Flow:
             self.shot("ui-upload.png")
             self.done(uploaded=status)
 
+        if self.args.versioned:
+            # A function with a timer trigger, two published versions and a weighted alias (made by the
+            # test through the CLI): its page shows all three.
+            versioned = self.args.versioned
+            self.begin("8b-versions-timer")
+            self.js("location.hash = %s" % json.dumps("#/function/" + versioned))
+            self.wait_for("(() => { const h = document.getElementById('h-spec'); const c = h && h.parentElement;"
+                          " return c && /Timer trigger/.test(c.textContent) && /Versions/.test(c.textContent); })()",
+                          "the specification to show the timer trigger and the versions")
+            spec = self.js("document.getElementById('h-spec').parentElement.textContent")
+            for needle in ("@every 1h", "Next run", versioned + ":1", versioned + ":2", versioned + ":prod", "version 1 90%", "version 2 10%"):
+                if needle not in spec:
+                    raise StepFailed("%s: the function page does not show %r: %s" % (self.step, needle, spec[:1500]))
+            self.shot("ui-versions.png")
+            self.done()
+
         self.begin("9-queue-secrets")
         self.go("#/queue")
         self.wait_for("document.querySelectorAll('.counts li').length > 0 || (() => {"
@@ -418,6 +434,7 @@ def main(argv=None):
                         help="do not fail step 6 when the function has written no log line (waits --logs-timeout)")
     parser.add_argument("--logs-timeout", type=float, default=6)
     parser.add_argument("--verbose", action="store_true", help="name each step on stderr as it starts")
+    parser.add_argument("--versioned", help="a function with a timer, versions 1 and 2 and alias prod (1=90,2=10) whose page to check")
     parser.add_argument("--upload-wasm", help="a .wasm file to deploy as 'uploaded' through the store's upload form")
     args = parser.parse_args(argv)
     if args.expect is None:

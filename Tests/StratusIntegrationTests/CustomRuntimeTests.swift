@@ -93,6 +93,35 @@ import Testing
         #expect(try post("\(server.url)/function/victim", "again").body == "done")
     }
 
+    /// A custom runtime's versions each keep their own bootstrap; an alias splits its events between
+    /// them by call id, sync and async alike.
+    @Test func aCustomRuntimeHasVersionsAndAnAliasSplitsItsEvents() throws {
+        let server = try ServerProcess()
+        defer { server.destroy() }
+        let directory = try workspace()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let bootstrap = ReplicaTests.Setup.bootstrap.replacingOccurrences(of: "-d done", with: "-d \"$WORD\"")
+        let bundle = try tarball(try folder(["bootstrap": bootstrap], in: directory, named: "rt-src"))
+        for word in ["one", "two"] {
+            let deployed = try cli(server, ["deploy", "--name", "rt", "--artifact", bundle.path, "--annotation", "com.stratus.mode=bootstrap",
+                                            "--env", "WORD=\(word)"])
+            #expect(deployed.status == 0, "\(deployed.stdout)\(deployed.stderr)")
+            #expect(try cli(server, ["publish", "rt"]).status == 0)
+        }
+        #expect(try post("\(server.url)/function/rt:1", "x").body == "one")
+        #expect(try post("\(server.url)/function/rt:2", "x").body == "two")
+        #expect(try cli(server, ["alias", "set", "rt", "live", "1=50,2=50"]).status == 0)
+        var seen: [String: Int] = [:]
+        for index in 0..<40 {
+            let answer = try Curl.request("\(server.url)/function/rt:live", body: "x", headers: ["X-Call-Id: event-\(index)"])
+            #expect(answer.status == 200)
+            seen[answer.body, default: 0] += 1
+            // The same id again: the same version.
+            #expect(try Curl.request("\(server.url)/function/rt:live", body: "x", headers: ["X-Call-Id: event-\(index)"]).body == answer.body)
+        }
+        #expect(seen.keys.sorted() == ["one", "two"], "\(seen)")
+    }
+
     /// AWS's own runtime interface client (awslambdaric, from PyPI) runs unmodified: its code comes
     /// from a layer at /opt/python, the event is an API Gateway v2 payload, and its answers and
     /// errors come back as HTTP.

@@ -15,13 +15,22 @@ import Testing
         let server = try ServerProcess()
         defer { server.destroy() }
         let password = try #require(server.password)
+        // A function with a timer trigger, two versions and a weighted alias, for its page.
+        func cli(_ arguments: [String]) throws -> Int32 {
+            try StratusBinary.run(arguments + ["--gateway", server.url], environment: ["STRATUS_HOME": server.dataDirectory.path]).status
+        }
+        #expect(try cli(["deploy", "--name", "nightly", "--wasm", try WasmFixtures.path("echo").path,
+                         "--annotation", "topic=cron-function", "--annotation", "schedule=@every 1h"]) == 0)
+        #expect(try cli(["publish", "nightly"]) == 0 && cli(["publish", "nightly"]) == 0)
+        #expect(try cli(["alias", "set", "nightly", "prod", "1=90,2=10"]) == 0)
         let screenshots = WasmFixtures.repositoryRoot.appendingPathComponent(".build/test-artifacts/ui")
         try FileManager.default.createDirectory(at: screenshots, withIntermediateDirectories: true)
         let script = Process()
         script.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         script.arguments = [WasmFixtures.repositoryRoot.appendingPathComponent("Tests/Browser/ui_flow.py").path,
                             "--url", "\(server.url)/ui/", "--user", "admin", "--password", password,
-                            "--screenshots", screenshots.path, "--timeout", "240", "--upload-wasm", try WasmFixtures.path("echo").path]
+                            "--screenshots", screenshots.path, "--timeout", "240", "--upload-wasm", try WasmFixtures.path("echo").path,
+                            "--versioned", "nightly"]
         let output = Pipe(), errors = Pipe()
         script.standardOutput = output
         script.standardError = errors
@@ -33,7 +42,8 @@ import Testing
         script.waitUntilExit()
         while reader.isExecuting { usleep(10_000) }
         #expect(script.terminationStatus == 0, "ui_flow.py: \(errorText.text.suffix(3000))\n\(text)")
-        for shot in ["ui-login-error.png", "ui-functions.png", "ui-store.png", "ui-invoke.png", "ui-function.png", "ui-deleted.png", "ui-upload.png"] {
+        for shot in ["ui-login-error.png", "ui-functions.png", "ui-store.png", "ui-invoke.png", "ui-function.png", "ui-deleted.png", "ui-upload.png",
+                     "ui-versions.png"] {
             let png = FileManager.default.contents(atPath: screenshots.appendingPathComponent(shot).path) ?? Data()
             #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]), "\(shot)")
         }
