@@ -125,7 +125,7 @@ struct Scale: AsyncParsableCommand {
             next call starts one again (that call waits instead of failing).
             """)
     @OptionGroup var options: GatewayOptions
-    @Argument(help: "Function name (NAME.NAMESPACE for one outside openfaas-fn).") var name: String
+    @Argument(help: "Function name (NAME.NAMESPACE for one outside openfaas-fn), or NAME:N for published version N.") var name: String
     @Option(name: .long, help: "Replicas to run (0 or more).") var replicas: Int
 
     func run() async throws {
@@ -133,8 +133,14 @@ struct Scale: AsyncParsableCommand {
         let client = options.client()
         try await client.sendJSON(.POST, "/system/scale-function/\(name)", ScaleServiceRequest(serviceName: name, replicas: replicas))
         // The gateway clamps the count to com.openfaas.scale.max: say what it applied.
-        let status = try client.decode(FunctionStatus.self, try await client.expectSuccess(.GET, "/system/function/\(name)"))
-        let applied = status.replicas
+        let applied: Int
+        if let colon = name.lastIndex(of: ":"), let number = Int(name[name.index(after: colon)...]) {
+            let base = String(name[..<colon])
+            let versions = try client.decode([VersionStatus].self, try await client.expectSuccess(.GET, "/system/function/\(base)/versions"))
+            applied = versions.first { $0.version == number }?.replicas ?? replicas
+        } else {
+            applied = try client.decode(FunctionStatus.self, try await client.expectSuccess(.GET, "/system/function/\(name)")).replicas
+        }
         let clamped = applied < replicas ? " (its com.openfaas.scale.max)" : ""
         print("Scaled \(name) to \(applied) replica\(applied == 1 ? "" : "s")\(clamped)")
     }

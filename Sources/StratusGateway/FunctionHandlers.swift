@@ -24,10 +24,11 @@ struct FunctionHandlers {
 
     /// `POST /system/scale-function/{name}` `{"serviceName", "namespace", "replicas"}`: sets any
     /// function's replicas (clamped to `com.openfaas.scale.max`, kept across restarts); 0 scales it to
-    /// zero, and the next call starts a replica again.
+    /// zero, and the next call starts a replica again. `NAME:N` scales published version N.
     func scale(_ request: Request, rawName: String) async throws -> Response {
         let buffer = try await request.collectBody(limit: 64 * 1024)
         let body = try JSON.decode(ScaleServiceRequest.self, from: buffer, what: "scale request ({\"serviceName\": \"…\", \"replicas\": N})")
+        if rawName.contains(":") { return try await scaleVersion(rawName, namespace: body.namespace ?? request.uri.queryParameters.get("namespace"), to: body.replicas) }
         let name = try parseName(rawName, namespace: body.namespace ?? request.uri.queryParameters.get("namespace"))
         guard var spec = try await lookup(name) else { throw GatewayError.notFound("function '\(name)' not found") }
         guard body.replicas >= 0 else { throw GatewayError.badRequest("replicas must be 0 or more, not \(body.replicas)") }
@@ -36,6 +37,26 @@ struct FunctionHandlers {
         spec.replicas = applied
         do { try await dependencies.registry.saveFunction(spec) } catch { throw GatewayError.from(error) }
         dependencies.logger.info("function scaled", metadata: ["function": "\(name)", "replicas": "\(applied)"])
+        return Response(status: .accepted)
+    }
+
+    /// Scales a published version: its own replicas, kept with the version (restarts and other nodes follow).
+    private func scaleVersion(_ rawName: String, namespace: String?, to replicas: Int) async throws -> Response {
+        let colon = rawName.lastIndex(of: ":")!
+        let base = try parseName(String(rawName[..<colon]), namespace: namespace)
+        let text = String(rawName[rawName.index(after: colon)...])
+        guard let number = Int(text), number > 0, let name = try? FunctionName(base, qualifier: text) else {
+            throw GatewayError.notFound("'\(rawName)' is not a function or a published version (aliases cannot be scaled: scale their versions)")
+        }
+        guard replicas >= 0 else { throw GatewayError.badRequest("replicas must be 0 or more, not \(replicas)") }
+        let applied: Int
+        do { applied = try dependencies.invoker.scale(name, to: replicas) } catch {
+            throw GatewayError.notFound("version \(number) of '\(base)' not found")
+        }
+        let kept: Bool
+        do { kept = try await dependencies.versions.setVersionReplicas(of: base, number, replicas: applied) } catch { throw GatewayError.from(error) }
+        guard kept else { throw GatewayError.notFound("version \(number) of '\(base)' not found") }
+        dependencies.logger.info("function version scaled", metadata: ["function": "\(base)", "version": "\(number)", "replicas": "\(applied)"])
         return Response(status: .accepted)
     }
 

@@ -49,6 +49,22 @@ extension PostgresStore: VersionStore, TimerStore {
         return versions
     }
 
+    public func setVersionReplicas(of function: FunctionName, _ version: Int, replicas: Int) async throws(StoreError) -> Bool {
+        let key = function.base.qualified
+        let logger = logger
+        return try await transaction("scale version \(version) of \(key)") { connection -> Bool in
+            guard let json = try await connection.query("""
+                SELECT spec FROM function_version WHERE function = \(key) AND version = \(version) FOR UPDATE
+                """, logger: logger).collectOne(String.self) else { return false }
+            var spec = try SpecCoding.decode(json)
+            spec.replicas = replicas
+            let stored = try SpecCoding.encode(spec)
+            try await connection.query("UPDATE function_version SET spec = \(stored) WHERE function = \(key) AND version = \(version)", logger: logger)
+            try await Self.changed(connection, logger)
+            return true
+        }
+    }
+
     public func removeVersion(of function: FunctionName, _ version: Int) async throws(StoreError) -> RemoveVersionOutcome {
         let key = function.base.qualified
         let logger = logger

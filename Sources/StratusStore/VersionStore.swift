@@ -27,6 +27,9 @@ public protocol VersionStore: Sendable {
     func versions(of function: FunctionName) async throws(StoreError) -> [FunctionVersion]
     /// Every version of every function, by function then number.
     func allVersions() async throws(StoreError) -> [FunctionVersion]
+    /// Keeps the replicas a version was scaled to (the one thing about a version that changes); `false`
+    /// when there is no such version.
+    func setVersionReplicas(of function: FunctionName, _ version: Int, replicas: Int) async throws(StoreError) -> Bool
     /// Removes one version unless an alias routes to it.
     func removeVersion(of function: FunctionName, _ version: Int) async throws(StoreError) -> RemoveVersionOutcome
     /// Creates or replaces an alias; every version it routes to must exist.
@@ -138,6 +141,19 @@ extension SQLiteStore: VersionStore {
             versions.append(try VersionCoding.version(function: row.0, number: row.1, description: row.2, spec: row.3, createdAt: row.4))
         }
         return versions
+    }
+
+    public func setVersionReplicas(of function: FunctionName, _ version: Int, replicas: Int) async throws(StoreError) -> Bool {
+        let key = function.base.qualified
+        return try await writeDatabase { db -> Bool in
+            guard let json = try String.fetchOne(db, sql: "SELECT spec FROM functionVersion WHERE function = ? AND version = ?", arguments: [key, version])
+            else { return false }
+            var spec = try SpecCoding.decode(json)
+            spec.replicas = replicas
+            try db.execute(sql: "UPDATE functionVersion SET spec = ? WHERE function = ? AND version = ?",
+                           arguments: [try SpecCoding.encode(spec), key, version])
+            return true
+        }
     }
 
     public func removeVersion(of function: FunctionName, _ version: Int) async throws(StoreError) -> RemoveVersionOutcome {

@@ -219,11 +219,18 @@ import Testing
         #expect(try cli(server, ["versions", "fn", "--remove", "2"]).status == 0)
         #expect(try Curl.request("\(server.url)/function/fn:2", body: "x").status == 404)
 
-        // Nothing is lost on restart: versions, aliases, and their answers.
+        // A version scales on its own, and keeps its count.
+        let scaled = try cli(server, ["scale", "fn:1", "--replicas", "3"])
+        #expect(scaled.status == 0 && scaled.stdout.contains("Scaled fn:1 to 3 replicas"), "\(scaled.stdout)\(scaled.stderr)")
+        #expect(try cli(server, ["scale", "fn:prod", "--replicas", "3"]).stderr.contains("aliases cannot be scaled"))
+        #expect(try cli(server, ["scale", "fn:9", "--replicas", "3"]).stderr.contains("404"))
+
+        // Nothing is lost on restart: versions, aliases, their answers, a version's replicas.
         server.stop()
         server = try ServerProcess(dataDirectory: data)
         #expect(try waitUntil { try Curl.request("\(server.url)/function/fn:prod", body: "again").body == "again" })
         #expect(try Curl.request("\(server.url)/function/fn:1", body: "again").body == "again")
+        #expect(try cli(server, ["versions", "fn", "--json"]).stdout.contains(#""replicas" : 3"#))
         #expect(try cli(server, ["publish", "fn"]).stdout.contains("version 3"), "numbers are never reused")
         // Removing the function takes its versions and aliases with it.
         #expect(try cli(server, ["remove", "fn"]).status == 0)

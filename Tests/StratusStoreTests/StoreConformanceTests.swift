@@ -377,6 +377,10 @@ struct StoreUnderTest {
         let other = try await subject.secondNode()
         #expect(try await other.versions(of: fn).map(\.spec.envVars) == [["V": "1"], ["V": "2"]])
         #expect(try await other.allVersions().map(\.spec.name.qualified) == ["shop:1", "shop:2"])
+        // Its replica count is the one thing about a version that changes.
+        #expect(try await store.setVersionReplicas(of: fn, 1, replicas: 3))
+        #expect(try await store.setVersionReplicas(of: fn, 99, replicas: 3) == false)
+        #expect(try await other.versions(of: fn).map(\.spec.replicas) == [3, nil])
 
         let alias = try FunctionAlias(function: fn, name: "prod", routes: [AliasRoute(version: 1, weight: 90), AliasRoute(version: 2, weight: 10)])
         #expect(try await store.setAlias(alias) == .saved(created: true))
