@@ -20,6 +20,15 @@ final class WasmtimeFunction: EngineFunction {
     /// Whether the next call is the first since deploy or since a scale to zero.
     private let cold = Atomic<Bool>(true)
     private let inlineAllowed = Atomic<Bool>(true)
+    /// Whether the module calls host work (inference, images): never inline, not even as a probe.
+    private let hostWork: Bool
+    /// Calls since inline runs were turned off: every `probeEvery`th tries inline again.
+    private let sinceDemotion = Atomic<Int>(0)
+    /// The inline rule measures wall time, and a call the OS preempted for a millisecond under load
+    /// looks as slow as a slow guest. So a function sent to the guest threads tries inline again now
+    /// and then: a probe that finishes within the budget turns inline runs back on; one that does not
+    /// costs at most one epoch tick (5 ms) in this many calls.
+    static let probeEvery = 1024
     /// Host contexts of finished calls, kept for their buffers and preopens.
     private let contexts = Mutex<[HostContext]>([])
     private let deadline: UInt64
@@ -33,7 +42,8 @@ final class WasmtimeFunction: EngineFunction {
         self.layers = layers
         self.models = models
         deadline = EpochTicker.ticks(seconds: settings.timeout)
-        if prepared.usesHostWork { inlineAllowed.store(false, ordering: .relaxed) }
+        hostWork = prepared.usesHostWork
+        if hostWork { inlineAllowed.store(false, ordering: .relaxed) }
     }
 
     /// Makes and drops one instance, so a module that cannot be instantiated (its start function
@@ -67,16 +77,25 @@ final class WasmtimeFunction: EngineFunction {
 
     /// An inline call gets one epoch tick (at most 5 ms); one that needs more runs again on a guest thread.
     func callInline(_ request: GuestRequest) -> GuestResult? {
-        guard inlineAllowed.load(ordering: .relaxed) else { return nil }
+        let probe = !inlineAllowed.load(ordering: .relaxed)
+        if probe {
+            guard !hostWork, sinceDemotion.wrappingAdd(1, ordering: .relaxed).newValue % Self.probeEvery == 0 else { return nil }
+        }
         let begin = ContinuousClock.now
         let (result, interrupted) = run(request, ticks: 1, begin: begin)
         if interrupted {
             // Stopped by the tick budget: a guest that ran for a millisecond or more is sent to the
             // guest threads from now on; a tick that merely fell inside a short call changes nothing.
-            if begin.duration(to: .now) >= .milliseconds(1) { inlineAllowed.store(false, ordering: .relaxed) }
+            if begin.duration(to: .now) >= .milliseconds(1) { demote() }
             return nil
         }
+        if probe && begin.duration(to: .now) < .milliseconds(1) { inlineAllowed.store(true, ordering: .relaxed) }
         return result
+    }
+
+    func demote() {
+        sinceDemotion.store(0, ordering: .relaxed)
+        inlineAllowed.store(false, ordering: .relaxed)
     }
 
     var runsInline: Bool { inlineAllowed.load(ordering: .relaxed) }
@@ -84,9 +103,9 @@ final class WasmtimeFunction: EngineFunction {
     func call(_ request: GuestRequest) -> GuestResult {
         let begin = ContinuousClock.now
         let result = run(request, ticks: deadline, begin: begin).result
-        // A call that needs a millisecond or more keeps to the guest threads from now on, whether or
-        // not its inline attempt happened to be stopped late enough to tell.
-        if begin.duration(to: .now) >= .milliseconds(1) { inlineAllowed.store(false, ordering: .relaxed) }
+        // A call that needs a millisecond or more keeps to the guest threads (until a probe says
+        // otherwise), whether or not its inline attempt happened to be stopped late enough to tell.
+        if begin.duration(to: .now) >= .milliseconds(1), inlineAllowed.load(ordering: .relaxed) { demote() }
         return result
     }
 

@@ -114,6 +114,21 @@ import Testing
         #expect(await call(loop).outcome == .timedOut)
     }
 
+    /// Wasmtime's rule measures wall time, so a call the OS preempted can send a short function to the
+    /// guest threads: a later probe that runs within the budget brings it back inline.
+    @Test func aShortWasmtimeFunctionSentToGuestThreadsComesBackInline() async throws {
+        let echo = try await load("echo", engine: .wasmtime)
+        let backend = try #require(echo.backend as? WasmtimeFunction)
+        backend.demote()
+        #expect(!echo.runsInline)
+        for _ in 0..<(WasmtimeFunction.probeEvery - 1) { _ = await call(echo, "x") }
+        #expect(!echo.runsInline, "no probe before \(WasmtimeFunction.probeEvery) calls")
+        #expect(String(decoding: await call(echo, "y").stdout, as: UTF8.self) == "y", "the probe's answer is the call's")
+        // A probe the machine itself slowed past a millisecond (a loaded test run) waits for the next one.
+        for _ in 0..<(8 * WasmtimeFunction.probeEvery) where !echo.runsInline { _ = await call(echo, "z") }
+        #expect(echo.runsInline, "a probe that ran within the budget turned inline runs back on")
+    }
+
     @Test(arguments: WasmEngineKind.allCases) func unboundedRecursionTrapsWithoutHurtingTheHost(engine: WasmEngineKind) async throws {
         let recurse = try await load("recurse", engine: engine)
         let result = await call(recurse)
