@@ -106,7 +106,8 @@ final class TimerScheduler: Service, Sendable {
                             "next": "\(timer.schedule.next(after: now).map(TimerTrigger.timestamp) ?? "never")",
                         ])
                     }
-                    lost = lost || !won
+                    // Not armed here: another node armed it first (it fires the ticks), or the function was
+                    // just removed. Either way nothing is due from this node before the next look.
                     continue
                 }
                 let last = Date(timeIntervalSince1970: Double(state.lastTick) / 1000)

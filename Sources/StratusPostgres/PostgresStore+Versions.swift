@@ -154,8 +154,10 @@ extension PostgresStore: VersionStore, TimerStore {
                     WHERE function = \(function) AND last_tick = \(expectedTick) AND schedule = \(expectedSchedule) RETURNING function
                     """, logger: logger).collect(String.self)
             } else {
+                // Only for a function that still exists: a step racing its removal must not leave a row behind.
                 won = try await connection.query("""
-                    INSERT INTO timer_trigger (function, schedule, last_tick, last_fired_by) VALUES (\(function), \(schedule), \(lastTick), \(node))
+                    INSERT INTO timer_trigger (function, schedule, last_tick, last_fired_by)
+                    SELECT \(function), \(schedule), \(lastTick), \(node) WHERE EXISTS (SELECT 1 FROM function WHERE name = \(function))
                     ON CONFLICT DO NOTHING RETURNING function
                     """, logger: logger).collect(String.self)
             }

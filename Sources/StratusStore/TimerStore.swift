@@ -44,7 +44,8 @@ public protocol TimerStore: Sendable {
     func timerStates() async throws(StoreError) -> [TimerState]
     /// Moves `function`'s trigger from the state read (`expected`: its last tick and schedule; `nil` when
     /// there was no row) to `lastTick` under `schedule`, and enqueues `calls` (ids already queued are
-    /// left alone), in one transaction. `false`, changing nothing, when another node moved it first.
+    /// left alone), in one transaction. `false`, changing nothing, when another node moved it first
+    /// (or, for a new row, when the function no longer exists).
     func advanceTimer(function: String, expected: (lastTick: Int64, schedule: String)?, schedule: String, lastTick: Int64,
                       calls: [AsyncCall], node: String) async throws(StoreError) -> Bool
     /// A run of a timer call ended (or will be retried): kept when it is the trigger's latest run.
@@ -72,8 +73,11 @@ extension SQLiteStore: TimerStore {
                     UPDATE timerTrigger SET lastTick = ?, schedule = ?, lastFiredBy = ? WHERE function = ? AND lastTick = ? AND schedule = ?
                     """, arguments: [lastTick, schedule, node, function, expectedTick, expectedSchedule])
             } else {
-                try db.execute(sql: "INSERT OR IGNORE INTO timerTrigger (function, schedule, lastTick, lastFiredBy) VALUES (?, ?, ?, ?)",
-                               arguments: [function, schedule, lastTick, node])
+                // Only for a function that still exists: a step racing its removal must not leave a row behind.
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO timerTrigger (function, schedule, lastTick, lastFiredBy)
+                    SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM function WHERE name = ?)
+                    """, arguments: [function, schedule, lastTick, node, function])
             }
             guard db.changesCount > 0 else { return false }
             for row in rows { try Self.insertCall(row, db: db, ignoringDuplicates: true) }

@@ -412,6 +412,10 @@ struct StoreUnderTest {
         defer { subject.cleanUp() }
         let store = subject.store
         let other = try await subject.secondNode()
+        // No row for a function that does not exist (a step racing its removal leaves nothing behind).
+        #expect(try await store.advanceTimer(function: "tick", expected: nil, schedule: "@every 1s UTC", lastTick: 1000, calls: [], node: "a") == false)
+        #expect(try await store.timerStates().isEmpty)
+        try await store.saveFunction(FunctionSpec(name: try FunctionName("tick"), image: "cmd", artifact: nil, envProcess: "cat"))
         #expect(try await store.advanceTimer(function: "tick", expected: nil, schedule: "@every 1s UTC", lastTick: 1000, calls: [], node: "a"))
         #expect(try await other.advanceTimer(function: "tick", expected: nil, schedule: "@every 1s UTC", lastTick: 1000, calls: [], node: "b") == false,
                 "armed once")
