@@ -69,12 +69,7 @@ final class AliasTable: Sendable {
         let slots: [FunctionName]
 
         init?(_ alias: FunctionAlias) {
-            var slots: [FunctionName] = []
-            slots.reserveCapacity(100)
-            for route in alias.routes {
-                guard let name = try? FunctionName(alias.function, qualifier: String(route.version)) else { return nil }
-                slots.append(contentsOf: repeatElement(name, count: route.weight))
-            }
+            let slots = alias.slots.compactMap { try? FunctionName(alias.function, qualifier: String($0)) }
             guard slots.count == 100 else { return nil }
             self.alias = alias
             self.slots = slots

@@ -87,15 +87,11 @@ public struct FunctionAlias: Sendable, Equatable, Codable {
     }
 
     /// The version a call with `callID` goes to: a stable hash of the id, placed on the weights.
-    public func version(for callID: String) -> Int {
-        guard routes.count > 1 else { return routes[0].version }
-        var point = Self.point(callID)
-        for route in routes {
-            if point < route.weight { return route.version }
-            point -= route.weight
-        }
-        return routes[routes.count - 1].version
-    }
+    public func version(for callID: String) -> Int { slots[Self.point(callID)] }
+
+    /// The version for each of the 100 points a call id can fall on (each version as many as its
+    /// weight): what the invoker routes by, made once per alias change.
+    public var slots: [Int] { routes.flatMap { repeatElement($0.version, count: $0.weight) } }
 
     /// Where a call id falls on the weights: 0..<100.
     public static func point(_ callID: String) -> Int { Int(hash(callID) % 100) }

@@ -42,11 +42,7 @@ extension PostgresStore: VersionStore, TimerStore {
             try await connection.query("SELECT function, version, description, spec, created_at FROM function_version ORDER BY function, version",
                                        logger: logger).tuples((String, Int, String, String, Double).self)
         }
-        var versions: [FunctionVersion] = []
-        for row in rows {
-            versions.append(try VersionCoding.version(function: row.0, number: row.1, description: row.2, spec: row.3, createdAt: row.4))
-        }
-        return versions
+        return try VersionCoding.versions(rows)
     }
 
     public func setVersionReplicas(of function: FunctionName, _ version: Int, replicas: Int) async throws(StoreError) -> Bool {

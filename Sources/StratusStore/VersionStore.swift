@@ -54,10 +54,15 @@ public enum VersionCoding {
         String(decoding: (try? JSONEncoder().encode(routes)) ?? Data("[]".utf8), as: UTF8.self)
     }
 
-    public static func version(function: String, number: Int, description: String, spec: String, createdAt: Double) throws(StoreError) -> FunctionVersion {
-        guard let owner = try? FunctionName(parsing: function) else { throw .corruptRecord("version \(number) of '\(function)' is unreadable") }
-        return FunctionVersion(function: owner, version: number, description: description, spec: try SpecCoding.decode(spec),
-                               createdAt: Date(timeIntervalSince1970: createdAt))
+    /// Versions from their stored columns: function, version, description, spec, createdAt.
+    public static func versions(_ rows: [(String, Int, String, String, Double)]) throws(StoreError) -> [FunctionVersion] {
+        var versions: [FunctionVersion] = []
+        for (function, number, description, spec, createdAt) in rows {
+            guard let owner = try? FunctionName(parsing: function) else { throw .corruptRecord("version \(number) of '\(function)' is unreadable") }
+            versions.append(FunctionVersion(function: owner, version: number, description: description, spec: try SpecCoding.decode(spec),
+                                            createdAt: Date(timeIntervalSince1970: createdAt)))
+        }
+        return versions
     }
 
     /// The aliases among `aliases` that route to `version`.
@@ -136,11 +141,7 @@ extension SQLiteStore: VersionStore {
             try Row.fetchAll(db, sql: "SELECT * FROM functionVersion \(clause) ORDER BY function, version", arguments: StatementArguments(arguments))
                 .map { ($0["function"] as String, $0["version"] as Int, $0["description"] as String, $0["spec"] as String, $0["createdAt"] as Double) }
         }
-        var versions: [FunctionVersion] = []
-        for row in rows {
-            versions.append(try VersionCoding.version(function: row.0, number: row.1, description: row.2, spec: row.3, createdAt: row.4))
-        }
-        return versions
+        return try VersionCoding.versions(rows)
     }
 
     public func setVersionReplicas(of function: FunctionName, _ version: Int, replicas: Int) async throws(StoreError) -> Bool {

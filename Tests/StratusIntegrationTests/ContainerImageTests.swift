@@ -174,14 +174,7 @@ struct ContainerImageTests {
         #expect(refused.status == 502 && refused.body.contains("--insecure-registry \(registry.address)"), "\(refused)")
     }
 
-    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if condition() { return true }
-            usleep(100_000)
-        }
-        return condition()
-    }
+    static func waitFor(_ seconds: Double, _ condition: () -> Bool) -> Bool { ClusterTests.waitFor(seconds, condition) }
 }
 
 /// `stratus up --image-build`: a function with a Dockerfile is built with buildah, pushed, and deployed by reference.

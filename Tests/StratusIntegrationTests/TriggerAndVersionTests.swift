@@ -16,6 +16,13 @@ import Testing
         return (answer.status, answer.body)
     }
 
+    /// `METHOD /system/PATH` with the server's credentials: the status and the body.
+    func system(_ server: ServerProcess, _ method: String, _ path: String, _ body: String = "") throws -> (status: Int, body: String) {
+        let answer = try Curl.request("\(server.url)/system/\(path)", method: method, body: body,
+                                      headers: ["Authorization: Basic " + Data("admin:\(server.password ?? "")".utf8).base64EncodedString()])
+        return (answer.status, answer.body)
+    }
+
     /// A host command that writes `tick <X-Scheduled-Time> <X-Connector>` to its log on every call.
     func tickFunction(_ name: String, schedule: String, extra: String = "") -> String {
         #"{"service": "\#(name)", "image": "\#(name)", "envProcess": "sh -c 'echo tick $Http_X_Scheduled_Time $Http_X_Connector >&2'", "annotations": {"topic": "cron-function", "schedule": "\#(schedule)"\#(extra)}}"#
@@ -128,7 +135,7 @@ import Testing
         let hour: Int64 = 3_600_000
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let fiveHoursAgo = (now / hour - 5) * hour + 1
-        let status = Self.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", database, "UPDATE timerTrigger SET lastTick = \(fiveHoursAgo)"])
+        let status = HardeningTests.run("/usr/bin/sqlite3", ["-cmd", ".timeout 10000", database, "UPDATE timerTrigger SET lastTick = \(fiveHoursAgo)"])
         #expect(status == 0)
         server = try ServerProcess(dataDirectory: data)
         defer { server.destroy() }
@@ -149,14 +156,6 @@ import Testing
         #expect(try ticks(server, "replays").count == 3)
     }
 
-    static func run(_ tool: String, _ arguments: [String]) -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        guard (try? process.run()) != nil else { return -1 }
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
 
     @Test func publishedVersionsAnswerBesideLatestAndAliasesSplitByWeightAndStick() throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("stratus-it-\(UUID().uuidString)")
@@ -214,6 +213,15 @@ import Testing
         #expect(try cli(server, ["alias", "set", "fn", "prod", "1=90,2=5"]).stderr.contains("add up to 95, not 100"))
         #expect(try cli(server, ["alias", "set", "fn", "next", "7"]).stderr.contains("version 7 of 'fn', which is not published"))
         #expect(try cli(server, ["alias", "set", "fn", "9lives", "1"]).stderr.contains("400"))
+        // Malformed requests to the version and alias routes: clear errors, nothing changed.
+        #expect(try system(server, "PUT", "function/fn/aliases/prod", "{").status == 400)
+        #expect(try system(server, "PUT", "function/fn/aliases/prod", #"{"routes": [{"version": 1, "weight": "all"}]}"#).status == 400)
+        #expect(try system(server, "POST", "function/fn/versions", "[1, 2").status == 400)
+        #expect(try system(server, "DELETE", "function/fn/versions/two").status == 404)
+        #expect(try system(server, "GET", "function/ghost/versions").status == 404)
+        #expect(try system(server, "PUT", "function/ghost/aliases/prod", #"{"routes": [{"version": 1, "weight": 100}]}"#).status == 404)
+        #expect(try system(server, "GET", "function/fn/aliases").body.contains(#""weight":90"#), "the alias is unchanged")
+        #expect(try Curl.status(["-X", "POST", "\(server.url)/system/function/fn/versions"]) == 401, "the routes ask for credentials")
         #expect(try cli(server, ["alias", "set", "fn", "prod", "1"]).status == 0)
         #expect(Set(try (0..<20).map { try Curl.request("\(server.url)/function/fn:prod", body: "hello", headers: ["X-Call-Id: c\($0)"]).body }) == ["hello"])
         #expect(try cli(server, ["versions", "fn", "--remove", "2"]).status == 0)
